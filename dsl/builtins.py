@@ -1,0 +1,133 @@
+"""Built-in functions, declared as data (as jmespath.py's functions.py does).
+
+The checker reads this table to check every call before any data is read: the number and
+kind of arguments, which options (`higher is better`, `within G`, `skip missing`, `require N`,
+`normalise`, `value: weight`) a function accepts, whether it works row by row or over the whole
+population, and what it returns. The interpreter implements each entry under the same name.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+ROW = "row"  # one result per entity from that entity's values
+POPULATION = "population"  # uses the values of every entity (or every entity of a group)
+
+# Argument kinds
+NUM = "number"  # per-entity or scalar number
+BOOL = "boolean"
+ANY = "any"  # any one type (coalesce)
+CONST = "constant number"  # a number literal or param: known before data is read
+
+# Result kinds
+R_NUMBER = "number"
+R_BOOLEAN = "boolean"
+R_SCALAR = "scalar number"  # one value for the run (per-entity when `within` a group)
+R_SAME = "same as arguments"
+
+# Option names
+POLARITY = "polarity"
+WITHIN = "within"
+SKIP = "skip missing"
+REQUIRE = "require"
+NORMALISE = "normalise"
+WEIGHTS = "weights"
+
+
+@attrs.frozen
+class Builtin:
+    name: str
+    scope: str  # ROW or POPULATION
+    params: tuple[str, ...]  # argument kinds, in order
+    returns: str
+    variadic: str | None = None  # kind of any further arguments (lists are spread)
+    min_args: int = 0
+    options: frozenset[str] = frozenset()
+    missing: str = "a missing argument gives a missing result"
+    doc: str = ""
+
+    def signature(self) -> str:
+        parts = [k for k in self.params]
+        if self.variadic:
+            parts.append(f"{self.variadic}, ...")
+        for option in sorted(self.options):
+            parts.append({POLARITY: "higher|lower is better", WITHIN: "within GROUP", SKIP: "skip missing",
+                          REQUIRE: "require N", NORMALISE: "normalise", WEIGHTS: "x: weight"}[option])
+        return f"{self.name}({', '.join(parts)})"
+
+
+_AGG = frozenset({SKIP, REQUIRE})
+_POP = frozenset({POLARITY, WITHIN})
+
+_MISSING_AGG = ("a missing component makes the result missing, unless `skip missing` (then missing "
+                "components are dropped and weights re-normalised over those present); `require N` "
+                "needs N present components")
+_MISSING_POP = "computed over the entities that have a value; the others stay missing"
+
+BUILTINS: dict[str, Builtin] = {
+    b.name: b
+    for b in [
+        # -- row-wise arithmetic
+        Builtin("abs", ROW, (NUM,), R_NUMBER, doc="absolute value"),
+        Builtin("clip", ROW, (NUM, NUM, NUM), R_NUMBER, doc="clip(x, lo, hi): x limited to [lo, hi]"),
+        Builtin("log", ROW, (NUM,), R_NUMBER, missing="missing (out of domain) for x <= 0", doc="natural log"),
+        Builtin("log10", ROW, (NUM,), R_NUMBER, missing="missing (out of domain) for x <= 0", doc="log base 10"),
+        Builtin("exp", ROW, (NUM,), R_NUMBER, doc="e to the power x"),
+        Builtin("sqrt", ROW, (NUM,), R_NUMBER, missing="missing (out of domain) for x < 0", doc="square root"),
+        Builtin("floor", ROW, (NUM,), R_NUMBER, doc="largest whole number <= x"),
+        Builtin("ceil", ROW, (NUM,), R_NUMBER, doc="smallest whole number >= x"),
+        Builtin("round", ROW, (NUM, CONST), R_NUMBER,
+                doc="round(x, digits): half away from zero on the decimal value, as spreadsheets round"),
+        Builtin("goalpost", ROW, (NUM, NUM, NUM), R_NUMBER, options=frozenset({POLARITY}),
+                doc="goalpost(x, lo, hi): (x - lo) / (hi - lo) clipped to [0, 1]; reversed if lower is better"),
+        Builtin("coalesce", ROW, (ANY,), R_SAME, variadic=ANY, min_args=2,
+                missing="the first argument that is present", doc="first present value"),
+        # -- row-wise aggregations over their arguments (lists are spread)
+        Builtin("min", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG,
+                doc="smallest of the arguments"),
+        Builtin("max", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG,
+                doc="largest of the arguments"),
+        Builtin("sum", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG | {WEIGHTS},
+                missing=_MISSING_AGG, doc="sum of the arguments (each times its weight, if weighted)"),
+        Builtin("mean", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG | {WEIGHTS, NORMALISE},
+                missing=_MISSING_AGG, doc="arithmetic mean of the arguments (weighted if weights are given)"),
+        Builtin("weighted_mean", ROW, (), R_NUMBER, variadic=NUM, min_args=1,
+                options=_AGG | {WEIGHTS, NORMALISE}, missing=_MISSING_AGG,
+                doc="sum of weight × value over the sum of weights; every argument needs a weight"),
+        Builtin("geometric_mean", ROW, (), R_NUMBER, variadic=NUM, min_args=1,
+                options=_AGG | {WEIGHTS, NORMALISE}, missing=_MISSING_AGG,
+                doc="geometric mean (weighted if weights are given); missing (out of domain) if a value <= 0"),
+        Builtin("count", ROW, (), R_NUMBER, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG,
+                doc="number of true conditions; with a single per-entity condition (not a list), the "
+                    "number of entities for which it holds (a scalar)"),
+        Builtin("any", ROW, (), R_BOOLEAN, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG,
+                doc="true if any condition holds"),
+        Builtin("all", ROW, (), R_BOOLEAN, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG,
+                doc="true if every condition holds"),
+        # -- population functions
+        Builtin("rank", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="1 = best; ties share the best rank"),
+        Builtin("percentile", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="percentile rank 0..100, 100 = best: share of entities that the value equals or beats"),
+        Builtin("quantile_band", POPULATION, (NUM, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="quantile_band(x, n): 1..n, n = best; cut points at the k/n quantiles"),
+        Builtin("quartile", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="quantile_band(x, 4): 1..4, 4 = best quarter"),
+        Builtin("zscore", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="(x - mean) / sd (sample sd); sign reversed if lower is better"),
+        Builtin("minmax", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="(x - min) / (max - min) in 0..1, 1 = best"),
+        Builtin("winsorize", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="winsorize(x, lo%, hi%): x clipped to its lo and hi quantiles"),
+        Builtin("population_mean", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="mean over entities (per group with `within`)"),
+        Builtin("population_median", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="median over entities"),
+        Builtin("population_sd", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="sample standard deviation over entities"),
+        Builtin("population_quantile", POPULATION, (NUM, CONST), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="population_quantile(x, q): the q quantile (0..1), linear interpolation"),
+    ]
+}
+
+AGGREGATIONS = frozenset(n for n, b in BUILTINS.items() if b.variadic and b.name != "coalesce")

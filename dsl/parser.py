@@ -1,0 +1,548 @@
+"""Source text → syntax tree (dsl.syntax). Lark parses; the Transformer only builds nodes.
+
+Syntax errors are reported all at once: after an error the offending top-level statement is
+blanked out (newlines kept, so positions stay true) and parsing starts again.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+import lark
+from lark import Token, Transformer, v_args
+
+from dsl import syntax as S
+from dsl.errors import ERROR, Diagnostic, Span, TierError
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+MAX_SYNTAX_ERRORS = 50
+MAX_SOURCE_BYTES = 5_000_000
+
+STATEMENT_KEYWORDS = (
+    "methodology", "version", "effective", "entity", "extends", "type", "input", "param",
+    "indicator", "domain", "score", "let", "function", "tier", "limit", "test",
+)
+_STATEMENT_START = re.compile(rf"^({'|'.join(STATEMENT_KEYWORDS)})\b", re.MULTILINE)
+
+
+@cache
+def _lark() -> lark.Lark:
+    return lark.Lark(
+        GRAMMAR.read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse(text: str, path: str = "<string>") -> S.Module:
+    """Parse one file's text. Raises TierError carrying every syntax error found."""
+    module, diagnostics = parse_with_recovery(text, path)
+    if diagnostics:
+        raise TierError(diagnostics, {path: text})
+    return module
+
+
+def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, list[Diagnostic]]:
+    """Parse, recovering after each syntax error. Returns the tree of what did parse, and the
+    diagnostics. Statements that failed to parse are absent from the tree."""
+    if len(text) > MAX_SOURCE_BYTES:
+        span = Span.point(path, 1, 1)
+        return S.Module(S.Header(), (), path=path), [
+            Diagnostic(ERROR, "file-too-large", f"the file is larger than {MAX_SOURCE_BYTES:,} characters", span,
+                       "split the methodology into smaller files joined with `extends`.")
+        ]
+    diagnostics: list[Diagnostic] = []
+    work = text.lstrip("\ufeff") if text.startswith("\ufeff") else text
+    if len(work) != len(text):
+        work = " " + work  # keep columns true after dropping a byte-order mark
+    for _ in range(MAX_SYNTAX_ERRORS):
+        try:
+            tree = _lark().parse(work)
+        except lark.exceptions.UnexpectedInput as error:
+            diagnostics.append(_syntax_diagnostic(error, path, work))
+            blanked = _blank_statement_at(work, error)
+            if blanked == work:
+                return S.Module(S.Header(), (), path=path), diagnostics
+            work = blanked
+            continue
+        except RecursionError:
+            return S.Module(S.Header(), (), path=path), diagnostics + [_too_deep(path)]
+        try:
+            module = _Builder(path, diagnostics).transform(tree)
+        except RecursionError:
+            return S.Module(S.Header(), (), path=path), diagnostics + [_too_deep(path)]
+        except lark.exceptions.VisitError as error:
+            if isinstance(error.orig_exc, RecursionError):
+                return S.Module(S.Header(), (), path=path), diagnostics + [_too_deep(path)]
+            raise
+        return module, diagnostics
+    return S.Module(S.Header(), (), path=path), diagnostics
+
+
+def _too_deep(path: str) -> Diagnostic:
+    return Diagnostic(ERROR, "too-deep", "expressions are nested too deeply to read", Span.point(path, 1, 1),
+                      "split the expression into named definitions.")
+
+
+# ---------------------------------------------------------------- syntax error messages
+
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "DATE": "a date (YYYY-MM-DD)",
+    "DOCSTRING": 'a """docstring"""',
+    "COMPARE_OP": "a comparison (>=, >, <=, <, ==, !=)",
+    "POLARITY": "'higher is better' or 'lower is better'",
+    "LIMIT_DIRECTION": "'at most' or 'at least'",
+    "$END": "end of file",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[name]
+    try:
+        pattern = _lark().get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type in ("NAME", "NUMBER", "DATE"):
+        return f"{token.type.lower()} '{token.value}'"
+    if token.type in ("STRING", "DOCSTRING"):
+        return f"string {token.value}"
+    return f"'{token.value}'"
+
+
+def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: str) -> Diagnostic:
+    line, column = max(error.line, 1), max(error.column, 1)
+    if isinstance(error, lark.exceptions.UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        if char == '"':
+            return Diagnostic(ERROR, "syntax", "unterminated string", Span.point(path, line, column),
+                              'close the string with " on the same line.')
+        return Diagnostic(ERROR, "syntax", f"unexpected character {char!r}", Span.point(path, line, column),
+                          "remove it; `#` starts a comment, and text must be in double quotes.")
+    token = getattr(error, "token", None)
+    expected = sorted({_describe_terminal(t) for t in getattr(error, "expected", ()) or ()})
+    if token is None or token.type == "$END":
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        message = "unexpected end of file"
+        width = 1
+    else:
+        message = f"unexpected {_describe_token(token)}"
+        width = len(str(token.value)) if token.end_line == token.line else 1
+    hint = _expected_hint(expected)
+    if token is not None and token.type != "$END" and token.column == 1 and token.value in STATEMENT_KEYWORDS:
+        hint = f"the statement before line {token.line} is incomplete: {hint}"
+    return Diagnostic(ERROR, "syntax", message, Span.point(path, line, column, width), hint)
+
+
+def _expected_hint(expected: list[str]) -> str:
+    if not expected:
+        return "check the syntax against docs/language.md."
+    if len(expected) == 1:
+        return f"expected {expected[0]} here."
+    shown = expected[:8]
+    more = "" if len(expected) <= 8 else f" (or {len(expected) - 8} more)"
+    return f"expected one of {', '.join(shown)}{more} here."
+
+
+def _blank_statement_at(text: str, error: lark.exceptions.UnexpectedInput) -> str:
+    """Replace the top-level statement holding the error by spaces (newlines kept)."""
+    starts = [m.start() for m in _STATEMENT_START.finditer(text)]
+    token = getattr(error, "token", None)
+    pos = getattr(error, "pos_in_stream", None)
+    if pos is None and token is not None:
+        pos = token.start_pos
+    if pos is None or (token is not None and token.type == "$END"):
+        pos = len(text)
+    before = [s for s in starts if s <= pos]
+    if token is not None and token.type != "$END" and before and before[-1] == pos and len(before) > 1:
+        before.pop()  # the error is at the keyword of the next statement: the previous one is broken
+    begin = before[-1] if before else 0
+    after = [s for s in starts if s > pos]
+    end = after[0] if after else len(text)
+    if begin == end:
+        end = len(text)
+    chunk = re.sub(r"[^\n]", " ", text[begin:end])
+    return text[:begin] + chunk + text[end:]
+
+
+# ---------------------------------------------------------------- tree building
+
+
+def _span(path: str, meta_or_token) -> Span | None:
+    line = getattr(meta_or_token, "line", None)
+    if line is None:
+        return None
+    return Span(path, line, meta_or_token.column, meta_or_token.end_line, meta_or_token.end_column)
+
+
+def number_value(text: str) -> float:
+    """`25%` is 0.25; decimals are read exactly, then taken to the nearest float."""
+    try:
+        if text.endswith("%"):
+            return float(Decimal(text[:-1]) / 100)
+        return float(Decimal(text))
+    except InvalidOperation:  # pragma: no cover - the grammar only admits valid numbers
+        return float("nan")
+
+
+def unquote(text: str) -> str:
+    body = text[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+def undoc(text: str) -> str:
+    return inspect.cleandoc(text[3:-3])
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Builds dsl.syntax nodes; evaluates nothing."""
+
+    def __init__(self, path: str, diagnostics: list[Diagnostic]):
+        super().__init__()
+        self.path = path
+        self.diagnostics = diagnostics
+
+    def _s(self, meta):
+        return _span(self.path, meta)
+
+    def _tok(self, token):
+        return _span(self.path, token)
+
+    # -- module and header
+    def start(self, meta, children):
+        header_items = [c for c in children if isinstance(c, tuple) and c and c[0] == "header"]
+        statements = tuple(c for c in children if not (isinstance(c, tuple) and c and c[0] == "header"))
+        fields: dict = {}
+        spans: dict = {}
+        for _, key, value, span in header_items:
+            if key in fields and key != "entity_clause":
+                self.diagnostics.append(Diagnostic(
+                    ERROR, "duplicate-header", f"'{key}' is given twice in the header", span,
+                    f"keep one '{key}' line."))
+                continue
+            fields[key] = value
+            spans[key] = span
+        entity = fields.pop("entity", None)
+        header = S.Header(
+            name=fields.get("methodology"),
+            version=fields.get("version"),
+            effective=fields.get("effective"),
+            entity=entity[0] if entity else None,
+            key=entity[1] if entity else None,
+            label=entity[2] if entity else None,
+            doc=fields.get("doc"),
+            extends=fields.get("extends"),
+            span=self._s(meta) if header_items else None,
+            extends_span=spans.get("extends"),
+            entity_span=spans.get("entity"),
+        )
+        return S.Module(header, statements, path=self.path, span=self._s(meta))
+
+    def methodology_name(self, meta, c):
+        return ("header", "methodology", unquote(c[0]), self._s(meta))
+
+    def version(self, meta, c):
+        return ("header", "version", unquote(c[0]), self._s(meta))
+
+    def effective(self, meta, c):
+        return ("header", "effective", str(c[0]), self._s(meta))
+
+    def extends(self, meta, c):
+        return ("header", "extends", unquote(c[0]), self._s(meta))
+
+    def docstring(self, meta, c):
+        return ("header", "doc", undoc(c[0]), self._s(meta))
+
+    def entity(self, meta, c):
+        key = label = None
+        for clause in c[1:]:
+            kind, value, span = clause
+            if (kind == "key" and key is not None) or (kind == "label" and label is not None):
+                self.diagnostics.append(Diagnostic(ERROR, "duplicate-header", f"'{kind}' is given twice", span,
+                                                   f"keep one '{kind}'."))
+            elif kind == "key":
+                key = value
+            else:
+                label = value
+        return ("header", "entity", (str(c[0]), key, label), self._s(meta))
+
+    def entity_key(self, meta, c):
+        return ("key", str(c[0]), self._s(meta))
+
+    def entity_label(self, meta, c):
+        return ("label", str(c[0]), self._s(meta))
+
+    # -- small pieces
+    def display(self, meta, c):
+        return ("display", unquote(c[0]))
+
+    def doc(self, meta, c):
+        return ("doc", undoc(c[0]))
+
+    def _label(self, token) -> S.Label:
+        text = unquote(token) if token.type == "STRING" else str(token)
+        return S.Label(text, span=self._tok(token))
+
+    @staticmethod
+    def _opt(children, key):
+        for c in children:
+            if isinstance(c, tuple) and c and c[0] == key:
+                return c[1]
+        return None
+
+    # -- types
+    def level_type(self, meta, c):
+        return S.LevelTypeExpr(tuple(self._label(t) for t in c), span=self._s(meta))
+
+    def number_type(self, meta, c):
+        return S.NumberType(span=self._s(meta))
+
+    def boolean_type(self, meta, c):
+        return S.BooleanType(span=self._s(meta))
+
+    def text_type(self, meta, c):
+        return S.TextType(span=self._s(meta))
+
+    def named_type(self, meta, c):
+        return S.NamedType(str(c[0]), span=self._s(meta))
+
+    def type_decl(self, meta, c):
+        return S.TypeDecl(str(c[0]), c[1], doc=self._opt(c, "doc"), span=self._s(meta), name_span=self._tok(c[0]))
+
+    # -- inputs and params
+    def from_column(self, meta, c):
+        return ("from", unquote(c[0]))
+
+    def range(self, meta, c):
+        return ("range", S.Range(c[0], c[1], span=self._s(meta)))
+
+    def param_range(self, meta, c):
+        return ("range", S.Range(c[0], c[1], span=self._s(meta)))
+
+    def required(self, meta, c):
+        return ("required", True)
+
+    def input_decl(self, meta, c):
+        return S.InputDecl(
+            str(c[0]), c[1],
+            display=self._opt(c, "display"),
+            column=self._opt(c, "from"),
+            range=self._opt(c, "range"),
+            required=bool(self._opt(c, "required")),
+            doc=self._opt(c, "doc"),
+            span=self._s(meta), name_span=self._tok(c[0]),
+        )
+
+    def param_decl(self, meta, c):
+        return S.ParamDecl(str(c[0]), c[1], range=self._opt(c[2:], "range"), doc=self._opt(c, "doc"),
+                           span=self._s(meta), name_span=self._tok(c[0]))
+
+    # -- definitions
+    def def_kind(self, meta, c):
+        return str(c[0])
+
+    def definition(self, meta, c):
+        kind, name = c[0], c[1]
+        display = self._opt(c[2:3], "display")
+        expr = next(x for x in c[2:] if not isinstance(x, tuple) and x is not None)
+        return S.Definition(kind, str(name), expr, display=display, doc=self._opt(c, "doc"),
+                            span=self._s(meta), name_span=self._tok(name))
+
+    def function_decl(self, meta, c):
+        name = c[0]
+        params = tuple(str(p) for p in c[1:] if isinstance(p, Token) and p.type == "NAME")
+        body = next(x for x in c[1:] if x is not None and not isinstance(x, (Token, tuple)))
+        return S.FunctionDecl(str(name), params, body, doc=self._opt(c, "doc"), span=self._s(meta),
+                              name_span=self._tok(name))
+
+    # -- tiers and limits
+    def tier_type(self, meta, c):
+        return ("type", c[0])
+
+    def tier_from(self, meta, c):
+        return ("from", c[0])
+
+    def tier_rule(self, meta, c):
+        return S.TierRule(self._label(c[0]), c[1], span=self._s(meta))
+
+    def tier_missing(self, meta, c):
+        return ("missing", self._label(c[0]))
+
+    def threshold(self, meta, c):
+        return S.Threshold(str(c[0]), c[1], span=self._s(meta))
+
+    def top(self, meta, c):
+        return S.RankCut("top", self._number(c[0]), span=self._s(meta))
+
+    def bottom(self, meta, c):
+        return S.RankCut("bottom", self._number(c[0]), span=self._s(meta))
+
+    def otherwise(self, meta, c):
+        return S.Otherwise(span=self._s(meta))
+
+    def rule_condition(self, meta, c):
+        return c[0]
+
+    def tier_decl(self, meta, c):
+        name = c[0]
+        rules = tuple(x for x in c[1:] if isinstance(x, S.TierRule))
+        missing = [x[1] for x in c[1:] if isinstance(x, tuple) and x[0] == "missing"]
+        for extra in missing[1:]:
+            self.diagnostics.append(Diagnostic(ERROR, "duplicate-missing", "the tier says `missing:` twice",
+                                               extra.span, "keep one `missing:` line."))
+        return S.TierDecl(
+            str(name), rules,
+            display=self._opt(c[1:], "display"),
+            type=self._opt(c[1:], "type"),
+            source=self._opt(c[1:], "from"),
+            missing_label=missing[0] if missing else None,
+            doc=self._opt(c[1:], "doc"),
+            span=self._s(meta), name_span=self._tok(name),
+        )
+
+    def limit_decl(self, meta, c):
+        tier, direction, label, condition = c[0], c[1], c[2], c[3]
+        return S.LimitDecl(str(tier), " ".join(str(direction).split()), self._label(label), condition,
+                           doc=self._opt(c, "doc"), span=self._s(meta), tier_span=self._tok(tier))
+
+    # -- tests
+    def test_decl(self, meta, c):
+        return S.TestDecl(unquote(c[0]), tuple(c[1:]), span=self._s(meta))
+
+    def given_data(self, meta, c):
+        return S.GivenData(unquote(c[0]), span=self._s(meta))
+
+    def given_values(self, meta, c):
+        return S.GivenValues(tuple(c), span=self._s(meta))
+
+    def given_value(self, meta, c):
+        return S.GivenValue(str(c[0]), c[1], span=self._s(meta))
+
+    def expect(self, meta, c):
+        return S.Expect(c[0], span=self._s(meta))
+
+    # -- expressions
+    def _number(self, token) -> S.Number:
+        return S.Number(number_value(str(token)), str(token), span=self._tok(token))
+
+    def number(self, meta, c):
+        return self._number(c[0])
+
+    def negative_number(self, meta, c):
+        n = self._number(c[0])
+        return S.Number(-n.value, "-" + n.text, span=self._s(meta))
+
+    def string(self, meta, c):
+        return S.String(unquote(c[0]), span=self._s(meta))
+
+    def true(self, meta, c):
+        return S.Boolean(True, span=self._s(meta))
+
+    def false(self, meta, c):
+        return S.Boolean(False, span=self._s(meta))
+
+    def name(self, meta, c):
+        return S.Name(str(c[0]), span=self._s(meta))
+
+    def call(self, meta, c):
+        args = tuple(a for a in c[1:] if a is not None)
+        return S.Call(str(c[0]), args, span=self._s(meta), name_span=self._tok(c[0]))
+
+    def list(self, meta, c):
+        return S.ListExpr(tuple(x for x in c if x is not None), span=self._s(meta))
+
+    def map_expr(self, meta, c):
+        return S.MapExpr(c[0], tuple(c[1:]), span=self._s(meta))
+
+    def map_case(self, meta, c):
+        key = c[0]
+        if isinstance(key, Token):
+            key = S.String(unquote(key), span=self._tok(key)) if key.type == "STRING" else S.Name(
+                str(key), span=self._tok(key))
+        return S.MapCase(key, c[1], span=self._s(meta))
+
+    def map_otherwise(self, meta, c):
+        return S.MapCase(None, c[0], span=self._s(meta))
+
+    def band_expr(self, meta, c):
+        return S.BandExpr(c[0], tuple(c[1:]), span=self._s(meta))
+
+    def band_case(self, meta, c):
+        return S.BandCase(str(c[0]), c[1], c[2], span=self._s(meta))
+
+    def band_otherwise(self, meta, c):
+        return S.BandCase(None, None, c[0], span=self._s(meta))
+
+    def weighted_argument(self, meta, c):
+        return S.Weighted(c[0], c[1], span=self._s(meta))
+
+    def polarity(self, meta, c):
+        return S.Polarity(str(c[0]).split()[0], span=self._s(meta))
+
+    def within(self, meta, c):
+        return S.Within(str(c[0]), span=self._s(meta))
+
+    def skip_missing(self, meta, c):
+        return S.SkipMissing(span=self._s(meta))
+
+    def require(self, meta, c):
+        value = number_value(str(c[0]))
+        if not float(value).is_integer() or value < 0 or str(c[0]).endswith("%"):
+            self.diagnostics.append(Diagnostic(ERROR, "bad-require", f"`require` needs a whole number, not {c[0]}",
+                                               self._tok(c[0]), "write e.g. `require 2`."))
+            value = 0
+        return S.Require(int(value), span=self._s(meta))
+
+    def normalise(self, meta, c):
+        return S.Normalise(span=self._s(meta))
+
+    def if_expr(self, meta, c):
+        return S.IfElse(c[0], c[1], c[2], span=self._s(meta))
+
+    def _binary(op):
+        def build(self, meta, c):
+            return S.Binary(op, c[0], c[1], span=self._s(meta))
+
+        return build
+
+    or_op = _binary("or")
+    and_op = _binary("and")
+    add = _binary("+")
+    sub = _binary("-")
+    mul = _binary("*")
+    div = _binary("/")
+    power = _binary("^")
+
+    def compare(self, meta, c):
+        return S.Binary(str(c[1]), c[0], c[2], span=self._s(meta))
+
+    def not_op(self, meta, c):
+        return S.Unary("not", c[0], span=self._s(meta))
+
+    def neg(self, meta, c):
+        return S.Unary("-", c[0], span=self._s(meta))
+
+    def is_missing(self, meta, c):
+        return S.IsMissing(c[0], False, span=self._s(meta))
+
+    def is_not_missing(self, meta, c):
+        return S.IsMissing(c[0], True, span=self._s(meta))
+
+    def pick(self, meta, c):
+        return S.Pick(c[0], unquote(c[1]), span=self._s(meta))

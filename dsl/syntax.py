@@ -1,0 +1,409 @@
+"""The syntax tree: frozen attrs nodes built by the parser and nothing else.
+
+Every node carries a `span` (where it was written) that is excluded from equality, so two
+trees that differ only in layout, comments or number spelling compare equal. The formatter
+prints a tree back to canonical text; `parse(format(tree)) == tree` holds for every tree.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import attrs
+
+from dsl.errors import Span
+
+
+def _span():
+    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@attrs.frozen
+class Number:
+    value: float
+    text: str = attrs.field(default="", eq=False)  # as written: "0.800", "50%"
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class String:
+    value: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Boolean:
+    value: bool
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Name:
+    """A bare name: a definition, input, param, function parameter or a level label."""
+
+    name: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Unary:
+    op: str  # "-" or "not"
+    operand: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Binary:
+    op: str  # + - * / ^ == != < <= > >= and or
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class IsMissing:
+    operand: Expr
+    negated: bool = False  # `x is not missing`
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class IfElse:
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class ListExpr:
+    items: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Pick:
+    """`x for "KEY"`: the value of x for one entity (a scalar)."""
+
+    operand: Expr
+    key: str
+    span: Span | None = _span()
+
+
+# Call arguments that are not plain expressions.
+
+
+@attrs.frozen
+class Weighted:
+    """`value: weight` inside an aggregation."""
+
+    value: Expr
+    weight: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Polarity:
+    direction: str  # "higher" or "lower"
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Within:
+    group: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class SkipMissing:
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Require:
+    count: int
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Normalise:
+    span: Span | None = _span()
+
+
+Option = Union[Polarity, Within, SkipMissing, Require, Normalise]
+Argument = Union["Expr", Weighted, Option]
+
+
+@attrs.frozen
+class Call:
+    function: str
+    arguments: tuple[Argument, ...]
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class MapCase:
+    key: Expr | None  # a Name, String, Number or Boolean; None for `otherwise`
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class MapExpr:
+    subject: Expr
+    cases: tuple[MapCase, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class BandCase:
+    op: str | None  # >= > <= < == != ; None for `otherwise`
+    threshold: Expr | None
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class BandExpr:
+    subject: Expr
+    cases: tuple[BandCase, ...]
+    span: Span | None = _span()
+
+
+Expr = Union[
+    Number, String, Boolean, Name, Unary, Binary, IsMissing, IfElse, ListExpr, Pick, Call,
+    MapExpr, BandExpr,
+]
+
+
+# ---------------------------------------------------------------- types
+
+
+@attrs.frozen
+class Label:
+    """A level label or tier label. Written bare (`good`) or quoted (`"requires improvement"`)."""
+
+    text: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class NumberType:
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class BooleanType:
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TextType:
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class LevelTypeExpr:
+    """`level a < b < c`: labels from worst to best."""
+
+    labels: tuple[Label, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class NamedType:
+    name: str
+    span: Span | None = _span()
+
+
+TypeRef = Union[NumberType, BooleanType, TextType, LevelTypeExpr, NamedType]
+
+
+# ---------------------------------------------------------------- header and statements
+
+
+@attrs.frozen
+class Header:
+    name: str | None = None
+    version: str | None = None
+    effective: str | None = None  # ISO date as written
+    entity: str | None = None
+    key: str | None = None
+    label: str | None = None
+    doc: str | None = None
+    extends: str | None = None
+    span: Span | None = _span()
+    extends_span: Span | None = _span()
+    entity_span: Span | None = _span()
+
+
+@attrs.frozen
+class TypeDecl:
+    name: str
+    level: LevelTypeExpr
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class Range:
+    low: Number
+    high: Number
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class InputDecl:
+    name: str
+    type: TypeRef
+    display: str | None = None
+    column: str | None = None
+    range: Range | None = None
+    required: bool = False
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class ParamDecl:
+    name: str
+    value: Expr  # a literal: Number, String, Boolean or Name (a level label)
+    range: Range | None = None
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class Definition:
+    kind: str  # indicator, domain, score, let
+    name: str
+    expr: Expr
+    display: str | None = None
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class FunctionDecl:
+    name: str
+    params: tuple[str, ...]
+    body: Expr
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class Threshold:
+    """`>= 2.5`: compares the tier's `from` value."""
+
+    op: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class RankCut:
+    """`top 5`, `bottom 5`, `top 10%`: by rank of the `from` value; ties at the edge all go in."""
+
+    direction: str  # "top" or "bottom"
+    count: Number
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Otherwise:
+    span: Span | None = _span()
+
+
+Condition = Union[Threshold, RankCut, Otherwise, Expr]
+
+
+@attrs.frozen
+class TierRule:
+    label: Label
+    condition: Condition
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TierDecl:
+    name: str
+    rules: tuple[TierRule, ...]
+    display: str | None = None
+    type: TypeRef | None = None
+    source: Expr | None = None  # the `from` expression
+    missing_label: Label | None = None
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
+class LimitDecl:
+    tier: str
+    direction: str  # "at most" or "at least"
+    label: Label
+    condition: Expr
+    doc: str | None = None
+    span: Span | None = _span()
+    tier_span: Span | None = _span()
+
+
+@attrs.frozen
+class GivenData:
+    path: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class GivenValue:
+    name: str
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class GivenValues:
+    values: tuple[GivenValue, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Expect:
+    expr: Expr
+    span: Span | None = _span()
+
+
+TestItem = Union[GivenData, GivenValues, Expect]
+
+
+@attrs.frozen
+class TestDecl:
+    name: str
+    items: tuple[TestItem, ...]
+    span: Span | None = _span()
+
+
+Statement = Union[TypeDecl, InputDecl, ParamDecl, Definition, FunctionDecl, TierDecl, LimitDecl, TestDecl]
+
+
+@attrs.frozen
+class Module:
+    """One parsed file."""
+
+    header: Header
+    statements: tuple[Statement, ...]
+    path: str = attrs.field(default="<string>", eq=False)
+    span: Span | None = _span()
+
+    def named(self) -> dict[str, Statement]:
+        return {s.name: s for s in self.statements if hasattr(s, "name") and not isinstance(s, TestDecl)}

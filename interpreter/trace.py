@@ -1,0 +1,78 @@
+"""What an evaluation produces, node by node: the contract between interpreter and audit.
+
+Value representation (pandas, indexed by entity key, one row per entity, float64 throughout):
+- number:  float64 Series; NaN is missing.
+- boolean: pandas nullable "boolean" Series; <NA> is missing.
+- level:   ordered Categorical Series whose categories are the level's labels, worst first;
+           NaN is missing. (Tiers use their scale; the `missing:` label, if any, is NOT a
+           category: entities without a value keep NaN in `values` and the label appears in
+           `TierTrace.display`.)
+- text:    object Series of str; None is missing.
+- list:    object Series of tuples (one tuple of plain Python values per entity).
+A scalar node has the same Series with one value repeated for every entity, and its value in
+`scalars["value"]`.
+
+Missing reasons: for every missing value a code from REASONS, else None.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+import pandas as pd
+
+from dsl.model import Methodology, Node
+
+INPUT_MISSING = "input_missing"  # the data cell was empty
+COMPONENT_MISSING = "component_missing"  # a value it depends on is missing
+DIVISION_BY_ZERO = "division_by_zero"
+BELOW_REQUIRE = "below_require"  # fewer present components than `require N`
+OUT_OF_DOMAIN = "out_of_domain"  # log/sqrt/geometric mean of a value outside the domain
+NO_RULE = "no_rule_held"  # no tier condition held and there is no `otherwise`
+NOT_IN_DATA = "key_not_in_data"  # `x for "KEY"` named a key that is not in the data
+REASONS = (INPUT_MISSING, COMPONENT_MISSING, DIVISION_BY_ZERO, BELOW_REQUIRE, OUT_OF_DOMAIN, NO_RULE,
+           NOT_IN_DATA)
+
+
+@attrs.frozen
+class LimitTrace:
+    index: int  # position of the limit among the tier's limits
+    acted: pd.Series  # boolean per entity: the limit changed the tier
+    after: pd.Series  # the tier after this limit (categorical, like values)
+
+
+@attrs.frozen
+class TierTrace:
+    from_values: pd.Series | None  # the `from` value (float64), None for rule-based tiers
+    rule_index: pd.Series  # int64 per entity: index of the rule that assigned the tier, -1 if none
+    before_limits: pd.Series  # the tier as assigned by the rules (categorical)
+    limits: tuple[LimitTrace, ...]
+    display: pd.Series  # object: final label, or the `missing:` label, or None
+
+
+@attrs.frozen
+class NodeTrace:
+    node: Node
+    values: pd.Series
+    reasons: pd.Series  # object: a REASONS code where values are missing, else None
+    scalars: dict[str, float | str] = attrs.field(factory=dict)  # statistics used: cut points, mean, sd...
+    tier: TierTrace | None = None
+
+
+class Tracer(Protocol):
+    """Receives every node as soon as it is evaluated (in dependency order)."""
+
+    def on_node(self, trace: NodeTrace) -> None: ...
+
+
+@attrs.frozen
+class RunResult:
+    methodology: Methodology
+    keys: pd.Index  # entity keys, in data order
+    labels: pd.Series | None  # entity display names, if the methodology names a label column
+    params: dict[str, float | bool | str]  # parameter values used (declared, or overridden)
+    traces: dict[str, NodeTrace]  # every node, in evaluation order
+
+    def values(self, name: str) -> pd.Series:
+        return self.traces[name].values
