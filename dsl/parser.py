@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
+import attrs
 import lark
 from lark import Token, Transformer, v_args
 
@@ -27,6 +28,8 @@ STATEMENT_KEYWORDS = (
     "indicator", "domain", "score", "let", "function", "tier", "limit", "test",
 )
 _STATEMENT_START = re.compile(rf"^({'|'.join(STATEMENT_KEYWORDS)})\b", re.MULTILINE)
+_STATEMENT_NAME = re.compile(r"^(?:input|param|indicator|domain|score|let|function|tier|type)\s+([A-Za-z_]\w*)",
+                             re.MULTILINE)
 
 
 @cache
@@ -57,6 +60,7 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
                        "split the methodology into smaller files joined with `extends`.")
         ]
     diagnostics: list[Diagnostic] = []
+    broken: list[str] = []
     work = text.lstrip("\ufeff") if text.startswith("\ufeff") else text
     if len(work) != len(text):
         work = " " + work  # keep columns true after dropping a byte-order mark
@@ -66,6 +70,8 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
         except lark.exceptions.UnexpectedInput as error:
             diagnostics.append(_syntax_diagnostic(error, path, work))
             blanked = _blank_statement_at(work, error)
+            broken += _STATEMENT_NAME.findall(work) and [
+                n for n in _STATEMENT_NAME.findall(work) if n not in _STATEMENT_NAME.findall(blanked)]
             if blanked == work:
                 return S.Module(S.Header(), (), path=path), diagnostics
             work = blanked
@@ -80,7 +86,7 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
             if isinstance(error.orig_exc, RecursionError):
                 return S.Module(S.Header(), (), path=path), diagnostics + [_too_deep(path)]
             raise
-        return module, diagnostics
+        return attrs.evolve(module, broken=tuple(broken)), diagnostics
     return S.Module(S.Header(), (), path=path), diagnostics
 
 

@@ -403,6 +403,7 @@ class Module:
     header: Header
     statements: tuple[Statement, ...]
     path: str = attrs.field(default="<string>", eq=False)
+    broken: tuple[str, ...] = attrs.field(default=(), eq=False)  # names of statements lost to syntax errors
     span: Span | None = _span()
 
     def named(self) -> dict[str, Statement]:

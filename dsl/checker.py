@@ -1,0 +1,435 @@
+"""Static checks: syntax tree (+ extended files) → checked Methodology (dsl.model).
+
+Stages, each using only the previous one's output:
+  1. merge   — apply `extends`: later files replace same-named definitions (recorded overrides)
+  2. collect — one symbol table: level types, nodes (inputs, params, definitions, tiers), functions
+  3. order   — dependency graph from the names each statement mentions; cycles are reported
+  4. resolve — in dependency order, every expression is typed and resolved (dsl.resolve)
+  5. lint    — whole-methodology checks: unused inputs, tiers without `otherwise`
+Every problem found is collected; a TierError carrying all of them is raised at the end.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from dsl import model as M
+from dsl import syntax as S
+from dsl import types as T
+from dsl.builtins import BUILTINS
+from dsl.errors import ERROR, WARNING, Diagnostic, Span, TierError, did_you_mean
+from dsl.loader import LoadedFile, load_chain
+from dsl.resolve import Resolver, Symbols, names_in, source_slice
+
+NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
+
+
+@attrs.frozen
+class CheckReport:
+    """Everything `tierlang check` shows: the methodology (None if it has errors), every
+    diagnostic (errors and warnings), and the source texts to render them."""
+
+    methodology: M.Methodology | None
+    diagnostics: tuple[Diagnostic, ...]
+    sources: dict[str, str]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
+def check_file(path: str | Path, text: str | None = None) -> CheckReport:
+    chain, diagnostics = load_chain(str(path), text)
+    sources = {f.path: f.text for f in chain}
+    if not chain:
+        return CheckReport(None, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), sources)
+    try:
+        methodology, found = _Checker(chain).run()
+    except RecursionError:
+        methodology, found = None, [Diagnostic(ERROR, "too-deep", "expressions are nested too deeply to check",
+                                               Span.point(chain[0].path, 1, 1),
+                                               "split the expression into named definitions.")]
+    diagnostics = diagnostics + found
+    ordered = tuple(sorted(_dedupe(diagnostics), key=Diagnostic.sort_key))
+    if any(d.is_error for d in ordered):
+        methodology = None
+    elif methodology is not None:
+        methodology = attrs.evolve(methodology, warnings=tuple(d for d in ordered if not d.is_error))
+    return CheckReport(methodology, ordered, sources)
+
+
+def check_source(text: str, path: str = "<string>") -> M.Methodology:
+    """Check methodology text; raise TierError with every error found."""
+    return _raise_on_errors(check_file(path, text))
+
+
+def load(path: str | Path) -> M.Methodology:
+    """Read, check and return the methodology at `path`; raise TierError with every error."""
+    return _raise_on_errors(check_file(path))
+
+
+def _raise_on_errors(report: CheckReport) -> M.Methodology:
+    if report.methodology is None:
+        raise TierError(report.diagnostics, report.sources)
+    return report.methodology
+
+
+def _dedupe(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    seen, out = set(), []
+    for d in diagnostics:
+        key = (d.code, d.message, d.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+# ---------------------------------------------------------------- the checker
+
+
+@attrs.define
+class _Merged:
+    header: dict
+    header_spans: dict
+    statements: list  # (statement, file) in final order
+    functions: dict  # name -> (FunctionDecl, file)
+    types: dict  # name -> (TypeDecl, file)
+    limits: list  # (LimitDecl, file)
+    tests: list  # (TestDecl, file) of the root file only
+    overrides: list
+
+
+class _Checker:
+    def __init__(self, chain: list[LoadedFile]):
+        self.chain = chain
+        self.texts = {f.path: f.text for f in chain}
+        self.diagnostics: list[Diagnostic] = []
+        self.root = chain[0]
+
+    def error(self, code, message, span, hint=None, notes=()):
+        self.diagnostics.append(Diagnostic(ERROR, code, message, span, hint, tuple(notes)))
+
+    def warning(self, code, message, span, hint=None, notes=()):
+        self.diagnostics.append(Diagnostic(WARNING, code, message, span, hint, tuple(notes)))
+
+    def run(self) -> tuple[M.Methodology | None, list[Diagnostic]]:
+        merged = self._merge()
+        symbols = self._collect(merged)
+        order = self._order(merged, symbols)
+        resolver = Resolver(symbols, self.diagnostics, self.texts)
+        nodes = []
+        for statement, file in order:
+            node = resolver.node(statement, file)
+            if node is not None:
+                nodes.append(node)
+        nodes = self._attach_limits(nodes, merged, resolver)
+        tests = tuple(t for t in (resolver.test(test, file) for test, file in merged.tests) if t is not None)
+        header = self._header(merged)
+        self._lint(nodes, merged)
+        if header is None:
+            return None, self.diagnostics
+        methodology = M.Methodology(
+            name=header["name"],
+            version=header.get("version"),
+            effective=header.get("effective"),
+            entity=header["entity"],
+            key=header["key"],
+            label_column=header.get("label"),
+            doc=header.get("doc"),
+            path=self.root.path,
+            sources=tuple((f.path, f.text) for f in self.chain),
+            types=dict(symbols.level_types),
+            nodes=tuple(nodes),
+            tests=tests,
+            overrides=tuple(merged.overrides),
+        )
+        return methodology, self.diagnostics
+
+    # -- 1. merge
+    def _merge(self) -> _Merged:
+        merged = _Merged({}, {}, [], {}, {}, [], [], [])
+        positions: dict[str, int] = {}
+        for loaded in reversed(self.chain):  # deepest base first
+            module, file = loaded.module, loaded.path
+            self._check_duplicates_in_file(module)
+            for field in ("name", "version", "effective", "entity", "key", "label", "doc"):
+                value = getattr(module.header, field)
+                if value is not None:
+                    merged.header[field] = value
+                    merged.header_spans[field] = module.header.entity_span or module.header.span
+            own_limit_tiers = {s.tier for s in module.statements if isinstance(s, S.LimitDecl)}
+            merged.limits = [(lim, f) for lim, f in merged.limits if lim.tier not in own_limit_tiers]
+            for statement in module.statements:
+                if isinstance(statement, S.LimitDecl):
+                    merged.limits.append((statement, file))
+                elif isinstance(statement, S.TestDecl):
+                    if loaded is self.root:
+                        merged.tests.append((statement, file))
+                elif isinstance(statement, S.TypeDecl):
+                    self._override(merged, merged.types, statement, file)
+                    merged.types[statement.name] = (statement, file)
+                elif isinstance(statement, S.FunctionDecl):
+                    self._override(merged, merged.functions, statement, file)
+                    merged.functions[statement.name] = (statement, file)
+                elif isinstance(statement, NODE_STATEMENTS):
+                    name = statement.name
+                    if name in positions:
+                        old, old_file = merged.statements[positions[name]]
+                        self._check_override_kind(old, statement)
+                        if old_file != file:
+                            merged.overrides.append(M.Override(name, old_file, file))
+                        merged.statements[positions[name]] = (statement, file)
+                    else:
+                        positions[name] = len(merged.statements)
+                        merged.statements.append((statement, file))
+        return merged
+
+    def _override(self, merged, table, statement, file):
+        if statement.name in table and table[statement.name][1] != file:
+            merged.overrides.append(M.Override(statement.name, table[statement.name][1], file))
+
+    def _check_duplicates_in_file(self, module: S.Module) -> None:
+        seen: dict[str, S.Statement] = {}
+        for statement in module.statements:
+            if isinstance(statement, (S.LimitDecl, S.TestDecl)):
+                continue
+            name = statement.name
+            if name in seen:
+                first = seen[name].name_span
+                self.error("duplicate-name", f"'{name}' is defined twice", statement.name_span,
+                           f"rename one of them, or delete one (the first is at line {first.line})." if first
+                           else "rename or delete one of them.")
+            else:
+                seen[name] = statement
+        test_names: set[str] = set()
+        for statement in module.statements:
+            if isinstance(statement, S.TestDecl):
+                if statement.name in test_names:
+                    self.error("duplicate-test", f"two tests are called {statement.name!r}", statement.span,
+                               "give each test its own name.")
+                test_names.add(statement.name)
+
+    def _check_override_kind(self, old, new) -> None:
+        def family(statement):
+            return "definition" if isinstance(statement, S.Definition) else type(statement).__name__
+
+        if family(old) != family(new):
+            self.error("override-kind", f"'{new.name}' replaces a {_kind_word(old)} of the base methodology with a "
+                       f"{_kind_word(new)}", new.name_span,
+                       f"an override must be of the same kind; rename the new {_kind_word(new)}.")
+
+    # -- 2. collect
+    def _collect(self, merged: _Merged) -> Symbols:
+        symbols = Symbols()
+        for name, (decl, file) in merged.types.items():
+            symbols.level_types[name] = self._level_type(name, decl.level)
+            symbols.type_spans[name] = decl.name_span
+        symbols.broken = {name for loaded in self.chain for name in loaded.module.broken}
+        for statement, file in merged.statements:
+            symbols.statements[statement.name] = (statement, file)
+            if statement.name in merged.types:
+                self.error("duplicate-name", f"'{statement.name}' is both a type and a {_kind_word(statement)}",
+                           statement.name_span, "rename one of them.")
+        for name, (decl, file) in merged.functions.items():
+            if name in BUILTINS:
+                self.error("shadows-builtin", f"function '{name}' has the name of a built-in function",
+                           decl.name_span, "choose another name.")
+                continue
+            if name in symbols.statements:
+                self.error("duplicate-name", f"'{name}' is both a function and a "
+                           f"{_kind_word(symbols.statements[name][0])}", decl.name_span, "rename one of them.")
+                continue
+            if len(set(decl.params)) != len(decl.params):
+                self.error("duplicate-parameter", f"function '{name}' names a parameter twice", decl.span,
+                           "give each parameter its own name.")
+            symbols.functions[name] = decl
+        return symbols
+
+    def _level_type(self, name: str, expr: S.LevelTypeExpr) -> T.LevelType:
+        labels: list[str] = []
+        for label in expr.labels:
+            if label.text in labels:
+                self.error("duplicate-label", f"label {label.text!r} appears twice in level type '{name}'",
+                           label.span, "each label of a level type must be distinct.")
+            else:
+                labels.append(label.text)
+        return T.LevelType(name, tuple(labels))
+
+    # -- 3. order
+    def _order(self, merged: _Merged, symbols: Symbols) -> list:
+        """Statements in dependency order; statements in a cycle are reported and dropped."""
+        statements = merged.statements
+        index = {s.name: i for i, (s, _) in enumerate(statements)}
+        deps: list[set[int]] = []
+        for statement, _ in statements:
+            mentioned = names_in(statement, symbols.functions)
+            deps.append({index[n] for n in mentioned if n in index and n != statement.name})
+        for i, (statement, _) in enumerate(statements):
+            if statement.name in names_in(statement, symbols.functions) and not isinstance(statement, S.InputDecl):
+                self._self_reference(statement)
+                deps[i].add(i)
+        extra = self._limit_deps(merged, symbols, index)
+        for i, more in extra.items():
+            deps[i] |= more - {i}
+        dependents: list[list[int]] = [[] for _ in statements]
+        missing = [len(d) for d in deps]
+        for i, ds in enumerate(deps):
+            for d in ds:
+                dependents[d].append(i)
+        ready = [i for i, m in enumerate(missing) if m == 0]
+        heapq.heapify(ready)
+        order: list[int] = []
+        while ready:
+            i = heapq.heappop(ready)
+            order.append(i)
+            for j in dependents[i]:
+                missing[j] -= 1
+                if missing[j] == 0:
+                    heapq.heappush(ready, j)
+        if len(order) < len(statements):
+            self._report_cycles(statements, deps, set(order))
+        return [statements[i] for i in order]
+
+    def _self_reference(self, statement) -> None:
+        self.error("cycle", f"'{statement.name}' depends on itself", statement.name_span,
+                   "a definition cannot use its own value; use another name for the earlier value.")
+
+    def _limit_deps(self, merged, symbols, index) -> dict[int, set[int]]:
+        extra: dict[int, set[int]] = {}
+        for limit, _ in merged.limits:
+            if limit.tier in index:
+                mentioned = names_in(limit.condition, symbols.functions)
+                extra.setdefault(index[limit.tier], set()).update(index[n] for n in mentioned if n in index)
+        return extra
+
+    def _report_cycles(self, statements, deps, done: set[int]) -> None:
+        remaining = {i for i in range(len(statements)) if i not in done}
+        reported: set[int] = set()
+        for start in sorted(remaining):
+            if start in reported or start in deps[start]:
+                reported.add(start) if start in deps[start] else None
+                continue
+            cycle = _find_cycle(start, deps, remaining)
+            if not cycle or reported & set(cycle):
+                continue
+            reported |= set(cycle)
+            names = [statements[i][0].name for i in cycle]
+            first = statements[cycle[0]][0]
+            self.error("cycle", f"definitions depend on each other in a cycle: {' -> '.join(names + [names[0]])}",
+                       first.name_span, "break the cycle: one of these must not use the next.")
+
+    # -- limits
+    def _attach_limits(self, nodes: list[M.Node], merged: _Merged, resolver: Resolver) -> list[M.Node]:
+        by_name = {n.name: i for i, n in enumerate(nodes)}
+        limits: dict[str, list[M.Limit]] = {}
+        extra_deps: dict[str, list[str]] = {}
+        for limit, file in merged.limits:
+            statement = resolver.symbols.statements.get(limit.tier, (None, None))[0]
+            if not isinstance(statement, S.TierDecl):
+                if statement is None:
+                    suggestion = did_you_mean(limit.tier, [s.name for s, _ in merged.statements
+                                                           if isinstance(s, S.TierDecl)])
+                    self.error("unknown-tier", f"no tier called '{limit.tier}'", limit.tier_span,
+                               f"did you mean '{suggestion}'?" if suggestion else "limits apply to tiers; "
+                               "declare the tier first.")
+                else:
+                    self.error("limit-not-tier", f"'{limit.tier}' is a {_kind_word(statement)}, not a tier",
+                               limit.tier_span, "limits apply to tiers.")
+                continue
+            if limit.tier not in by_name:
+                continue  # the tier itself had errors
+            resolved = resolver.limit(limit, file, nodes[by_name[limit.tier]].tier.scale)
+            if resolved is not None:
+                limits.setdefault(limit.tier, []).append(resolved[0])
+                extra_deps.setdefault(limit.tier, []).extend(resolved[1])
+        for tier, tier_limits in limits.items():
+            node = nodes[by_name[tier]]
+            deps = tuple(dict.fromkeys(node.deps + tuple(extra_deps[tier])))
+            nodes[by_name[tier]] = attrs.evolve(node, tier=attrs.evolve(node.tier, limits=tuple(tier_limits)),
+                                                deps=deps)
+        return nodes
+
+    # -- header
+    def _header(self, merged: _Merged) -> dict | None:
+        header = merged.header
+        first_line = Span.point(self.root.path, 1, 1)
+        ok = True
+        if "name" not in header:
+            self.error("missing-header", "the methodology has no name", first_line,
+                       'start the file with `methodology "Name"`.')
+            ok = False
+        if "entity" not in header:
+            self.error("missing-header", "the methodology does not say what it rates", first_line,
+                       "add e.g. `entity STP key stp_code label stp_name`.")
+            ok = False
+        elif "key" not in header:
+            self.error("missing-key", f"entity '{header['entity']}' has no key column",
+                       merged.header_spans.get("entity") or first_line,
+                       "add `key COLUMN`: the data column that identifies each entity uniquely.")
+            ok = False
+        effective = header.get("effective")
+        if effective is not None:
+            import datetime
+
+            try:
+                datetime.date.fromisoformat(effective)
+            except ValueError:
+                self.error("bad-date", f"{effective} is not a calendar date", merged.header_spans.get("effective")
+                           or first_line, "write the date as YYYY-MM-DD.")
+        return header if ok else None
+
+    # -- 5. lint
+    def _lint(self, nodes: list[M.Node], merged: _Merged) -> None:
+        if any(loaded.module.broken for loaded in self.chain):
+            return  # what the broken statements used is unknown
+        used = {d for n in nodes for d in n.deps}
+        used |= {n.tier.source.name for n in nodes if n.tier and isinstance(n.tier.source, M.Ref)}
+        for node in nodes:
+            if node.kind == M.INPUT and node.name not in used:
+                self.warning("unused-input", f"input '{node.name}' is not used by any definition", node.span,
+                             "use it, or delete it so the data need not provide it.")
+
+
+def _find_cycle(start: int, deps: list[set[int]], allowed: set[int]) -> list[int] | None:
+    """A cycle through `start` within `allowed`, by iterative depth-first search."""
+    stack = [(start, iter(sorted(deps[start] & allowed)))]
+    path = [start]
+    on_path = {start}
+    visited: set[int] = set()
+    while stack:
+        node, children = stack[-1]
+        advanced = False
+        for child in children:
+            if child == start:
+                return list(path)
+            if child not in on_path and child not in visited:
+                stack.append((child, iter(sorted(deps[child] & allowed))))
+                path.append(child)
+                on_path.add(child)
+                advanced = True
+                break
+        if not advanced:
+            stack.pop()
+            visited.add(path.pop())
+            on_path.discard(node)
+    return None
+
+
+def _kind_word(statement) -> str:
+    if isinstance(statement, S.Definition):
+        return statement.kind
+    return {
+        S.InputDecl: "input", S.ParamDecl: "param", S.TierDecl: "tier", S.FunctionDecl: "function",
+        S.TypeDecl: "type",
+    }.get(type(statement), "definition")
+
+
+__all__ = ["CheckReport", "check_file", "check_source", "load", "source_slice"]
