@@ -12,6 +12,7 @@ Every problem found is collected; a TierError carrying all of them is raised at 
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def check_file(path: str | Path, text: str | None = None) -> CheckReport:
     if not chain:
         return CheckReport(None, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), sources)
     try:
-        methodology, found = _Checker(chain).run()
+        methodology, found = _Checker(chain, reading_failed=any(d.is_error for d in diagnostics)).run()
     except RecursionError:
         methodology, found = None, [Diagnostic(ERROR, "too-deep", "expressions are nested too deeply to check",
                                                Span.point(chain[0].path, 1, 1),
@@ -108,7 +109,8 @@ class _Merged:
 
 
 class _Checker:
-    def __init__(self, chain: list[LoadedFile]):
+    def __init__(self, chain: list[LoadedFile], reading_failed: bool = False):
+        self.reading_failed = reading_failed  # a file was unreadable or had syntax errors
         self.chain = chain
         self.texts = {f.path: f.text for f in chain}
         self.diagnostics: list[Diagnostic] = []
@@ -131,6 +133,8 @@ class _Checker:
             if node is not None:
                 nodes.append(node)
         nodes = self._attach_limits(nodes, merged, resolver)
+        base_files = {o.name: o.base_file for o in merged.overrides}
+        nodes = [attrs.evolve(n, overrides=base_files[n.name]) if n.name in base_files else n for n in nodes]
         tests = tuple(t for t in (resolver.test(test, file) for test, file in merged.tests) if t is not None)
         header = self._header(merged)
         self._lint(nodes, merged)
@@ -165,6 +169,9 @@ class _Checker:
                 if value is not None:
                     merged.header[field] = value
                     merged.header_spans[field] = module.header.entity_span or module.header.span
+                    if field == "effective":  # the syntax tree keeps no span for the date
+                        merged.header_spans[field] = _written_span(loaded.text, file, field, value) or \
+                            merged.header_spans[field]
             own_limit_tiers = {s.tier for s in module.statements if isinstance(s, S.LimitDecl)}
             merged.limits = [(lim, f) for lim, f in merged.limits if lim.tier not in own_limit_tiers]
             for statement in module.statements:
@@ -222,21 +229,21 @@ class _Checker:
             return "definition" if isinstance(statement, S.Definition) else type(statement).__name__
 
         if family(old) != family(new):
-            self.error("override-kind", f"'{new.name}' replaces a {_kind_word(old)} of the base methodology with a "
-                       f"{_kind_word(new)}", new.name_span,
+            self.error("override-kind", f"'{new.name}' replaces {_a(_kind_word(old))} of the base methodology with "
+                       f"{_a(_kind_word(new))}", new.name_span,
                        f"an override must be of the same kind; rename the new {_kind_word(new)}.")
 
     # -- 2. collect
     def _collect(self, merged: _Merged) -> Symbols:
         symbols = Symbols()
-        for name, (decl, file) in merged.types.items():
+        for name, (decl, _file) in merged.types.items():
             symbols.level_types[name] = self._level_type(name, decl.level)
             symbols.type_spans[name] = decl.name_span
         symbols.broken = {name for loaded in self.chain for name in loaded.module.broken}
         for statement, file in merged.statements:
             symbols.statements[statement.name] = (statement, file)
-            if statement.name in merged.types:
-                self.error("duplicate-name", f"'{statement.name}' is both a type and a {_kind_word(statement)}",
+            if statement.name in merged.types and merged.types[statement.name][1] != file:  # same file: reported
+                self.error("duplicate-name", f"'{statement.name}' is both a type and {_a(_kind_word(statement))}",
                            statement.name_span, "rename one of them.")
         for name, (decl, file) in merged.functions.items():
             if name in BUILTINS:
@@ -244,8 +251,9 @@ class _Checker:
                            decl.name_span, "choose another name.")
                 continue
             if name in symbols.statements:
-                self.error("duplicate-name", f"'{name}' is both a function and a "
-                           f"{_kind_word(symbols.statements[name][0])}", decl.name_span, "rename one of them.")
+                if symbols.statements[name][1] != file:  # same file: reported as defined twice
+                    self.error("duplicate-name", f"'{name}' is both a function and "
+                               f"{_a(_kind_word(symbols.statements[name][0]))}", decl.name_span, "rename one of them.")
                 continue
             if len(set(decl.params)) != len(decl.params):
                 self.error("duplicate-parameter", f"function '{name}' names a parameter twice", decl.span,
@@ -341,7 +349,7 @@ class _Checker:
                                f"did you mean '{suggestion}'?" if suggestion else "limits apply to tiers; "
                                "declare the tier first.")
                 else:
-                    self.error("limit-not-tier", f"'{limit.tier}' is a {_kind_word(statement)}, not a tier",
+                    self.error("limit-not-tier", f"'{limit.tier}' is {_a(_kind_word(statement))}, not a tier",
                                limit.tier_span, "limits apply to tiers.")
                 continue
             if limit.tier not in by_name:
@@ -362,16 +370,18 @@ class _Checker:
         header = merged.header
         first_line = Span.point(self.root.path, 1, 1)
         ok = True
+        # after a syntax error or an unreadable file, a missing header line may only be unread
+        missing = (lambda *args: None) if self.reading_failed else self.error
         if "name" not in header:
-            self.error("missing-header", "the methodology has no name", first_line,
+            missing("missing-header", "the methodology has no name", first_line,
                        'start the file with `methodology "Name"`.')
             ok = False
         if "entity" not in header:
-            self.error("missing-header", "the methodology does not say what it rates", first_line,
+            missing("missing-header", "the methodology does not say what it rates", first_line,
                        "add e.g. `entity STP key stp_code label stp_name`.")
             ok = False
         elif "key" not in header:
-            self.error("missing-key", f"entity '{header['entity']}' has no key column",
+            missing("missing-key", f"entity '{header['entity']}' has no key column",
                        merged.header_spans.get("entity") or first_line,
                        "add `key COLUMN`: the data column that identifies each entity uniquely.")
             ok = False
@@ -388,8 +398,8 @@ class _Checker:
 
     # -- 5. lint
     def _lint(self, nodes: list[M.Node], merged: _Merged) -> None:
-        if any(loaded.module.broken for loaded in self.chain):
-            return  # what the broken statements used is unknown
+        if any(loaded.module.broken for loaded in self.chain) or any(d.is_error for d in self.diagnostics):
+            return  # what the broken statements (or those with errors) used is unknown
         used = {d for n in nodes for d in n.deps}
         used |= {n.tier.source.name for n in nodes if n.tier and isinstance(n.tier.source, M.Ref)}
         for node in nodes:
@@ -421,6 +431,19 @@ def _find_cycle(start: int, deps: list[set[int]], allowed: set[int]) -> list[int
             visited.add(path.pop())
             on_path.discard(node)
     return None
+
+
+def _written_span(text: str, file: str, keyword: str, value: str) -> Span | None:
+    """Where `keyword value` is written at the start of a line."""
+    match = re.search(rf"^[ \t]*{keyword}[ \t]+({re.escape(value)})", text, re.MULTILINE)
+    if match is None:
+        return None
+    start = match.start(1)
+    return Span.point(file, text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start), len(value))
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _kind_word(statement) -> str:

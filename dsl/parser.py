@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -39,7 +39,17 @@ def _lark() -> lark.Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
+        lexer_callbacks={"NAME": _statement_keyword_at_line_start},
     )
+
+
+def _statement_keyword_at_line_start(token: Token) -> Token:
+    """A statement keyword at the start of a line always starts a statement. The contextual lexer
+    would otherwise read `let` after `x = 1 +` as a name, and report the error somewhere inside
+    the next statement instead of saying that this one is incomplete."""
+    if token.column == 1 and token.value in STATEMENT_KEYWORDS:
+        return Token.new_borrow_pos(token.value.upper(), token.value, token)
+    return token
 
 
 def parse(text: str, path: str = "<string>") -> S.Module:
@@ -140,10 +150,16 @@ def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: 
         return Diagnostic(ERROR, "syntax", f"unexpected character {char!r}", Span.point(path, line, column),
                           "remove it; `#` starts a comment, and text must be in double quotes.")
     token = getattr(error, "token", None)
+    if token is not None and token.type == "STRING" and text.startswith('"""', token.start_pos):
+        return Diagnostic(ERROR, "syntax", "unterminated docstring", Span.point(path, line, column, 3),
+                          'close the docstring with """.')
     expected = sorted({_describe_terminal(t) for t in getattr(error, "expected", ()) or ()})
     if token is None or token.type == "$END":
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        if token is not None and token.end_line is not None:
+            line, column = token.end_line, token.end_column  # just after the last token
+        else:
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
         message = "unexpected end of file"
         width = 1
     else:
@@ -175,10 +191,12 @@ def _blank_statement_at(text: str, error: lark.exceptions.UnexpectedInput) -> st
     if pos is None or (token is not None and token.type == "$END"):
         pos = len(text)
     before = [s for s in starts if s <= pos]
-    if token is not None and token.type != "$END" and before and before[-1] == pos and len(before) > 1:
-        before.pop()  # the error is at the keyword of the next statement: the previous one is broken
-    begin = before[-1] if before else 0
     after = [s for s in starts if s > pos]
+    if token is not None and token.type != "$END" and before and before[-1] == pos and len(before) > 1:
+        # The error is at the keyword of the next statement: the previous one is broken, and the
+        # next one is kept (it may well be fine).
+        after = [before.pop()]
+    begin = before[-1] if before else 0
     end = after[0] if after else len(text)
     if begin == end:
         end = len(text)
@@ -198,12 +216,12 @@ def _span(path: str, meta_or_token) -> Span | None:
 
 def number_value(text: str) -> float:
     """`25%` is 0.25; decimals are read exactly, then taken to the nearest float."""
+    percent = text.endswith("%")
+    digits = text[:-1] if percent else text
     try:
-        if text.endswith("%"):
-            return float(Decimal(text[:-1]) / 100)
-        return float(Decimal(text))
-    except InvalidOperation:  # pragma: no cover - the grammar only admits valid numbers
-        return float("nan")
+        return float(Decimal(digits) / 100) if percent else float(Decimal(digits))
+    except ArithmeticError:  # an exponent beyond what decimals hold: the nearest float is 0 or inf
+        return float(digits) / 100 if percent else float(digits)
 
 
 def unquote(text: str) -> str:

@@ -107,11 +107,6 @@ def source_slice(text: str, span: Span | None) -> str:
     return "\n".join(parts)
 
 
-def _bare(expr) -> bool:
-    """A name or string whose meaning depends on what it is compared with."""
-    return isinstance(expr, (S.Name, S.String))
-
-
 def _item(t: T.Type) -> T.Type:
     return t.item.as_scalar(t.scalar) if t.base == T.LIST and t.item else t
 
@@ -466,6 +461,9 @@ class Resolver:
         owners = [lvl for lvl in dict.fromkeys(self.levels) if e.name in lvl.labels]
         if len({lvl for lvl in owners}) == 1:
             return M.LabelConst(owners[0], e.name, T.level(owners[0], scalar=True), span=e.span)
+        if item is not None and is_error(item):
+            # typed by an operand that has an error (already reported): it may be a label of it
+            return M.Const(None, ERROR_TYPE, span=e.span)
         if len(owners) > 1:
             self.error("ambiguous-label", f"'{e.name}' is a label of several level types ("
                        f"{', '.join(lvl.name for lvl in owners)})", e.span,
@@ -506,6 +504,16 @@ class Resolver:
             return M.Unary("not", operand, ERROR_TYPE, span=e.span)
         return M.Unary("not", operand, t, span=e.span)
 
+    def _bare(self, expr, ctx: Ctx) -> bool:
+        """A name or string whose meaning depends on what it is compared with: a string, or a
+        name that is not a definition (nor a function parameter standing for one)."""
+        if isinstance(expr, S.Name):
+            bound = ctx.lookup(expr.name)
+            if bound is not None:
+                return self._bare(*bound)
+            return expr.name not in self.symbols.statements
+        return isinstance(expr, S.String)
+
     def _type_error(self, span, message, hint=None):
         self.error("type-error", message, span, hint or "check the types: see docs/language.md, 'Types'.")
 
@@ -537,12 +545,12 @@ class Resolver:
         return M.Binary(e.op, left, right, T.number(scalar=left.type.scalar and right.type.scalar), span=e.span)
 
     def _comparison(self, e: S.Binary, ctx) -> M.Expr:
-        if _bare(e.left) and not _bare(e.right):
+        if self._bare(e.left, ctx) and not self._bare(e.right, ctx):
             right = self.expr(e.right, ctx)
-            left = self.expr(e.left, ctx, None if is_error(right.type) else right.type)
+            left = self.expr(e.left, ctx, right.type)
         else:
             left = self.expr(e.left, ctx)
-            right = self.expr(e.right, ctx, None if is_error(left.type) else left.type)
+            right = self.expr(e.right, ctx, left.type)
         lt, rt = left.type, right.type
         if is_error(lt) or is_error(rt):
             return M.Binary(e.op, left, right, ERROR_TYPE, span=e.span)
@@ -578,12 +586,12 @@ class Resolver:
 
     def _pair(self, a, b, ctx, expect):
         """Resolve two expressions that must share a type, typing bare labels by the other."""
-        if _bare(a) and not _bare(b):
+        if self._bare(a, ctx) and not self._bare(b, ctx):
             second = self.expr(b, ctx, expect)
-            first = self.expr(a, ctx, expect or (None if is_error(second.type) else second.type))
+            first = self.expr(a, ctx, expect or second.type)
         else:
             first = self.expr(a, ctx, expect)
-            second = self.expr(b, ctx, expect or (None if is_error(first.type) else first.type))
+            second = self.expr(b, ctx, expect or first.type)
         return first, second
 
     def _same_type(self, a: M.Expr, b: M.Expr, span, what: str) -> T.Type:
@@ -599,13 +607,13 @@ class Resolver:
         if not e.items:
             self.error("empty-list", "a list needs at least one item", e.span, "write e.g. [a, b].")
             return M.ListOf((), ERROR_TYPE, span=e.span)
-        anchor = next((i for i, item in enumerate(e.items) if not _bare(item)), 0)
+        anchor = next((i for i, item in enumerate(e.items) if not self._bare(item, ctx)), 0)
         item_expect = _item(expect) if expect is not None else None
         first = self.expr(e.items[anchor], ctx, item_expect)
         items: list[M.Expr] = []
         t = first.type
         for i, item in enumerate(e.items):
-            resolved = first if i == anchor else self.expr(item, ctx, item_expect or (None if is_error(t) else t))
+            resolved = first if i == anchor else self.expr(item, ctx, item_expect or t)
             if not is_error(t) and not is_error(resolved.type):
                 if resolved.type.base == T.LIST:
                     self._type_error(item.span, "lists cannot contain lists")
@@ -635,7 +643,7 @@ class Resolver:
         st = subject.type
         keys, values, otherwise = [], [], None
         value_syntax = [c.value for c in e.cases]
-        anchor_index = next((i for i, v in enumerate(value_syntax) if not _bare(v)), None)
+        anchor_index = next((i for i, v in enumerate(value_syntax) if not self._bare(v, ctx)), None)
         anchor_type = expect
         if anchor_index is not None and expect is None:
             anchor_type = self.expr(value_syntax[anchor_index], Ctx(ctx.file, [], ctx.env, ctx.functions), None).type
@@ -708,7 +716,7 @@ class Resolver:
         ops, thresholds, values, otherwise, value_type = [], [], [], None, None
         value_syntax = [c.value for c in e.cases]
         anchor_type = expect
-        anchor_index = next((i for i, v in enumerate(value_syntax) if not _bare(v)), None)
+        anchor_index = next((i for i, v in enumerate(value_syntax) if not self._bare(v, ctx)), None)
         if anchor_index is not None and expect is None:
             found = self.expr(value_syntax[anchor_index], Ctx(ctx.file, [], ctx.env, ctx.functions), None).type
             anchor_type = None if is_error(found) else found
@@ -925,12 +933,12 @@ class _CallResolver:
         return out
 
     def _same_typed(self, values: list) -> list[M.Expr]:
-        anchor = next((i for i, v in enumerate(values) if not _bare(v)), 0)
+        anchor = next((i for i, v in enumerate(values) if not self.r._bare(v, self.ctx)), 0)
         first = self.r.expr(values[anchor], self.ctx, self.expect)
         out = []
         for i, v in enumerate(values):
             out.append(first if i == anchor else self.r.expr(
-                v, self.ctx, self.expect or (None if is_error(first.type) else first.type)))
+                v, self.ctx, self.expect or first.type))
         t = first.type
         for expr, syntax in zip(out, values):
             if not is_error(t) and not is_error(expr.type) and not expr.type.same_kind(t):

@@ -11,7 +11,6 @@ import click
 
 import dsl
 from dsl.errors import Diagnostic, diagnostics_json, render_all
-
 from tierlang import __version__
 
 
@@ -115,6 +114,111 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
             Path(file).write_text(formatted, encoding="utf-8")
             click.echo(f"{file}: reformatted")
     sys.exit(status)
+
+
+# ---------------------------------------------------------------- run, explain, runs, test
+
+AUDIT_OPTION = click.option("--audit", "audit", metavar="DB", default=None,
+                            help="Audit store (default: $TIERLANG_AUDIT or ./tierlang.db).")
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def guarded(action):
+    """Run `action`, turning the errors users can cause into messages (never tracebacks)."""
+    from audit.store import AuditError
+    from interpreter.errors import DataError, render_data_error
+    from tierlang.api import UsageError
+
+    try:
+        return action()
+    except dsl.TierError as error:
+        fail(render_all(error.diagnostics, error.sources) + f"\n\n{_count(error.errors, 'error')}: nothing was run.")
+    except DataError as error:
+        fail(render_data_error(error) + "\n\nnothing was run or recorded.")
+    except (UsageError, AuditError) as error:
+        fail(f"error: {error}")
+
+
+@main.command()
+@click.argument("methodology", type=click.Path(dir_okay=False))
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=False), help="CSV or .xlsx table.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a param (repeatable).")
+@AUDIT_OPTION
+@click.option("--no-audit", is_flag=True, help="Do not record the run.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write results (.csv, .xlsx or .json).")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
+@click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
+def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet) -> None:
+    """Run METHODOLOGY over --data, record every value, and print the tiers."""
+    from tierlang import api, report
+
+    def action():
+        m = api.load(methodology)
+        overrides = api.parse_params(m, params)
+        store = None if no_audit else api.audit_path(audit)
+        return api.run(m, data, params=overrides, audit=store, encoding=encoding, sheet=sheet)
+
+    outcome = guarded(action)
+    if out:
+        report.write_results(outcome, out)
+    click.echo(report.render_run(outcome, output_format), nl=False)
+    if out and output_format == "table":
+        click.echo(f"results written to {out}")
+
+
+@main.command()
+@click.argument("entity")
+@click.option("--run", "run_id", type=int, default=None, help="Run id (default: the latest run).")
+@AUDIT_OPTION
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(entity, run_id, audit, output_format) -> None:
+    """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
+    from audit.explain import render_text, to_json
+    from tierlang import api
+
+    explanation = guarded(lambda: api.explain(entity, run_id=run_id, audit=audit))
+    if output_format == "json":
+        click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(explanation), nl=False)
+
+
+@main.command()
+@AUDIT_OPTION
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def runs(audit, output_format) -> None:
+    """List the recorded runs, newest first."""
+    from audit import open_store
+    from tierlang import api, report
+
+    def action():
+        store = open_store(api.audit_path(audit), create=False)
+        try:
+            return store.runs()
+        finally:
+            store.close()
+
+    click.echo(report.render_runs(guarded(action), output_format), nl=False)
+
+
+@main.command("test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
+def test_command(files, quiet) -> None:
+    """Run the `test` blocks of methodology FILES."""
+    from tierlang import report, testing
+
+    outcomes = []
+    for file in files:
+        outcomes.extend(guarded(lambda file=file: testing.run_file(file)))
+    click.echo(report.render_tests(outcomes, quiet=quiet), nl=False)
+    sys.exit(0 if all(o.passed for o in outcomes) else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,805 @@
+"""Turns a finished `RunResult` into the rows of one audit run.
+
+Design: the store records from the `RunResult`, after evaluation, in one transaction. There
+is no tracer collecting values during evaluation: the `RunResult` already holds every node's
+trace, so recording afterwards sees the same values, needs no state between calls, and a run
+that fails half-way through evaluation leaves nothing in the store. Everything here is pure
+(no database access): `build_rows` prepares plain Python tuples and column lists, and
+`AuditStore.record` only binds them, one `executemany` per table.
+
+Besides the values, each node's metadata is recorded in a form `explain` can use without the
+methodology objects: the resolved expression printed as text, the tier rules and limits with
+their thresholds resolved to numbers, the options of a top-level built-in call, and the
+weights of a weighted aggregation resolved to numbers (params and scalar definitions read from
+this run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from dsl import model as M
+from dsl import types as T
+from interpreter.trace import LimitTrace, NodeTrace, RunResult, TierTrace
+
+# ---------------------------------------------------------------- expression text
+
+# Words that cannot stand as a bare label in an expression; such labels are printed quoted.
+_KEYWORDS = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "if",
+        "then",
+        "else",
+        "is",
+        "missing",
+        "for",
+        "map",
+        "band",
+        "otherwise",
+        "true",
+        "false",
+        "within",
+        "skip",
+        "require",
+        "top",
+        "bottom",
+        "normalise",
+        "normalize",
+    }
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# Binding strength, loosest first (dsl/grammar.lark).
+_IF, _OR, _AND, _NOT, _CMP, _IS, _SUM, _PRODUCT, _NEG, _POW, _POSTFIX, _ATOM = range(12)
+_BINARY = {"or": _OR, "and": _AND, "+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "^": _POW}
+_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
+
+
+def quote(text: str) -> str:
+    """A string literal of the Tier language."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def label_text(label: str) -> str:
+    """A level label as it would be written: bare if it is a plain name, else quoted."""
+    return label if _NAME.match(label) and label not in _KEYWORDS else quote(label)
+
+
+def number_text(value: float) -> str:
+    """A number literal: shortest text that reads back as the same float."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    value = float(value)
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def _const_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return quote(value)
+    if value is None:
+        return "missing"
+    return number_text(value)
+
+
+def expression_text(expr: M.Expr | None) -> str:
+    """The resolved expression printed in Tier syntax (user functions appear expanded)."""
+    if expr is None:
+        return ""
+    return _expr(expr, _IF)
+
+
+def _paren(text: str, strength: int, needed: int) -> str:
+    return f"({text})" if strength < needed else text
+
+
+def _expr(e: M.Expr, needed: int) -> str:  # noqa: C901 - one case per expression class
+    if isinstance(e, M.Const):
+        text = _const_text(e.value)
+        return _paren(text, _NEG if text.startswith("-") else _ATOM, needed)
+    if isinstance(e, M.LabelConst):
+        return label_text(e.label)
+    if isinstance(e, M.Ref):
+        return e.name
+    if isinstance(e, M.Unary):
+        if e.op == "not":
+            return _paren(f"not {_expr(e.operand, _NOT)}", _NOT, needed)
+        return _paren(f"-{_expr(e.operand, _NEG)}", _NEG, needed)
+    if isinstance(e, M.Binary):
+        if e.op in _COMPARE:
+            text = f"{_expr(e.left, _IS)} {e.op} {_expr(e.right, _IS)}"
+            return _paren(text, _CMP, needed)
+        strength = _BINARY.get(e.op, _SUM)
+        if e.op == "^":
+            text = f"{_expr(e.left, _POSTFIX)} ^ {_expr(e.right, _NEG)}"
+        else:
+            text = f"{_expr(e.left, strength)} {e.op} {_expr(e.right, strength + 1)}"
+        return _paren(text, strength, needed)
+    if isinstance(e, M.IsMissing):
+        text = f"{_expr(e.operand, _SUM)} is {'not ' if e.negated else ''}missing"
+        return _paren(text, _IS, needed)
+    if isinstance(e, M.IfElse):
+        text = (
+            f"if {_expr(e.condition, _IF)} then {_expr(e.then, _IF)} else {_expr(e.otherwise, _IF)}"
+        )
+        return _paren(text, _IF, needed)
+    if isinstance(e, M.ListOf):
+        return "[" + ", ".join(_expr(i, _IF) for i in e.items) + "]"
+    if isinstance(e, M.Pick):
+        return _paren(f"{_expr(e.operand, _ATOM)} for {quote(e.key)}", _POSTFIX, needed)
+    if isinstance(e, M.Call):
+        return _call_text(e)
+    if isinstance(e, M.MapOf):
+        as_label = e.subject.type.base == T.LEVEL
+        cases = []
+        for key, value in zip(e.keys, e.values):
+            if isinstance(key, str):
+                key_text = label_text(key) if as_label else quote(key)
+            else:
+                key_text = _const_text(key)
+            cases.append(f"{key_text}: {_expr(value, _IF)}")
+        if e.otherwise is not None:
+            cases.append(f"otherwise: {_expr(e.otherwise, _IF)}")
+        return f"map {_expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
+    if isinstance(e, M.BandOf):
+        cases = [
+            f"{op} {_expr(t, _IF)}: {_expr(v, _IF)}"
+            for op, t, v in zip(e.ops, e.thresholds, e.values)
+        ]
+        if e.otherwise is not None:
+            cases.append(f"otherwise: {_expr(e.otherwise, _IF)}")
+        return f"band {_expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
+    return f"<{type(e).__name__}>"
+
+
+def _call_text(e: M.Call) -> str:
+    parts = []
+    for i, arg in enumerate(e.args):
+        text = _expr(arg, _IF)
+        if e.weights is not None and i < len(e.weights):
+            text = f"{text}: {_expr(e.weights[i], _IF)}"
+        parts.append(text)
+    if e.polarity:
+        parts.append(f"{e.polarity} is better")
+    if e.within:
+        parts.append(f"within {e.within}")
+    if e.skip_missing:
+        parts.append("skip missing")
+    if e.require is not None:
+        parts.append(f"require {e.require}")
+    if e.normalise:
+        parts.append("normalise")
+    return f"{e.function}({', '.join(parts)})"
+
+
+def condition_text(condition: M.TierCondition) -> str:
+    if isinstance(condition, M.ThresholdRule):
+        return f"{condition.op} {expression_text(condition.value)}"
+    if isinstance(condition, M.RankRule):
+        count = number_text(condition.count)
+        return f"{condition.direction} {count}{'%' if condition.percent else ''}"
+    if isinstance(condition, M.OtherwiseRule):
+        return "otherwise"
+    return expression_text(condition.condition)
+
+
+# ---------------------------------------------------------------- constant folding
+
+
+def fold(expr: M.Expr | None, result: RunResult) -> float | None:
+    """The numeric value of an expression made of constants, params and scalar definitions
+    of this run (as the run used them), or None if it is anything else."""
+    if expr is None:
+        return None
+    if isinstance(expr, M.Const):
+        v = expr.value
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    if isinstance(expr, M.Ref):
+        if expr.name in result.params:
+            v = result.params[expr.name]
+            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        trace = result.traces.get(expr.name)
+        if trace is None or not trace.node.type.scalar or trace.node.type.base != T.NUMBER:
+            return None
+        v = trace.scalars.get("value")
+        if v is None and len(trace.values):
+            v = trace.values.iloc[0]
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return None
+        return v if not math.isnan(v) else None
+    if isinstance(expr, M.Unary) and expr.op == "-":
+        v = fold(expr.operand, result)
+        return None if v is None else -v
+    if isinstance(expr, M.Binary) and expr.op in ("+", "-", "*", "/", "^"):
+        a, b = fold(expr.left, result), fold(expr.right, result)
+        if a is None or b is None:
+            return None
+        try:
+            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else math.nan, "^": a**b}[
+                expr.op
+            ]
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- node metadata
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _scale(t: T.Type) -> list[str] | None:
+    if t.base == T.LEVEL and t.level is not None:
+        return list(t.level.labels)
+    if t.base == T.LIST and t.item is not None and t.item.level is not None:
+        return list(t.item.level.labels)
+    return None
+
+
+def _call_info(node: M.Node) -> dict | None:
+    e = node.expr
+    if not isinstance(e, M.Call):
+        return None
+    return {
+        "function": e.function,
+        "args": [expression_text(a) for a in e.args],
+        "refs": [a.name if isinstance(a, M.Ref) else None for a in e.args],
+        "polarity": e.polarity,
+        "within": e.within,
+        "skip_missing": e.skip_missing,
+        "require": e.require,
+        "normalise": e.normalise,
+        "population_count": e.population_count,
+    }
+
+
+def _weights(node: M.Node, result: RunResult) -> dict[str, float] | None:
+    e = node.expr
+    if not isinstance(e, M.Call) or e.weights is None:
+        return None
+    out: dict[str, float] = {}
+    for arg, weight in zip(e.args, e.weights):
+        w = fold(weight, result)
+        if not isinstance(arg, M.Ref) or w is None:
+            return None  # a partial map would misstate the sum of weights
+        out[arg.name] = out.get(arg.name, 0.0) + w
+    return out
+
+
+def _tier_info(node: M.Node, result: RunResult) -> dict | None:
+    spec = node.tier
+    if spec is None:
+        return None
+    rules = []
+    for i, rule in enumerate(spec.rules):
+        c = rule.condition
+        item: dict[str, Any] = {
+            "index": i,
+            "label": rule.label,
+            "text": rule.source_text.strip() or condition_text(c),
+            "condition": condition_text(c),
+        }
+        if isinstance(c, M.ThresholdRule):
+            item.update(
+                kind="threshold",
+                op=c.op,
+                threshold=fold(c.value, result),
+                threshold_text=expression_text(c.value),
+            )
+        elif isinstance(c, M.RankRule):
+            item.update(kind="rank", direction=c.direction, count=c.count, percent=c.percent)
+        elif isinstance(c, M.OtherwiseRule):
+            item.update(kind="otherwise")
+        else:
+            item.update(kind="condition")
+        rules.append(item)
+    limits = [
+        {
+            "index": i,
+            "direction": limit.direction,
+            "label": limit.label,
+            "condition": expression_text(limit.condition),
+            "text": limit.source_text.strip()
+            or (
+                f"limit {node.name} to {limit.direction} {label_text(limit.label)} "
+                f"when {expression_text(limit.condition)}"
+            ),
+        }
+        for i, limit in enumerate(spec.limits)
+    ]
+    return {
+        "from": expression_text(spec.source) if spec.source is not None else None,
+        "scale": list(spec.scale.labels),
+        "missing_label": spec.missing_label,
+        "rules": rules,
+        "limits": limits,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, float, np.number)):
+        v = float(value)
+        return None if math.isnan(v) else v
+    return str(value)
+
+
+def node_row(position: int, node: M.Node, result: RunResult) -> tuple:
+    """The `nodes` row (without the run id) of one node."""
+    scale = node.tier.scale.labels if node.tier is not None else _scale(node.type)
+    return (
+        node.name,
+        position,
+        node.kind,
+        node.label,
+        node.doc,
+        node.source_text,
+        expression_text(node.expr)
+        if node.expr is not None
+        else (
+            expression_text(node.tier.source)
+            if node.tier is not None and node.tier.source is not None
+            else None
+        ),
+        node.span.file if node.span else None,
+        node.span.line if node.span else None,
+        node.overrides,
+        str(node.type),
+        node.type.base,
+        1 if node.type.scalar else 0,
+        _json(list(node.deps)),
+        _json(list(scale) if scale is not None else None),
+        _json(_call_info(node)),
+        _json(_weights(node, result)),
+        _json(_tier_info(node, result)),
+        (node.column or node.name) if node.kind == M.INPUT else None,
+        _json(list(node.range) if node.range is not None else None),
+        1 if node.required else 0,
+        _json(_plain(node.value)) if node.kind == M.PARAM else None,
+    )
+
+
+NODE_COLUMNS = (
+    "name",
+    "position",
+    "kind",
+    "label",
+    "doc",
+    "source_text",
+    "expression",
+    "file",
+    "line",
+    "overrides",
+    "type",
+    "base",
+    "scalar",
+    "dependencies",
+    "scale",
+    "call",
+    "weights",
+    "tier",
+    "data_column",
+    "range",
+    "required",
+    "declared_value",
+)
+
+# ---------------------------------------------------------------- values
+
+
+def _aligned(series: pd.Series, keys: pd.Index) -> pd.Series:
+    if series.index is keys or series.index.equals(keys):
+        return series
+    return series.reindex(keys)
+
+
+def _labels(series: pd.Series) -> np.ndarray:
+    """Object array of labels (None where missing) from a categorical (or any) Series."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = np.empty(len(series.cat.categories) + 1, dtype=object)
+        categories[:-1] = [str(c) for c in series.cat.categories]
+        categories[-1] = None
+        return categories[series.cat.codes.to_numpy()]  # code -1 (missing) picks the None
+    return series.to_numpy(dtype=object, na_value=None)
+
+
+def _list_json(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return json.dumps([_plain(v) for v in value], ensure_ascii=False, allow_nan=False)
+
+
+def _texts(series: pd.Series) -> np.ndarray:
+    out = series.to_numpy(dtype=object, na_value=None)
+    return np.array([None if v is None else str(v) for v in out], dtype=object) if len(out) else out
+
+
+@attrs.define
+class ValueColumns:
+    """`node_values` rows as parallel lists, entity-major (the primary-key order)."""
+
+    entity: list
+    node: list
+    num: list
+    text: list
+    bool: list
+    reason: list
+
+    def __len__(self) -> int:
+        return len(self.entity)
+
+
+def value_columns(traces: Sequence[NodeTrace], keys: pd.Index) -> ValueColumns:
+    n_nodes, n_entities = len(traces), len(keys)
+    num = np.full((n_nodes, n_entities), np.nan)
+    text = np.full((n_nodes, n_entities), None, dtype=object)
+    boolean = np.full((n_nodes, n_entities), None, dtype=object)
+    reason = np.full((n_nodes, n_entities), None, dtype=object)
+    for i, trace in enumerate(traces):
+        values = _aligned(trace.values, keys)
+        base = trace.node.type.base
+        if base == T.NUMBER:
+            num[i] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            any_missing = bool(np.isnan(num[i]).any())
+        else:
+            if base == T.BOOLEAN:
+                column = values.astype("boolean").to_numpy(dtype=object, na_value=None)
+            elif base == T.LEVEL:
+                column = _labels(values)
+            elif base == T.LIST:
+                column = np.array(
+                    [_list_json(v) for v in values.to_numpy(dtype=object)], dtype=object
+                )
+            else:
+                column = _texts(values)
+            (boolean if base == T.BOOLEAN else text)[i] = column
+            any_missing = any(v is None for v in column.tolist())
+        # By the trace contract a reason is given only where the value is missing.
+        if any_missing and trace.reasons is not None:
+            reason[i] = _aligned(trace.reasons, keys).to_numpy(dtype=object, na_value=None)
+    return ValueColumns(
+        entity=np.repeat(np.arange(n_entities), n_nodes).tolist(),
+        node=np.tile(np.arange(n_nodes), n_entities).tolist(),
+        num=num.T.ravel().tolist(),
+        text=text.T.ravel().tolist(),
+        bool=boolean.T.ravel().tolist(),
+        reason=reason.T.ravel().tolist(),
+    )
+
+
+def _combination_json(matrix: np.ndarray, render) -> list[str]:
+    """One JSON text per column of a small-integer matrix, computed once per distinct column."""
+    if matrix.shape[0] == 0:
+        return ["[]"] * matrix.shape[1]
+    unique, inverse = np.unique(matrix.T, axis=0, return_inverse=True)
+    texts = [render(row) for row in unique]
+    return [texts[i] for i in np.asarray(inverse).ravel().tolist()]
+
+
+@attrs.define
+class TierColumns:
+    tier: list
+    entity: list
+    from_value: list
+    rule_index: list
+    before_limits: list
+    after: list
+    limits_acted: list
+    display: list
+
+
+def tier_columns(traces: Sequence[NodeTrace], keys: pd.Index) -> TierColumns:
+    out = TierColumns([], [], [], [], [], [], [], [])
+    n = len(keys)
+    for trace in traces:
+        tt = trace.tier
+        if tt is None:
+            continue
+        out.tier.extend([trace.node.name] * n)
+        out.entity.extend(range(n))
+        if tt.from_values is None:
+            out.from_value.extend([None] * n)
+        else:
+            out.from_value.extend(
+                _aligned(tt.from_values, keys).to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+            )
+        out.rule_index.extend(
+            _aligned(tt.rule_index, keys).fillna(-1).to_numpy(dtype=np.int64).tolist()
+        )
+        out.before_limits.extend(_labels(_aligned(tt.before_limits, keys)).tolist())
+        out.display.extend(_texts(_aligned(tt.display, keys)).tolist())
+        # after: labels after each limit; limits_acted: indices of the limits that acted
+        after_labels: list[np.ndarray] = [_labels(_aligned(lt.after, keys)) for lt in tt.limits]
+        if after_labels:
+            table = sorted({v for arr in after_labels for v in arr.tolist() if v is not None})
+            code = {label: i + 1 for i, label in enumerate(table)}
+            matrix = np.array(
+                [
+                    [code.get(v, 0) if v is not None else 0 for v in arr.tolist()]
+                    for arr in after_labels
+                ],
+                dtype=np.int64,
+            )
+            names = [None, *table]
+            out.after.extend(
+                _combination_json(
+                    matrix,
+                    lambda row, names=names: json.dumps(
+                        [names[c] for c in row], ensure_ascii=False
+                    ),
+                )
+            )
+            acted = np.array(
+                [_aligned(lt.acted, keys).fillna(False).to_numpy(dtype=bool) for lt in tt.limits],
+                dtype=np.int64,
+            )
+            out.limits_acted.extend(
+                _combination_json(
+                    acted, lambda row: json.dumps([i for i, a in enumerate(row) if a])
+                )
+            )
+        else:
+            out.after.extend(["[]"] * n)
+            out.limits_acted.extend(["[]"] * n)
+    return out
+
+
+def scalar_rows(traces: Sequence[NodeTrace], params: dict) -> list[tuple]:
+    rows = []
+    for trace in traces:
+        scalars = dict(trace.scalars)
+        if trace.node.kind == M.PARAM and "value" not in scalars and trace.node.name in params:
+            scalars["value"] = params[trace.node.name]
+        for position, (name, value) in enumerate(scalars.items()):
+            if isinstance(value, bool):
+                rows.append(
+                    (trace.node.name, position, str(name), None, "true" if value else "false")
+                )
+            elif isinstance(value, (int, float, np.number)):
+                v = float(value)
+                rows.append(
+                    (trace.node.name, position, str(name), None if math.isnan(v) else v, None)
+                )
+            elif value is None:
+                rows.append((trace.node.name, position, str(name), None, None))
+            else:
+                rows.append((trace.node.name, position, str(name), None, str(value)))
+    return rows
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def methodology_sha256(methodology: M.Methodology) -> str:
+    """sha256 of the methodology file's text (UTF-8) when it extends nothing (what `sha256sum`
+    prints for the file); otherwise sha256 of the per-file sha256 hex digests joined by
+    newlines, the file first, then every file it extends."""
+    texts = [text for _path, text in methodology.sources] or [""]
+    digests = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with milliseconds and a `Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso(value: datetime | str | None) -> str:
+    if value is None:
+        return now_iso()
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@attrs.define
+class RunRows:
+    methodology: tuple
+    dataset: tuple | None
+    run: dict
+    entities: list[tuple]
+    nodes: list[tuple]
+    values: ValueColumns
+    scalars: list[tuple]
+    tiers: TierColumns
+
+
+def _key_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def build_rows(result: RunResult, dataset: Any = None) -> RunRows:
+    """Every row of one run, except the run id (added when inserting)."""
+    m = result.methodology
+    keys = result.keys
+    sha = methodology_sha256(m)
+    methodology = (
+        sha,
+        m.name,
+        m.version,
+        m.effective,
+        m.entity,
+        m.key,
+        m.label_column,
+        m.doc,
+        m.path,
+        m.sources[0][1] if m.sources else "",
+        json.dumps([[p, t] for p, t in m.sources], ensure_ascii=False),
+    )
+    dataset_row = None
+    if dataset is not None:
+        columns = getattr(dataset, "columns", None)
+        dataset_row = (
+            str(dataset.sha256),
+            None if dataset.path is None else str(dataset.path),
+            None if dataset.format is None else str(dataset.format),
+            None if dataset.rows is None else int(dataset.rows),
+            None if columns is None else json.dumps([str(c) for c in columns], ensure_ascii=False),
+        )
+    traces = list(result.traces.values())
+    traced = {t.node.name for t in traces}
+    untraced = [n for n in m.nodes if n.name not in traced]
+    nodes = [node_row(i, t.node, result) for i, t in enumerate(traces)]
+    nodes += [node_row(len(traces) + i, n, result) for i, n in enumerate(untraced)]
+
+    key_list = [_key_text(k) for k in keys.tolist()]
+    if result.labels is not None:
+        labels = _texts(_aligned(result.labels, keys)).tolist()
+    else:
+        labels = [None] * len(key_list)
+    entities = list(zip(range(len(key_list)), key_list, labels))
+
+    run = {
+        "methodology_sha256": sha,
+        "methodology_name": m.name,
+        "methodology_version": m.version,
+        "methodology_path": m.path,
+        "dataset_sha256": dataset_row[0] if dataset_row else None,
+        "dataset_path": dataset_row[1] if dataset_row else None,
+        "params": json.dumps({k: _plain(v) for k, v in result.params.items()}, ensure_ascii=False),
+        "status": "complete",
+        "entity_count": len(key_list),
+        "node_count": len(nodes),
+        "values_per_entity": len(traces),
+    }
+    return RunRows(
+        methodology=methodology,
+        dataset=dataset_row,
+        run=run,
+        entities=entities,
+        nodes=nodes,
+        values=value_columns(traces, keys),
+        scalars=scalar_rows(traces, result.params),
+        tiers=tier_columns(traces, keys),
+    )
+
+
+# ---------------------------------------------------------------- benchmark support
+
+
+def value_rows(result: RunResult, run_id: int = 1) -> list[tuple]:
+    """The `node_values` rows `AuditStore.record` writes for `result`, as tuples
+    (run, entity, node, num, text, bool, missing_reason): what a bare `executemany` baseline
+    should insert to compare with `record`."""
+    v = value_columns(list(result.traces.values()), result.keys)
+    return list(zip([run_id] * len(v), v.entity, v.node, v.num, v.text, v.bool, v.reason))
+
+
+def synthetic_result(n_nodes: int = 50, n_entities: int = 10_000, seed: int = 0) -> RunResult:
+    """A RunResult of the given size for benchmarks: number inputs and indicators (5% missing),
+    a level input, a boolean, a text, and a threshold tier with a limit (the last node)."""
+    rng = np.random.default_rng(seed)
+    keys = pd.Index([f"E{i:06d}" for i in range(n_entities)])
+    level = T.LevelType("grade", ("low", "mid", "high"))
+    scale = T.LevelType("tier", ("bronze", "silver", "gold"))
+    num = T.number()
+    nodes: list[M.Node] = []
+    traces: dict[str, NodeTrace] = {}
+    none = pd.Series([None] * n_entities, index=keys, dtype=object)
+
+    def add(node: M.Node, values: pd.Series, reasons: pd.Series = none, **kw) -> None:
+        nodes.append(node)
+        traces[node.name] = NodeTrace(node, values, reasons, **kw)
+
+    codes = rng.integers(0, 3, n_entities)
+    grade = pd.Series(
+        pd.Categorical.from_codes(codes, categories=list(level.labels), ordered=True), index=keys
+    )
+    add(M.Node("grade", M.INPUT, T.level(level), ()), grade)
+    add(
+        M.Node("flag", M.INPUT, T.boolean(), ()),
+        pd.Series(pd.array(rng.random(n_entities) < 0.5, dtype="boolean"), index=keys),
+    )
+    add(
+        M.Node("region", M.INPUT, T.text(), ()),
+        pd.Series(
+            np.array(["North", "South", "East", "West"], dtype=object)[codes],
+            index=keys,
+            dtype=object,
+        ),
+    )
+    names = []
+    for i in range(max(n_nodes - 4, 1)):
+        data = rng.normal(50, 10, n_entities)
+        gone = rng.random(n_entities) < 0.05
+        data[gone] = np.nan
+        reasons = pd.Series(np.where(gone, "input_missing", None), index=keys, dtype=object)
+        name = f"x{i:02d}"
+        kind = M.INPUT if i % 2 == 0 else "indicator"
+        add(M.Node(name, kind, num, tuple(names[-1:])), pd.Series(data, index=keys), reasons)
+        names.append(name)
+    last = traces[names[-1]].values
+    tier_codes = np.where(last.isna(), -1, np.where(last >= 55, 2, np.where(last >= 45, 1, 0)))
+    before = pd.Series(
+        pd.Categorical.from_codes(tier_codes, categories=list(scale.labels), ordered=True),
+        index=keys,
+    )
+    acted = pd.Series((codes == 0) & (tier_codes == 2), index=keys)
+    after = before.copy()
+    after[acted.to_numpy()] = "silver"
+    rules = (
+        M.TierRule("gold", M.ThresholdRule(">=", M.Const(55.0, T.number(True)))),
+        M.TierRule("silver", M.ThresholdRule(">=", M.Const(45.0, T.number(True)))),
+        M.TierRule("bronze", M.OtherwiseRule()),
+    )
+    condition = M.Binary(
+        "==", M.Ref("grade", T.level(level)), M.LabelConst(level, "low", T.boolean()), T.boolean()
+    )
+    spec = M.TierSpec(
+        scale, M.Ref(names[-1], num), rules, None, (M.Limit("at most", "silver", condition),)
+    )
+    tier_trace = TierTrace(
+        from_values=last,
+        rule_index=pd.Series(
+            np.where(tier_codes < 0, -1, 2 - tier_codes), index=keys, dtype="int64"
+        ),
+        before_limits=before,
+        limits=(LimitTrace(0, acted, after),),
+        display=after.astype(object).where(after.notna(), None),
+    )
+    reasons = pd.Series(np.where(last.isna(), "component_missing", None), index=keys, dtype=object)
+    add(
+        M.Node("tier", M.TIER, T.level(scale), (names[-1], "grade"), tier=spec),
+        after,
+        reasons,
+        tier=tier_trace,
+    )
+    methodology = M.Methodology(
+        "synthetic",
+        "1",
+        None,
+        "entity",
+        "key",
+        None,
+        None,
+        "synthetic.tier",
+        (("synthetic.tier", 'methodology "synthetic"\n'),),
+        {},
+        tuple(nodes),
+    )
+    return RunResult(methodology, keys, None, {}, traces)

@@ -1,0 +1,201 @@
+"""The audit store's schema and its migrations.
+
+The schema version lives in the `tierlang_meta` table (key `schema_version`). `MIGRATIONS` is
+an ordered list: migration *i* takes a store from version *i* to *i + 1*. Opening a store
+applies every pending migration, all in one `BEGIN IMMEDIATE` transaction (so two processes
+opening the same new store cannot both migrate it, and a failed migration leaves the store as
+it was). A store whose version is newer than `SCHEMA_VERSION` was written by a newer tierlang
+and is refused rather than guessed at. Migrations are append-only: a released migration is
+never edited, a change to the schema is a new migration (see docs/audit.md).
+
+Design notes (measured, see docs/audit.md):
+- `node_values` is the one big table (nodes × entities rows per run). It is a rowid table
+  written in entity-major order with consecutive ids, so appending a run costs what a bare
+  insert costs (a WITHOUT ROWID primary key or a secondary index added 25-40% to the insert).
+  The run row records `first_value_id` and `values_per_entity`, so the values of entity
+  position `e` are the rows with id from `first_value_id + e * values_per_entity` for
+  `values_per_entity` rows, in node position order: one primary-key range read. The view
+  `named_values` joins through that range, so a plain SQL query by run and key is as fast.
+  It declares no foreign keys: a per-row foreign-key check would cost more than the insert;
+  the single transaction that writes a run keeps it consistent (`AuditStore.verify` checks).
+- `-0.0` is stored as `0.0` (SQLite REAL); no Tier operation distinguishes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+APPLICATION = "tierlang audit store"
+
+_V1 = """
+CREATE TABLE tierlang_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+
+CREATE TABLE methodologies (
+    sha256       TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    version      TEXT,
+    effective    TEXT,
+    entity       TEXT,
+    key_column   TEXT,
+    label_column TEXT,
+    doc          TEXT,
+    path         TEXT,
+    source       TEXT NOT NULL,
+    sources      TEXT NOT NULL
+);
+
+CREATE TABLE datasets (
+    sha256  TEXT PRIMARY KEY,
+    path    TEXT,
+    format  TEXT,
+    rows    INTEGER,
+    columns TEXT
+);
+
+CREATE TABLE runs (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    started             TEXT NOT NULL,
+    finished            TEXT NOT NULL,
+    tool_version        TEXT NOT NULL,
+    methodology_sha256  TEXT NOT NULL REFERENCES methodologies(sha256),
+    methodology_name    TEXT NOT NULL,
+    methodology_version TEXT,
+    methodology_path    TEXT,
+    dataset_sha256      TEXT REFERENCES datasets(sha256),
+    dataset_path        TEXT,
+    params              TEXT NOT NULL,
+    status              TEXT NOT NULL DEFAULT 'complete',
+    entity_count        INTEGER NOT NULL,
+    node_count          INTEGER NOT NULL,
+    values_per_entity   INTEGER NOT NULL,
+    first_value_id      INTEGER,
+    note                TEXT
+);
+
+CREATE TABLE entities (
+    run      INTEGER NOT NULL REFERENCES runs(id),
+    position INTEGER NOT NULL,
+    key      TEXT NOT NULL,
+    label    TEXT,
+    PRIMARY KEY (run, position)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX entities_run_key ON entities(run, key);
+CREATE INDEX entities_run_label ON entities(run, label);
+
+CREATE TABLE nodes (
+    run            INTEGER NOT NULL REFERENCES runs(id),
+    name           TEXT NOT NULL,
+    position       INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    label          TEXT,
+    doc            TEXT,
+    source_text    TEXT,
+    expression     TEXT,
+    file           TEXT,
+    line           INTEGER,
+    overrides      TEXT,
+    type           TEXT NOT NULL,
+    base           TEXT NOT NULL,
+    scalar         INTEGER NOT NULL,
+    dependencies   TEXT NOT NULL,
+    scale          TEXT,
+    call           TEXT,
+    weights        TEXT,
+    tier           TEXT,
+    data_column    TEXT,
+    range          TEXT,
+    required       INTEGER,
+    declared_value TEXT,
+    PRIMARY KEY (run, name)
+);
+CREATE UNIQUE INDEX nodes_run_position ON nodes(run, position);
+
+CREATE TABLE node_values (
+    id             INTEGER PRIMARY KEY,
+    run            INTEGER NOT NULL,
+    entity         INTEGER NOT NULL,
+    node           INTEGER NOT NULL,
+    num            REAL,
+    text           TEXT,
+    bool           INTEGER,
+    missing_reason TEXT
+);
+
+CREATE TABLE scalars (
+    run      INTEGER NOT NULL REFERENCES runs(id),
+    node     TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    value    REAL,
+    text     TEXT,
+    PRIMARY KEY (run, node, name)
+);
+
+CREATE TABLE tier_steps (
+    run           INTEGER NOT NULL,
+    tier          TEXT NOT NULL,
+    entity        INTEGER NOT NULL,
+    from_value    REAL,
+    rule_index    INTEGER NOT NULL,
+    before_limits TEXT,
+    after         TEXT NOT NULL,
+    limits_acted  TEXT NOT NULL,
+    display       TEXT,
+    PRIMARY KEY (run, tier, entity)
+) WITHOUT ROWID;
+
+-- CROSS JOIN fixes the join order: entity, run, the entity's id range of values, node.
+CREATE VIEW named_values AS
+SELECT e.run AS run, e.key AS entity_key, e.label AS entity_label, n.name AS node, n.kind,
+       n.label AS node_label, v.num, v.text, v.bool, v.missing_reason,
+       e.position AS entity_position, v.node AS node_position, v.id AS value_id
+FROM entities e
+CROSS JOIN runs r
+CROSS JOIN node_values v
+CROSS JOIN nodes n
+WHERE r.id = e.run
+  AND v.id BETWEEN r.first_value_id + e.position * r.values_per_entity
+               AND r.first_value_id + (e.position + 1) * r.values_per_entity - 1
+  AND n.run = e.run AND n.position = v.node;
+
+CREATE VIEW named_tier_steps AS
+SELECT t.run, t.tier, e.key AS entity_key, e.label AS entity_label, t.from_value, t.rule_index,
+       t.before_limits, t.after, t.limits_acted, t.display, t.entity AS entity_position
+FROM tier_steps t
+JOIN entities e ON e.run = t.run AND e.position = t.entity;
+"""
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    """Version 1: the initial schema."""
+    db.executescript(_V1)
+    db["tierlang_meta"].insert({"key": "application", "value": APPLICATION}, replace=True)
+
+
+# Append-only. Index i takes the store from version i to version i + 1.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("initial schema", _v1),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    """The store's schema version; 0 for an empty database."""
+    if not db["tierlang_meta"].exists():
+        return 0
+    rows = list(db.query("SELECT value FROM tierlang_meta WHERE key = 'schema_version'"))
+    return int(rows[0]["value"]) if rows else 0
+
+
+def set_version(db: sqlite_utils.Database, version: int) -> None:
+    db.execute(
+        "INSERT INTO tierlang_meta (key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [str(version)],
+    )

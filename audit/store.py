@@ -1,0 +1,704 @@
+"""The audit store: one SQLite file holding every recorded run, whole.
+
+    store = open_store("audit.db")
+    run_id = store.record(result, dataset)      # one transaction: the run is stored whole or not at all
+    store.runs()                                # newest first
+    entity = store.find_entity(run_id, "Dorset")
+
+Every SQL statement here is parameterised: keys, labels and texts are bound, never spliced.
+The schema and its guarantees are documented in docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import itertools
+import json
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+import sqlite_utils
+
+from audit import schema
+from audit.recorder import NODE_COLUMNS, RunRows, build_rows, iso, now_iso
+from dsl import types as T
+from dsl.errors import did_you_mean
+from interpreter.trace import RunResult
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class AuditError(Exception):
+    """An audit store problem a user can act on: unknown run or entity, a store written by a
+    newer tierlang, a file that is not an audit store."""
+
+    def __init__(self, message: str, suggestion: str | None = None):
+        super().__init__(message)
+        self.suggestion = suggestion
+
+
+def installed_version() -> str:
+    """The installed tierlang's version (recorded with each run by default)."""
+    try:
+        return importlib.metadata.version("tierlang")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@attrs.frozen
+class RunInfo:
+    id: int
+    started: str
+    finished: str
+    tool_version: str
+    status: str
+    methodology_sha256: str
+    methodology_name: str
+    methodology_version: str | None
+    methodology_path: str | None
+    entity_kind: str | None
+    dataset_sha256: str | None
+    dataset_path: str | None
+    params: dict[str, Any]
+    entity_count: int
+    node_count: int
+    values_per_entity: int  # nodes with values: node positions 0 .. values_per_entity - 1
+    first_value_id: int | None  # node_values.id of entity 0, node 0
+    note: str | None
+
+    def value_ids(self, position: int) -> tuple[int, int]:
+        """First and last `node_values.id` of the entity at `position`."""
+        first = (self.first_value_id or 0) + position * self.values_per_entity
+        return first, first + self.values_per_entity - 1
+
+    def to_json(self) -> dict:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class EntityRef:
+    run: int
+    position: int  # 0-based, in data order; `node_values.entity` and `tier_steps.entity`
+    key: str
+    label: str | None
+
+
+@attrs.frozen
+class NodeInfo:
+    """A recorded node; JSON columns decoded."""
+
+    run: int
+    name: str
+    position: int  # evaluation order; `node_values.node`
+    kind: str
+    label: str | None
+    doc: str | None
+    source_text: str | None
+    expression: str | None
+    file: str | None
+    line: int | None
+    overrides: str | None
+    type: str
+    base: str
+    scalar: bool
+    dependencies: tuple[str, ...]
+    scale: tuple[str, ...] | None  # worst first
+    call: dict | None
+    weights: dict[str, float] | None
+    tier: dict | None
+    data_column: str | None
+    range: tuple[float, float] | None
+    required: bool
+    declared_value: Any
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+@attrs.frozen
+class TierStep:
+    tier: str
+    entity: int
+    from_value: float | None
+    rule_index: int  # 0-based; -1: no rule assigned the tier
+    before_limits: str | None
+    after: tuple[str | None, ...]  # the tier after each limit, in limit order
+    limits_acted: tuple[int, ...]  # 0-based indices of the limits that changed the tier
+    display: str | None
+
+
+_RUN_SELECT = """
+SELECT r.*, m.entity AS entity_kind
+FROM runs r LEFT JOIN methodologies m ON m.sha256 = r.methodology_sha256
+"""
+
+
+def _run_info(row: dict) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        started=row["started"],
+        finished=row["finished"],
+        tool_version=row["tool_version"],
+        status=row["status"],
+        methodology_sha256=row["methodology_sha256"],
+        methodology_name=row["methodology_name"],
+        methodology_version=row["methodology_version"],
+        methodology_path=row["methodology_path"],
+        entity_kind=row["entity_kind"],
+        dataset_sha256=row["dataset_sha256"],
+        dataset_path=row["dataset_path"],
+        params=json.loads(row["params"]),
+        entity_count=row["entity_count"],
+        node_count=row["node_count"],
+        values_per_entity=row["values_per_entity"],
+        first_value_id=row["first_value_id"],
+        note=row["note"],
+    )
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def decode_value(base: str, num: float | None, text: str | None, boolean: int | None) -> Any:
+    """A stored value as a plain Python value (None when missing)."""
+    if base == T.NUMBER:
+        return num
+    if base == T.BOOLEAN:
+        return None if boolean is None else bool(boolean)
+    if base == T.LIST:
+        return None if text is None else tuple(json.loads(text))
+    return text
+
+
+def open_store(path: str | Path, create: bool = True) -> AuditStore:
+    """Open the audit store at `path`, creating it (or migrating it) if needed.
+
+    With `create=False` a missing or empty file is an AuditError instead (for commands that
+    only read, such as `explain` and `runs`)."""
+    path_text = str(path)
+    if (
+        not create
+        and path_text != ":memory:"
+        and (not Path(path_text).exists() or Path(path_text).stat().st_size == 0)
+    ):
+        raise AuditError(
+            f"no audit store at {path_text}: record a run first "
+            f"(tierlang run METHODOLOGY --data DATA --audit {path_text})"
+        )
+    try:
+        conn = sqlite3.connect(path_text, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.OperationalError as e:
+        raise AuditError(f"cannot open audit store {path_text}: {e}") from e
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        _migrate(db, path_text)
+        if db.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise AuditError(f"{path_text} is not a usable audit store: {e}") from e
+    except BaseException:
+        conn.close()
+        raise
+    return AuditStore(db, path_text)
+
+
+def _check_version(db: sqlite_utils.Database, path: str) -> int:
+    version = schema.current_version(db)
+    if version > schema.SCHEMA_VERSION:
+        raise AuditError(
+            f"audit store {path} has schema version {version}, but this tierlang "
+            f"({installed_version()}) knows versions up to {schema.SCHEMA_VERSION}: it was written "
+            "by a newer tierlang; upgrade tierlang to use it"
+        )
+    if version == 0 and [t for t in db.table_names() if not t.startswith("sqlite_")]:
+        raise AuditError(f"{path} is a SQLite database but not a tierlang audit store")
+    return version
+
+
+def _migrate(db: sqlite_utils.Database, path: str) -> None:
+    if _check_version(db, path) == schema.SCHEMA_VERSION:
+        return
+    db.conn.execute("BEGIN IMMEDIATE")  # re-read under the write lock: one process migrates
+    try:
+        version = _check_version(db, path)
+        for _description, migration in schema.MIGRATIONS[version:]:
+            migration(db)
+        if version < schema.SCHEMA_VERSION:
+            schema.set_version(db, schema.SCHEMA_VERSION)
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+
+
+class AuditStore:
+    def __init__(self, db: sqlite_utils.Database, path: str):
+        self.db = db
+        self.path = path
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> AuditStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return schema.current_version(self.db)
+
+    # ------------------------------------------------------------ recording
+
+    def record(
+        self,
+        result: RunResult,
+        dataset: Any = None,
+        tool_version: str | None = None,
+        note: str | None = None,
+        started: Any = None,
+    ) -> int:
+        """Store a whole run in one transaction and return its id.
+
+        `dataset`: any object with `path, format, sha256, rows, columns`, or None.
+        `started`: when evaluation started (datetime or ISO text); default: now. `finished` is
+        the time the run's rows were written, just before commit. If anything fails, the
+        transaction is rolled back and nothing of the run remains.
+        """
+        started_text = iso(started)
+        rows = build_rows(result, dataset)  # all the Python work, before taking the write lock
+        version = tool_version if tool_version is not None else installed_version()
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            run_id = self._write_run(rows, started_text, version, note)
+            self._write_entities(run_id, rows)
+            self._write_nodes(run_id, rows)
+            first_value_id = self._write_values(run_id, rows)
+            self._write_scalars(run_id, rows)
+            self._write_tier_steps(run_id, rows)
+            conn.execute(
+                "UPDATE runs SET finished = ?, first_value_id = ? WHERE id = ?",
+                (now_iso(), first_value_id, run_id),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return run_id
+
+    def _write_run(self, rows: RunRows, started: str, version: str, note: str | None) -> int:
+        conn = self.conn
+        conn.execute(
+            "INSERT OR IGNORE INTO methodologies (sha256, name, version, effective, entity, "
+            "key_column, label_column, doc, path, source, sources) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            rows.methodology,
+        )
+        if rows.dataset is not None:
+            conn.execute(
+                "INSERT OR IGNORE INTO datasets (sha256, path, format, rows, columns) "
+                "VALUES (?,?,?,?,?)",
+                rows.dataset,
+            )
+        r = rows.run
+        cursor = conn.execute(
+            "INSERT INTO runs (started, finished, tool_version, methodology_sha256, "
+            "methodology_name, methodology_version, methodology_path, dataset_sha256, "
+            "dataset_path, params, status, entity_count, node_count, values_per_entity, note) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                started,
+                started,
+                version,
+                r["methodology_sha256"],
+                r["methodology_name"],
+                r["methodology_version"],
+                r["methodology_path"],
+                r["dataset_sha256"],
+                r["dataset_path"],
+                r["params"],
+                r["status"],
+                r["entity_count"],
+                r["node_count"],
+                r["values_per_entity"],
+                note,
+            ),
+        )
+        return int(cursor.lastrowid)
+
+    def _write_entities(self, run_id: int, rows: RunRows) -> None:
+        self.conn.executemany(
+            "INSERT INTO entities (run, position, key, label) VALUES (?,?,?,?)",
+            [(run_id, *row) for row in rows.entities],
+        )
+
+    def _write_nodes(self, run_id: int, rows: RunRows) -> None:
+        columns = ", ".join(("run", *NODE_COLUMNS))
+        marks = ", ".join("?" * (len(NODE_COLUMNS) + 1))
+        self.conn.executemany(
+            f"INSERT INTO nodes ({columns}) VALUES ({marks})",
+            [(run_id, *row) for row in rows.nodes],
+        )
+
+    def _write_values(self, run_id: int, rows: RunRows) -> int:
+        """Append the run's values with consecutive ids; returns the first id.
+
+        Under the write lock, SQLite gives each new row the largest id so far plus one, so
+        the run's rows get `first .. first + n - 1`, in the order given (entity-major). The
+        check afterwards makes that an invariant rather than an assumption."""
+        v = rows.values
+        conn = self.conn
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM node_values").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO node_values (run, entity, node, num, text, bool, missing_reason) "
+            "VALUES (?,?,?,?,?,?,?)",
+            zip(itertools.repeat(run_id), v.entity, v.node, v.num, v.text, v.bool, v.reason),
+        )
+        last = conn.execute("SELECT coalesce(max(id), 0) FROM node_values").fetchone()[0]
+        if last != first + len(v) - 1:
+            raise AuditError(
+                f"node_values ids of run {run_id} are not consecutive "
+                f"({first}..{last} for {len(v)} rows)"
+            )
+        return first
+
+    def _write_scalars(self, run_id: int, rows: RunRows) -> None:
+        self.conn.executemany(
+            "INSERT INTO scalars (run, node, position, name, value, text) VALUES (?,?,?,?,?,?)",
+            [(run_id, *row) for row in rows.scalars],
+        )
+
+    def _write_tier_steps(self, run_id: int, rows: RunRows) -> None:
+        t = rows.tiers
+        self.conn.executemany(
+            "INSERT INTO tier_steps (run, tier, entity, from_value, rule_index, before_limits, "
+            "after, limits_acted, display) VALUES (?,?,?,?,?,?,?,?,?)",
+            zip(
+                itertools.repeat(run_id),
+                t.tier,
+                t.entity,
+                t.from_value,
+                t.rule_index,
+                t.before_limits,
+                t.after,
+                t.limits_acted,
+                t.display,
+            ),
+        )
+
+    # ------------------------------------------------------------ runs
+
+    def runs(self) -> list[RunInfo]:
+        """Every recorded run, newest first."""
+        return [_run_info(row) for row in self.db.query(_RUN_SELECT + " ORDER BY r.id DESC")]
+
+    def latest_run_id(self) -> int:
+        row = self.conn.execute("SELECT max(id) FROM runs").fetchone()
+        if row[0] is None:
+            raise AuditError(f"the audit store {self.path} has no runs yet")
+        return int(row[0])
+
+    def run(self, run_id: int) -> RunInfo:
+        rows = list(self.db.query(_RUN_SELECT + " WHERE r.id = ?", [run_id]))
+        if not rows:
+            ids = [r[0] for r in self.conn.execute("SELECT id FROM runs ORDER BY id")]
+            known = f"runs recorded: {_id_ranges(ids)}" if ids else "no runs are recorded"
+            raise AuditError(f"no run {run_id} in the audit store {self.path} ({known})")
+        return _run_info(rows[0])
+
+    def methodology(self, sha256: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM methodologies WHERE sha256 = ?", [sha256]))
+        if not rows:
+            raise AuditError(f"no methodology {sha256} in the audit store {self.path}")
+        row = rows[0]
+        row["sources"] = [tuple(s) for s in json.loads(row["sources"])]
+        return row
+
+    def dataset(self, sha256: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM datasets WHERE sha256 = ?", [sha256]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["columns"] = _loads(row["columns"])
+        return row
+
+    # ------------------------------------------------------------ entities
+
+    def entities(self, run_id: int) -> list[EntityRef]:
+        return [
+            EntityRef(run_id, position, key, label)
+            for position, key, label in self.conn.execute(
+                "SELECT position, key, label FROM entities WHERE run = ? ORDER BY position",
+                (run_id,),
+            )
+        ]
+
+    def find_entity(self, run_id: int, text: str) -> EntityRef:
+        """The entity whose key is `text`; else whose label is; else the same ignoring case and
+        surrounding spaces. Raises AuditError (with a did-you-mean suggestion) otherwise."""
+        info = self.run(run_id)
+        kind = info.entity_kind or "entity"
+        row = self.conn.execute(
+            "SELECT position, key, label FROM entities WHERE run = ? AND key = ?", (run_id, text)
+        ).fetchone()
+        if row is not None:
+            return EntityRef(run_id, *row)
+        rows = self.conn.execute(
+            "SELECT position, key, label FROM entities WHERE run = ? AND label = ? ORDER BY position",
+            (run_id, text),
+        ).fetchall()
+        if len(rows) == 1:
+            return EntityRef(run_id, *rows[0])
+        if len(rows) > 1:
+            raise _ambiguous(kind, text, [EntityRef(run_id, *r) for r in rows])
+        everything = self.entities(run_id)
+        folded = text.strip().casefold()
+        for field in ("key", "label"):
+            matches = [
+                e for e in everything if (getattr(e, field) or "").strip().casefold() == folded
+            ]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise _ambiguous(kind, text, matches)
+        candidates = [e.key for e in everything] + [e.label for e in everything if e.label]
+        suggestion = did_you_mean(text, candidates)
+        if suggestion is not None:
+            suggested = [e for e in everything if suggestion in (e.key, e.label)][:1]
+        else:  # a part of a name: "bristol"
+            suggested = [
+                e
+                for e in everything
+                if folded and (folded in e.key.casefold() or folded in (e.label or "").casefold())
+            ][:5]
+        message = f"no {kind} '{text}' among the {info.entity_count} of run {run_id}"
+        if suggested:
+            hints = [
+                f"'{e.label}' ({e.key})" if e.label and e.label != e.key else f"'{e.key}'"
+                for e in suggested
+            ]
+            message += f"; did you mean {' or '.join(hints)}?"
+            suggestion = suggestion or suggested[0].key
+        raise AuditError(message, suggestion=suggestion)
+
+    # ------------------------------------------------------------ nodes and values
+
+    def nodes(self, run_id: int) -> list[NodeInfo]:
+        """Every node of a run, in evaluation order."""
+        return [
+            self._node_info(row)
+            for row in self.db.query(
+                "SELECT * FROM nodes WHERE run = ? ORDER BY position", [run_id]
+            )
+        ]
+
+    def node(self, run_id: int, name: str) -> NodeInfo:
+        rows = list(self.db.query("SELECT * FROM nodes WHERE run = ? AND name = ?", [run_id, name]))
+        if not rows:
+            names = [n.name for n in self.nodes(run_id)]
+            suggestion = did_you_mean(name, names)
+            hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+            raise AuditError(f"no node '{name}' in run {run_id}{hint}", suggestion=suggestion)
+        return self._node_info(rows[0])
+
+    @staticmethod
+    def _node_info(row: dict) -> NodeInfo:
+        rng = _loads(row["range"])
+        scale = _loads(row["scale"])
+        return NodeInfo(
+            run=row["run"],
+            name=row["name"],
+            position=row["position"],
+            kind=row["kind"],
+            label=row["label"],
+            doc=row["doc"],
+            source_text=row["source_text"],
+            expression=row["expression"],
+            file=row["file"],
+            line=row["line"],
+            overrides=row["overrides"],
+            type=row["type"],
+            base=row["base"],
+            scalar=bool(row["scalar"]),
+            dependencies=tuple(_loads(row["dependencies"]) or ()),
+            scale=tuple(scale) if scale is not None else None,
+            call=_loads(row["call"]),
+            weights=_loads(row["weights"]),
+            tier=_loads(row["tier"]),
+            data_column=row["data_column"],
+            range=tuple(rng) if rng is not None else None,
+            required=bool(row["required"]),
+            declared_value=_loads(row["declared_value"]),
+        )
+
+    def entity_values(self, run_id: int, position: int) -> dict[str, tuple[Any, str | None]]:
+        """Every node's (value, missing reason) for one entity: one index range read."""
+        info = self.run(run_id)
+        first, last = info.value_ids(position)
+        out = {}
+        for name, base, num, text, boolean, reason in self.conn.execute(
+            "SELECT n.name, n.base, v.num, v.text, v.bool, v.missing_reason "
+            "FROM node_values v JOIN nodes n ON n.run = v.run AND n.position = v.node "
+            "WHERE v.id BETWEEN ? AND ? ORDER BY v.id",
+            (first, last),
+        ):
+            out[name] = (decode_value(base, num, text, boolean), reason)
+        return out
+
+    def values(self, run_id: int, node: str) -> pd.Series:
+        """One node's values for every entity, indexed by key, in the representation of
+        interpreter/trace.py (float64, nullable boolean, ordered categorical, object)."""
+        info = self.node(run_id, node)
+        keys = pd.Index([e.key for e in self.entities(run_id)])
+        rows = self._node_rows(run_id, info.position, "num, text, bool")
+        if len(rows) != len(keys):
+            raise AuditError(f"node '{node}' of run {run_id} has no recorded values")
+        if info.base == T.NUMBER:
+            return pd.Series(
+                np.array([r[0] for r in rows], dtype=np.float64), index=keys, name=node
+            )
+        if info.base == T.BOOLEAN:
+            data = pd.array([None if r[2] is None else bool(r[2]) for r in rows], dtype="boolean")
+            return pd.Series(data, index=keys, name=node)
+        if info.base == T.LEVEL:
+            data = pd.Categorical(
+                [r[1] for r in rows], categories=list(info.scale or ()), ordered=True
+            )
+            return pd.Series(data, index=keys, name=node)
+        texts = [decode_value(info.base, None, r[1], None) for r in rows]
+        return pd.Series(texts, index=keys, name=node, dtype=object)
+
+    def reasons(self, run_id: int, node: str) -> pd.Series:
+        """One node's missing reasons (None where present), indexed by key."""
+        info = self.node(run_id, node)
+        keys = pd.Index([e.key for e in self.entities(run_id)])
+        rows = self._node_rows(run_id, info.position, "missing_reason")
+        return pd.Series([r[0] for r in rows], index=keys[: len(rows)], name=node, dtype=object)
+
+    def _node_rows(self, run_id: int, node_position: int, columns: str) -> list[tuple]:
+        run = self.run(run_id)
+        first = run.first_value_id or 0
+        last = first + run.entity_count * run.values_per_entity - 1
+        return self.conn.execute(
+            f"SELECT {columns} FROM node_values WHERE id BETWEEN ? AND ? AND node = ? ORDER BY id",
+            (first, last, node_position),
+        ).fetchall()
+
+    def scalars(self, run_id: int, node: str | None = None) -> dict[str, dict[str, Any]]:
+        """{node: {name: value}} in recorded order; numbers as floats, texts as str."""
+        sql = "SELECT node, name, value, text FROM scalars WHERE run = ?"
+        args: list[Any] = [run_id]
+        if node is not None:
+            sql += " AND node = ?"
+            args.append(node)
+        out: dict[str, dict[str, Any]] = {}
+        for n, name, value, text in self.conn.execute(sql + " ORDER BY node, position", args):
+            out.setdefault(n, {})[name] = text if text is not None else value
+        return out
+
+    def tier_steps(self, run_id: int, tier: str, position: int | None = None) -> list[TierStep]:
+        sql = (
+            "SELECT tier, entity, from_value, rule_index, before_limits, after, limits_acted, "
+            "display FROM tier_steps WHERE run = ? AND tier = ?"
+        )
+        args: list[Any] = [run_id, tier]
+        if position is not None:
+            sql += " AND entity = ?"
+            args.append(position)
+        return [
+            TierStep(t, e, f, r, b, tuple(json.loads(a)), tuple(json.loads(acted)), d)
+            for t, e, f, r, b, a, acted, d in self.conn.execute(sql + " ORDER BY entity", args)
+        ]
+
+    def from_value_rank(
+        self, run_id: int, tier: str, value: float, direction: str
+    ) -> tuple[int, int]:
+        """(rank, n): competition rank of `value` among the tier's present `from` values,
+        1 = highest for "top", 1 = lowest for "bottom"."""
+        op = ">" if direction == "top" else "<"
+        better, n = self.conn.execute(
+            f"SELECT sum(from_value {op} ?), count(from_value) FROM tier_steps "
+            "WHERE run = ? AND tier = ?",
+            (value, run_id, tier),
+        ).fetchone()
+        return int(better or 0) + 1, int(n or 0)
+
+    # ------------------------------------------------------------ integrity
+
+    def verify(self, run_id: int | None = None) -> list[str]:
+        """Problems found (empty when sound): SQLite's integrity and foreign-key checks, and for
+        each run: its entities and nodes, exactly one value per valued node per entity at the
+        id its position implies, one tier step per tier per entity."""
+        q = self.conn.execute
+        problems = [r[0] for r in q("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [f"foreign key: {tuple(r)}" for r in q("PRAGMA foreign_key_check")]
+        ids = [run_id] if run_id is not None else [r.id for r in self.runs()]
+        by_run = dict(q("SELECT run, count(*) FROM node_values GROUP BY run").fetchall())
+        for rid in ids:
+            info = self.run(rid)
+            entities = q("SELECT count(*) FROM entities WHERE run = ?", (rid,)).fetchone()[0]
+            nodes = q("SELECT count(*) FROM nodes WHERE run = ?", (rid,)).fetchone()[0]
+            first = info.first_value_id or 0
+            stride = info.values_per_entity
+            expected = info.entity_count * stride
+            in_range, misplaced = q(
+                "SELECT count(*), coalesce(sum(run != ? OR id - ? != entity * ? + node), 0) "
+                "FROM node_values WHERE id BETWEEN ? AND ?",
+                (rid, first, stride, first, first + expected - 1),
+            ).fetchone()
+            tiers = q(
+                "SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND position < ?",
+                (rid, stride),
+            ).fetchone()[0]
+            steps = q("SELECT count(*) FROM tier_steps WHERE run = ?", (rid,)).fetchone()[0]
+            if entities != info.entity_count:
+                problems.append(f"run {rid}: {entities} entities, expected {info.entity_count}")
+            if nodes != info.node_count:
+                problems.append(f"run {rid}: {nodes} nodes, expected {info.node_count}")
+            if in_range != expected or misplaced or by_run.get(rid, 0) != expected:
+                problems.append(
+                    f"run {rid}: {by_run.get(rid, 0)} values, {in_range} in its id "
+                    f"range ({misplaced} out of place), expected {stride} nodes x "
+                    f"{info.entity_count} entities"
+                )
+            if steps != tiers * entities:
+                problems.append(
+                    f"run {rid}: {steps} tier steps for {tiers} tiers x {entities} entities"
+                )
+        return problems
+
+
+def _ambiguous(kind: str, text: str, matches: list[EntityRef]) -> AuditError:
+    keys = ", ".join(f"'{e.key}'" for e in matches[:10])
+    more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+    return AuditError(f"'{text}' names {len(matches)} {kind} entities ({keys}{more}); give the key")
+
+
+def _id_ranges(ids: list[int]) -> str:
+    parts = []
+    for _, group in itertools.groupby(enumerate(ids), key=lambda p: p[1] - p[0]):
+        g = [v for _, v in group]
+        parts.append(str(g[0]) if len(g) == 1 else f"{g[0]}-{g[-1]}")
+    return ", ".join(parts)
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

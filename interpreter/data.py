@@ -1,0 +1,919 @@
+"""Reading a data table (CSV, TSV, Excel or a DataFrame) and preparing a methodology's inputs.
+
+Two steps, both reporting every problem found in one `DataError`:
+
+- `read_dataset` / `dataset_from_frame` give a `Dataset`: the table exactly as read, every cell
+  a `str` (nothing stripped or converted) or None for an empty or whitespace-only cell. Its
+  index is the spreadsheet row number of each row (the header is row 1 of a plain file; rows
+  left entirely empty are dropped but keep the numbering), so every problem can name the row
+  a user sees in Excel.
+- `prepare_inputs` checks the table against a methodology (columns, keys, values) and gives
+  each input typed as `interpreter/trace.py` says, indexed by entity key.
+
+Nothing here writes anywhere.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import hashlib
+import io
+import math
+import os
+import re
+import warnings
+import xml.etree.ElementTree as ET
+import zipfile
+from collections import Counter
+from decimal import Decimal
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from dsl.errors import did_you_mean
+from dsl.model import Methodology, Node
+from dsl.types import BOOLEAN, LEVEL, NUMBER, TEXT
+from interpreter.errors import (
+    BAD_ENCODING,
+    BAD_XLSX,
+    DUPLICATE_COLUMN,
+    DUPLICATE_KEY,
+    EMPTY_FILE,
+    FILE_NOT_FOUND,
+    FORMULA_NO_VALUE,
+    KEY_WHITESPACE,
+    MALFORMED_CSV,
+    MISSING_COLUMN,
+    MISSING_KEY,
+    MISSING_REQUIRED,
+    NO_DATA_ROWS,
+    NOT_A_BOOLEAN,
+    NOT_A_NUMBER,
+    OUT_OF_RANGE,
+    RAGGED_ROW,
+    UNKNOWN_LABEL,
+    UNKNOWN_SHEET,
+    UNREADABLE,
+    UNSUPPORTED_FORMAT,
+    DataError,
+    DataProblem,
+    quote,
+    rows_text,
+)
+
+FRAME_PATH = "<frame>"
+ROW_INDEX_NAME = "row"  # name of Dataset.frame's index (spreadsheet row numbers)
+
+FORMATS = {".csv": ("csv", ","), ".tsv": ("csv", "\t"), ".xlsx": ("xlsx", None)}
+OTHER_SPREADSHEETS = {".xls", ".xlsm", ".xlsb", ".ods", ".numbers"}
+
+
+@attrs.frozen(eq=False)
+class Dataset:
+    """A table as read. `frame`: every cell a str, empty cells None, original column names,
+    index the spreadsheet row numbers (name "row")."""
+
+    frame: pd.DataFrame
+    path: str  # as given, or "<frame>"
+    format: str  # "csv" (also for .tsv), "xlsx" or "frame"
+    sha256: str  # of the exact bytes read (a frame: its canonical CSV encoding, utf-8)
+    rows: int
+    columns: tuple[str, ...]
+    sheet: str | None = None  # the sheet read from an Excel workbook
+
+
+@attrs.frozen(eq=False)
+class PreparedInputs:
+    frame: pd.DataFrame  # index: entity keys (name = methodology.key); one column per input
+    labels: pd.Series | None  # display names from methodology.label_column, indexed by key
+    dataset: Dataset
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_dataset(
+    path: str | os.PathLike, encoding: str = "utf-8", sheet: str | None = None
+) -> Dataset:
+    """Read a .csv, .tsv or .xlsx file. Raises DataError (never anything else for a bad file)."""
+    shown = os.fspath(path)
+    data = _read_bytes(shown)
+    ext = os.path.splitext(shown)[1].lower()
+    if ext not in FORMATS:
+        _fail(shown, _unsupported_format(ext))
+    fmt, delimiter = FORMATS[ext]
+    if fmt == "csv":
+        if sheet is not None:
+            _fail(
+                shown,
+                DataProblem(
+                    f"a sheet ({quote(sheet)}) was given, but this is not an Excel file",
+                    hint="leave out the sheet for CSV files",
+                    code=UNREADABLE,
+                ),
+            )
+        frame = _read_delimited(data, shown, encoding, delimiter)
+        sheet_name = None
+    else:
+        frame, sheet_name = _read_xlsx(data, shown, sheet)
+    return Dataset(
+        frame=frame,
+        path=shown,
+        format=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=len(frame),
+        columns=tuple(frame.columns),
+        sheet=sheet_name,
+    )
+
+
+def dataset_from_frame(frame: pd.DataFrame, name: str = FRAME_PATH) -> Dataset:
+    """A Dataset from an in-memory table. Cells become text as a spreadsheet would show them
+    (1.0 -> "1", 0.25 -> "0.25", True -> "true"; NaN, None and whitespace-only -> None).
+    The frame's index is not used; rows are numbered 2, 3, ... as if read below a header."""
+    names = [str(c) for c in frame.columns]
+    duplicates = _duplicate_columns(names)
+    if duplicates:
+        raise DataError(duplicates, name)
+    columns = [[_cell_text(v) for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]
+    matrix = [list(r) for r in zip(*columns)] if columns else [[] for _ in range(len(frame))]
+    out = _make_frame(matrix, names, list(range(2, len(frame) + 2)))
+    return Dataset(
+        frame=out,
+        path=name,
+        format="frame",
+        sha256=_frame_sha256(out),
+        rows=len(out),
+        columns=tuple(names),
+    )
+
+
+def _fail(source: str, problem: DataProblem):
+    raise DataError([problem], source)
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        _fail(path, DataProblem("file not found", code=FILE_NOT_FOUND))
+    except IsADirectoryError:
+        _fail(path, DataProblem("is a directory, not a data file", code=UNREADABLE))
+    except PermissionError:
+        _fail(path, DataProblem("cannot read the file: permission denied", code=UNREADABLE))
+    except OSError as e:
+        _fail(path, DataProblem(f"cannot read the file: {e.strerror or e}", code=UNREADABLE))
+
+
+def _unsupported_format(ext: str) -> DataProblem:
+    if not ext:
+        return DataProblem(
+            "the file name has no extension: tierlang reads .csv, .tsv and .xlsx files",
+            hint="rename the file to end in .csv, .tsv or .xlsx",
+            code=UNSUPPORTED_FORMAT,
+        )
+    hint = (
+        "save the table as .xlsx, or export it as CSV"
+        if ext in OTHER_SPREADSHEETS
+        else "export the table as CSV"
+    )
+    return DataProblem(
+        f"cannot read {quote(ext)} files: tierlang reads .csv, .tsv and .xlsx files",
+        hint=hint,
+        code=UNSUPPORTED_FORMAT,
+    )
+
+
+def _decode(data: bytes, path: str, encoding: str) -> str:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        _fail(
+            path,
+            DataProblem(
+                f"unknown encoding {quote(encoding)}",
+                hint="use an encoding such as utf-8, cp1252 or latin-1",
+                code=BAD_ENCODING,
+            ),
+        )
+    skip = 0
+    if codec in ("utf-8", "utf-8-sig"):
+        codec = "utf-8"
+        if data.startswith(codecs.BOM_UTF8):
+            skip = len(codecs.BOM_UTF8)
+    try:
+        return data[skip:].decode(codec)
+    except UnicodeDecodeError as e:
+        offset = skip + e.start
+        line = data[:offset].count(b"\n") + 1
+        message = (
+            f"cannot decode the file as {encoding}: byte 0x{data[offset]:02X} at byte offset "
+            f"{offset} (line {line}) is not valid {encoding}"
+        )
+        if codec == "utf-8":
+            hint = (
+                "the file is in another encoding: if it was saved by Excel or another Windows "
+                "program, try --encoding cp1252 (or --encoding latin-1)"
+            )
+        else:
+            hint = "try another encoding, such as --encoding utf-8 or --encoding cp1252"
+        _fail(path, DataProblem(message, hint=hint, code=BAD_ENCODING))
+
+
+def _read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd.DataFrame:
+    text = _decode(data, path, encoding)
+    if not text.strip():
+        _fail(path, DataProblem("the file is empty", code=EMPTY_FILE))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    separator = "comma" if delimiter == "," else "tab"
+    problems: list[DataProblem] = []
+    header: list[str | None] | None = None
+    header_row = 0
+    matrix: list[list[str | None]] = []
+    row_numbers: list[int] = []
+    row = 0
+    line = 1  # first line of the record being read
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            problems.append(_malformed_csv(e, row + 1, line))
+            raise DataError(problems, path) from None
+        row += 1
+        start, line = line, reader.line_num + 1
+        cells = [c if c.strip() else None for c in record]
+        if not any(cells):  # every cell None (a kept cell is never blank)
+            continue
+        if header is None:
+            header, header_row = cells, row
+            continue
+        width = len(header)
+        if len(cells) > width and any(c is not None for c in cells[width:]):
+            problems.append(
+                _ragged(
+                    row,
+                    start,
+                    len(cells),
+                    width,
+                    f"a value that contains a {separator} must be in double quotes",
+                )
+            )
+        elif len(cells) < width:
+            problems.append(_ragged(row, start, len(cells), width, None))
+        matrix.append(cells[:width] + [None] * (width - len(cells)))
+        row_numbers.append(row)
+    assert header is not None  # the text is not blank, so some record has a cell
+    return _assemble(path, header, header_row, matrix, row_numbers, problems)
+
+
+def _malformed_csv(error: csv.Error, row: int, line: int) -> DataProblem:
+    reason = str(error)
+    if "unexpected end of data" in reason:
+        return DataProblem(
+            f"a quoted value starting on line {line} is never closed",
+            row=row,
+            hint='look for a stray double quote (")',
+            code=MALFORMED_CSV,
+        )
+    return DataProblem(
+        f"malformed CSV on line {line}: {reason}",
+        row=row,
+        hint="a value containing a double quote must itself be in double quotes, "
+        'with the quote doubled ("")',
+        code=MALFORMED_CSV,
+    )
+
+
+def _ragged(row: int, line: int, cells: int, width: int, hint: str | None) -> DataProblem:
+    where = f" (line {line} of the file)" if line != row else ""
+    return DataProblem(
+        f"has {cells} cells but the header has {width}{where}", row=row, hint=hint, code=RAGGED_ROW
+    )
+
+
+def _assemble(
+    path: str,
+    header: list[str | None],
+    header_row: int,
+    matrix: list[list[str | None]],
+    row_numbers: list[int],
+    problems: list[DataProblem],
+    late: list[tuple[int, int, DataProblem]] | None = None,
+) -> pd.DataFrame:
+    """Name the columns, drop unnamed empty columns, check headers; raise with every problem.
+    `late`: (row, column position, problem without column) for cell problems found while
+    reading, given their column name here."""
+    width = max([len(header)] + [len(r) for r in matrix])
+    keep: list[int] = []
+    names: list[str] = []
+    for i in range(width):
+        name = header[i] if i < len(header) else None
+        if name is None:
+            if not any(i < len(r) and r[i] is not None for r in matrix):
+                continue
+            name = f"Unnamed: {i}"
+        keep.append(i)
+        names.append(name)
+    problems = _duplicate_columns(names, keep) + problems
+    by_position = dict(zip(keep, names))
+    for _row, position, problem in sorted(late or [], key=lambda x: (x[1], x[0])):
+        if position in by_position:
+            problems.append(attrs.evolve(problem, column=by_position[position]))
+    if not matrix:
+        problems.append(
+            DataProblem(f"no data rows: only a header (row {header_row})", code=NO_DATA_ROWS)
+        )
+    if problems:
+        raise DataError(problems, path)
+    if keep != list(range(width)):
+        matrix = [[r[i] if i < len(r) else None for i in keep] for r in matrix]
+    return _make_frame(matrix, names, row_numbers)
+
+
+def _duplicate_columns(names: list[str], positions: list[int] | None = None) -> list[DataProblem]:
+    positions = positions if positions is not None else list(range(len(names)))
+    counts = Counter(names)
+    problems = []
+    for name in dict.fromkeys(n for n in names if counts[n] > 1):
+        letters = [_column_letter(p) for p, n in zip(positions, names) if n == name]
+        listed = ", ".join(letters[:-1]) + " and " + letters[-1]
+        problems.append(
+            DataProblem(
+                f"the header appears {len(letters)} times: columns {listed}",
+                column=name,
+                hint="give each column a different header",
+                code=DUPLICATE_COLUMN,
+            )
+        )
+    return problems
+
+
+def _column_letter(position: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    n = position + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _make_frame(
+    matrix: list[list[str | None]], names: list[str], row_numbers: list[int]
+) -> pd.DataFrame:
+    index = pd.Index(row_numbers, dtype="int64", name=ROW_INDEX_NAME)
+    columns = pd.Index(names, dtype=object)
+    if not names:
+        return pd.DataFrame(index=index, columns=columns, dtype=object)
+    return pd.DataFrame(matrix, index=index, columns=columns, dtype=object)
+
+
+def _frame_sha256(frame: pd.DataFrame) -> str:
+    """sha256 of the table's canonical CSV: utf-8, "\\n" line ends, minimal quoting, empty
+    for None."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(frame.columns))
+    writer.writerows(["" if v is None else v for v in r] for r in frame.itertuples(index=False))
+    return hashlib.sha256(out.getvalue().encode("utf-8")).hexdigest()
+
+
+def _float_text(value: float) -> str:
+    """Shortest text that reads back as the same float; whole numbers without ".0"."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def _cell_text(value) -> str | None:
+    """A cell (from Excel or a DataFrame) as the text a user would see, None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else _float_text(float(value))
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else str(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None and value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+# ---------------------------------------------------------------- Excel
+
+
+def _read_xlsx(data: bytes, path: str, sheet: str | None) -> tuple[pd.DataFrame, str]:
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as e:  # a damaged or non-xlsx file can fail in many ways inside openpyxl
+        reason = str(e) or type(e).__name__
+        _fail(
+            path,
+            DataProblem(
+                f"not a readable .xlsx file ({reason})",
+                hint="open it in Excel and save it as .xlsx, or export it as CSV",
+                code=BAD_XLSX,
+            ),
+        )
+    try:
+        names = list(workbook.sheetnames)
+        if sheet is None:
+            if not workbook.worksheets:
+                _fail(path, DataProblem("the workbook has no worksheets", code=EMPTY_FILE))
+            worksheet = workbook.worksheets[0]
+        elif sheet not in names:
+            close = did_you_mean(sheet, names)
+            listed = ", ".join(quote(n) for n in names)
+            hint = (f"did you mean {quote(close)}? " if close else "") + f"The sheets are {listed}"
+            _fail(
+                path,
+                DataProblem(
+                    f"the workbook has no sheet {quote(sheet)}", hint=hint, code=UNKNOWN_SHEET
+                ),
+            )
+        else:
+            worksheet = workbook[sheet]
+            if not hasattr(worksheet, "iter_rows"):
+                _fail(
+                    path,
+                    DataProblem(
+                        f"sheet {quote(sheet)} is a chart, not a table", code=UNKNOWN_SHEET
+                    ),
+                )
+        title = worksheet.title
+        worksheet.reset_dimensions()  # a wrong stored dimension must not cut rows off
+        header: list[str | None] | None = None
+        header_row = 0
+        matrix: list[list[str | None]] = []
+        row_numbers: list[int] = []
+        for number, values in enumerate(
+            worksheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1
+        ):
+            cells = [_cell_text(v) for v in values]
+            if not any(cells):  # every cell None (a kept cell is never blank)
+                continue
+            if header is None:
+                header, header_row = cells, number
+            else:
+                matrix.append(cells)
+                row_numbers.append(number)
+        sheet_path = worksheet._worksheet_path  # openpyxl's resolved path of the sheet's XML
+    finally:
+        workbook.close()
+    if header is None:
+        _fail(path, DataProblem(f"sheet {quote(title)} is empty", code=EMPTY_FILE))
+    width = max([len(header)] + [len(r) for r in matrix])
+    matrix = [r + [None] * (width - len(r)) for r in matrix]
+    late = [
+        (
+            row,
+            col,
+            DataProblem(
+                "formula with no saved value: open and save the file in Excel, or export CSV",
+                row=row,
+                value=formula,
+                code=FORMULA_NO_VALUE,
+            ),
+        )
+        for row, col, formula in _formulas_without_value(data, sheet_path)
+        if row > header_row
+    ]
+    return _assemble(path, header, header_row, matrix, row_numbers, [], late), title
+
+
+_CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+def _formulas_without_value(data: bytes, sheet_path: str) -> list[tuple[int, int, str | None]]:
+    """(row, column position, formula) of every formula cell with no saved (cached) value.
+
+    openpyxl cannot tell these from empty cells, so the sheet's XML is read: a formula cell has
+    an <f> child and its saved value in <v>. A missing <v>, or an empty one for a cell not
+    typed as text, means Excel never calculated it (files written by pandas or openpyxl).
+    """
+    found = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(sheet_path.lstrip("/")) as f:
+        for _event, element in ET.iterparse(f, events=("end",)):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "c":
+                formula = value = None
+                for child in element:
+                    child_tag = child.tag.rsplit("}", 1)[-1]
+                    if child_tag == "f":
+                        formula = child
+                    elif child_tag == "v":
+                        value = child
+                if formula is not None and (
+                    value is None
+                    or (not value.text and element.get("t", "n") not in ("str", "s", "inlineStr"))
+                ):
+                    match = _CELL_REF.fullmatch(element.get("r", ""))
+                    if match:
+                        letters, row = match.groups()
+                        position = 0
+                        for ch in letters:
+                            position = position * 26 + ord(ch) - 64
+                        text = f"={formula.text}" if formula.text else None
+                        found.append((int(row), position - 1, text))
+                element.clear()
+            elif tag == "row":
+                element.clear()
+    return found
+
+
+# ---------------------------------------------------------------- preparing inputs
+
+
+def prepare_inputs(methodology: Methodology, dataset: Dataset) -> PreparedInputs:
+    """Check the data against the methodology and type every input. Raises DataError with
+    every problem found: missing columns, bad keys, unreadable or out-of-range values, empty
+    required cells."""
+    raw = dataset.frame
+    rows = raw.index.to_numpy()
+    present = set(dataset.columns)
+    problems: list[DataProblem] = []
+
+    parsers = {node.name: _PARSERS[_base(node)] for node in methodology.inputs}
+    needs: dict[str, list[tuple[str, str]]] = {}  # column: (what, input name) needing it
+    needs.setdefault(methodology.key, []).append(("key", ""))
+    if methodology.label_column:
+        needs.setdefault(methodology.label_column, []).append(("label", ""))
+    for node in methodology.inputs:
+        needs.setdefault(_column(node), []).append(("input", node.name))
+    for column, users in needs.items():
+        if column not in present:
+            problems.append(_missing_column(column, users, dataset.columns))
+    if dataset.rows == 0:
+        problems.append(DataProblem("no data rows", code=NO_DATA_ROWS))
+
+    key = methodology.key
+    if key in present:
+        problems.extend(_check_keys(raw[key].to_numpy(dtype=object), rows, key))
+
+    values: dict[str, object] = {}
+    for node in methodology.inputs:
+        column = _column(node)
+        if column not in present:
+            continue
+        cells = raw[column].to_numpy(dtype=object)
+        parsed, found = parsers[node.name](node, column, cells, rows)
+        empty = pd.isna(cells)
+        if node.required and empty.any():
+            found.append(
+                DataProblem(
+                    f"required, but empty in {rows_text([int(r) for r in rows[empty]])}",
+                    column=column,
+                    code=MISSING_REQUIRED,
+                )
+            )
+        problems.extend(found)
+        values[node.name] = parsed
+
+    if problems:
+        raise DataError(problems, dataset.path)
+
+    index = pd.Index(raw[key].to_numpy(dtype=object), dtype=object, name=key)
+    frame = pd.DataFrame(
+        {
+            name: _series(node, values[name], index)
+            for name, node in ((n.name, n) for n in methodology.inputs)
+        },
+        index=index,
+    )
+    labels = None
+    if methodology.label_column:
+        labels = pd.Series(
+            raw[methodology.label_column].to_numpy(dtype=object),
+            index=index,
+            dtype=object,
+            name=methodology.label_column,
+        )
+    return PreparedInputs(frame=frame, labels=labels, dataset=dataset)
+
+
+def _column(node: Node) -> str:
+    return node.column or node.name
+
+
+def _base(node: Node) -> str:
+    base = node.type.base
+    if base not in _PARSERS:
+        raise ValueError(f"input {node.name} has type {node.type}, which cannot be read from data")
+    return base
+
+
+def _missing_column(
+    column: str, users: list[tuple[str, str]], columns: tuple[str, ...]
+) -> DataProblem:
+    reasons = []
+    if ("key", "") in users:
+        reasons.append("as the key")
+    if ("label", "") in users:
+        reasons.append("as the label")
+    inputs = [name for what, name in users if what == "input"]
+    if inputs:
+        reasons.append(f"by input{'s' if len(inputs) > 1 else ''} {', '.join(inputs)}")
+    spaced = [c for c in columns if c.strip() == column.strip() and c != column]
+    close = did_you_mean(column, columns)
+    if spaced:
+        hint = f"the data has {quote(spaced[0])}: remove the spaces around the header"
+    elif close:
+        hint = f"did you mean {quote(close)}?"
+    elif 0 < len(columns) <= 12:
+        hint = "the columns are " + ", ".join(quote(c) for c in columns)
+    else:
+        hint = None
+    return DataProblem(
+        f"not found in the data (needed {' and '.join(reasons)})",
+        column=column,
+        hint=hint,
+        code=MISSING_COLUMN,
+    )
+
+
+def _check_keys(keys: np.ndarray, rows: np.ndarray, column: str) -> list[DataProblem]:
+    problems = []
+    series = pd.Series(keys, dtype=object)
+    empty = series.isna().to_numpy()
+    if empty.any():
+        where = rows_text([int(r) for r in rows[empty]])
+        problems.append(
+            DataProblem(f"the key is empty in {where}", column=column, code=MISSING_KEY)
+        )
+    for i in np.flatnonzero(~empty):
+        k = keys[i]
+        if k != k.strip():
+            problems.append(
+                DataProblem(
+                    f"key {quote(k)} has spaces around it",
+                    row=int(rows[i]),
+                    column=column,
+                    value=k,
+                    hint=f"remove them: {quote(k.strip())}",
+                    code=KEY_WHITESPACE,
+                )
+            )
+    repeated: dict[str, list[int]] = {}
+    for i in np.flatnonzero(series.duplicated(keep=False).to_numpy() & ~empty):
+        repeated.setdefault(keys[i], []).append(int(rows[i]))
+    for k, where in repeated.items():
+        problems.append(
+            DataProblem(
+                f"key {quote(k)} appears in {rows_text(where)}",
+                column=column,
+                value=k,
+                code=DUPLICATE_KEY,
+            )
+        )
+    return problems
+
+
+# ---- numbers
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+_CURRENCY = re.compile(r"[£$€]\s*(.*)|(.*?)\s*[£$€]")
+_MISSING_MARKERS = {
+    "na",
+    "n/a",
+    "n.a.",
+    "n.a",
+    "null",
+    "none",
+    "nil",
+    "missing",
+    "-",
+    "--",
+    "–",
+    "—",
+    ".",
+    "..",
+    "...",
+    "x",
+    "*",
+    "?",
+    "#n/a",
+}
+_NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_SPREADSHEET_ERRORS = {
+    "#div/0!",
+    "#value!",
+    "#ref!",
+    "#name?",
+    "#num!",
+    "#null!",
+    "#calc!",
+    "#spill!",
+    "#getting_data",
+}
+_MISSING_HINT = "leave the cell empty for a missing value"
+_PERCENT_HINT = "percentages must be written with a % sign or as fractions (95% or 0.95)"
+
+
+def _parse_number(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
+    out = np.full(len(cells), np.nan)
+    present = np.flatnonzero(pd.notna(cells))
+    number = _NUMBER.fullmatch
+    # plain decimals (the bulk of any column) in one pass; None marks a cell to look at again
+    parsed = np.array(
+        [float(t) if number(t) else None for t in (c.strip() for c in cells[present])],
+        dtype=float,
+    )
+    out[present] = parsed
+    bad: list[int] = []
+    for i in present[np.isnan(parsed)]:
+        text = cells[i].strip()
+        body = text[:-1].rstrip()
+        if text.endswith("%") and number(body):
+            out[i] = float(Decimal(body).scaleb(-2))  # 12.5% is the decimal 12.5/100
+        else:
+            bad.append(i)
+    infinite = np.flatnonzero(np.isinf(out))  # "1e400" overflows
+    out[infinite] = np.nan
+    problems = [_not_a_number(int(rows[i]), column, cells[i]) for i in sorted([*bad, *infinite])]
+    if node.range is not None:
+        problems.extend(_range_problems(node.range, out, cells, rows, column))
+    return out, problems
+
+
+def _not_a_number(row: int, column: str, cell: str) -> DataProblem:
+    text = cell.strip()
+    folded = text.casefold()
+    message = f"{quote(cell)} is not a number"
+    hint = None
+    body = text[:-1].rstrip() if text.endswith("%") else text
+    if folded in _NOT_FINITE or _NUMBER.fullmatch(body):  # nan, inf; 1e400 overflows
+        message = f"{quote(cell)} is not a number a methodology can use"
+        hint = _MISSING_HINT if "nan" in folded else None
+    elif folded in _MISSING_MARKERS:
+        hint = _MISSING_HINT
+    elif folded in _SPREADSHEET_ERRORS:
+        hint = "this is a spreadsheet error: fix the formula, or leave the cell empty for a missing value"
+    elif _THOUSANDS.fullmatch(body):
+        hint = f"remove the thousands separators: {text.replace(',', '')}"
+    elif _DECIMAL_COMMA.fullmatch(body):
+        hint = f"use a dot for the decimal point: {text.replace(',', '.')}"
+    else:
+        currency = _CURRENCY.fullmatch(text)
+        rest = currency and (currency.group(1) or currency.group(2) or "")
+        if rest and _NUMBER.fullmatch(rest):
+            hint = f"remove the currency symbol: {rest}"
+    return DataProblem(message, row=row, column=column, value=cell, hint=hint, code=NOT_A_NUMBER)
+
+
+def _range_problems(
+    bounds, values: np.ndarray, cells: np.ndarray, rows: np.ndarray, column: str
+) -> list[DataProblem]:
+    low, high = float(bounds[0]), float(bounds[1])
+    with np.errstate(invalid="ignore"):
+        # decimal-safe, as comparisons in the language: within 1e-12 of the bound is on it
+        below = values < low - 1e-12 * np.maximum(np.maximum(np.abs(values), abs(low)), 1.0)
+        above = values > high + 1e-12 * np.maximum(np.maximum(np.abs(values), abs(high)), 1.0)
+    if math.isinf(low):
+        where = f"is above the maximum {_float_text(high)}"
+    elif math.isinf(high):
+        where = f"is below the minimum {_float_text(low)}"
+    else:
+        where = f"is outside the range {_float_text(low)} to {_float_text(high)}"
+    problems = []
+    for i in np.flatnonzero(below | above):
+        hint = _PERCENT_HINT if (low, high) == (0.0, 1.0) and 1 < values[i] <= 100 else None
+        problems.append(
+            DataProblem(
+                f"{cells[i].strip()} {where}",
+                row=int(rows[i]),
+                column=column,
+                value=cells[i],
+                hint=hint,
+                code=OUT_OF_RANGE,
+            )
+        )
+    return problems
+
+
+# ---- levels, booleans, text
+
+
+def _lookup(cells: np.ndarray, table: dict, fallback) -> tuple[np.ndarray, list[int]]:
+    """Cells mapped through `table` (vectorised); cells not in it through `fallback(cell)`.
+    Gives the values (None where missing or not recognised) and the unrecognised positions."""
+    mapped = pd.Series(cells, dtype=object).map(table).to_numpy(dtype=object, copy=True)
+    unknown = []
+    for i in np.flatnonzero(pd.isna(mapped)):
+        if cells[i] is None:
+            mapped[i] = None
+            continue
+        mapped[i] = fallback(cells[i])
+        if mapped[i] is None:
+            unknown.append(int(i))
+    return mapped, unknown
+
+
+def _parse_level(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
+    level = node.type.level
+    folded_count = Counter(label.strip().casefold() for label in level.labels)
+    folded = {
+        label.strip().casefold(): label
+        for label in level.labels
+        if folded_count[label.strip().casefold()] == 1
+    }
+    values, unknown = _lookup(
+        cells, {label: label for label in level.labels}, lambda c: folded.get(c.strip().casefold())
+    )
+    problems = []
+    for i in unknown:
+        cell = cells[i]
+        close = did_you_mean(cell.strip().casefold(), folded)
+        problems.append(
+            DataProblem(
+                f"{quote(cell)} is not a label of {level.name} ({level.describe()})",
+                row=int(rows[i]),
+                column=column,
+                value=cell,
+                hint=f"did you mean {quote(folded[close])}?" if close else None,
+                code=UNKNOWN_LABEL,
+            )
+        )
+    return values, problems
+
+
+_BOOLEANS = {
+    "true": True,
+    "yes": True,
+    "y": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "n": False,
+    "0": False,
+}
+_BOOLEAN_SPELLINGS = {
+    spelling: value
+    for word, value in _BOOLEANS.items()
+    for spelling in (word, word.upper(), word.capitalize())
+}
+_BOOLEAN_HINT = "write true or false (yes/no, y/n and 1/0 are also accepted)"
+
+
+def _parse_boolean(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
+    values, unknown = _lookup(
+        cells, _BOOLEAN_SPELLINGS, lambda c: _BOOLEANS.get(c.strip().casefold())
+    )
+    problems = [
+        DataProblem(
+            f"{quote(cells[i])} is not a boolean",
+            row=int(rows[i]),
+            column=column,
+            value=cells[i],
+            hint=_BOOLEAN_HINT,
+            code=NOT_A_BOOLEAN,
+        )
+        for i in unknown
+    ]
+    return values, problems
+
+
+def _parse_text(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
+    return cells.copy(), []
+
+
+_PARSERS = {NUMBER: _parse_number, LEVEL: _parse_level, BOOLEAN: _parse_boolean, TEXT: _parse_text}
+
+
+def _series(node: Node, values, index: pd.Index) -> pd.Series:
+    base = node.type.base
+    if base == NUMBER:
+        return pd.Series(values, index=index, dtype="float64", name=node.name)
+    if base == BOOLEAN:
+        return pd.Series(pd.array(list(values), dtype="boolean"), index=index, name=node.name)
+    if base == LEVEL:
+        categorical = pd.Categorical(values, categories=list(node.type.level.labels), ordered=True)
+        return pd.Series(categorical, index=index, name=node.name)
+    return pd.Series(values, index=index, dtype=object, name=node.name)

@@ -1,0 +1,162 @@
+"""Problems found in a data table, and how they are shown.
+
+A `DataError` carries every problem found (not just the first), so one run tells the user
+everything to fix. Rendering:
+
+    examples/x.csv: 3 problems in the data:
+      column "AE_4HR": not found in the data (needed by input ae_4hr)
+        help: did you mean "AE_4HR_PCT"?
+      row 12, column "RTT": "n/a" is not a number
+        help: leave the cell empty for a missing value
+      row 14, column "RTT": "-" is not a number
+
+A single problem that belongs to no row or column (the file is missing, cannot be decoded...)
+is shown on one line: `examples/x.csv: file not found`.
+
+At most `SHOW_PER_GROUP` problems of one kind in one column are listed; the rest are counted
+(`... and 37 more non-numeric cells in "RTT"`). A hint already shown for a column is not
+repeated. `DataError.problems` always holds every problem.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+SHOW_PER_GROUP = 20  # problems of one kind in one column listed before the rest are counted
+
+# Problem codes (stable slugs for tools and tests).
+FILE_NOT_FOUND = "file-not-found"
+UNREADABLE = "unreadable"
+UNSUPPORTED_FORMAT = "unsupported-format"
+BAD_ENCODING = "bad-encoding"
+EMPTY_FILE = "empty-file"
+NO_DATA_ROWS = "no-data-rows"
+DUPLICATE_COLUMN = "duplicate-column"
+RAGGED_ROW = "ragged-row"
+MALFORMED_CSV = "malformed-csv"
+BAD_XLSX = "bad-xlsx"
+UNKNOWN_SHEET = "unknown-sheet"
+FORMULA_NO_VALUE = "formula-no-value"
+MISSING_COLUMN = "missing-column"
+MISSING_KEY = "missing-key"
+DUPLICATE_KEY = "duplicate-key"
+KEY_WHITESPACE = "key-whitespace"
+NOT_A_NUMBER = "not-a-number"
+OUT_OF_RANGE = "out-of-range"
+MISSING_REQUIRED = "missing-required"
+UNKNOWN_LABEL = "unknown-label"
+NOT_A_BOOLEAN = "not-a-boolean"
+
+# Kinds that can be numerous: listed up to SHOW_PER_GROUP per column, then counted.
+GROUP_NOUNS = {  # code: (one, many)
+    NOT_A_NUMBER: ("non-numeric cell", "non-numeric cells"),
+    OUT_OF_RANGE: ("value out of range", "values out of range"),
+    UNKNOWN_LABEL: ("unrecognised label", "unrecognised labels"),
+    NOT_A_BOOLEAN: ("cell that is not a boolean", "cells that are not booleans"),
+    KEY_WHITESPACE: ("key with spaces around it", "keys with spaces around them"),
+    DUPLICATE_KEY: ("duplicated key", "duplicated keys"),
+    RAGGED_ROW: ("row with the wrong number of cells", "rows with the wrong number of cells"),
+    FORMULA_NO_VALUE: ("formula with no saved value", "formulas with no saved value"),
+}
+
+
+@attrs.frozen
+class DataProblem:
+    """One problem. `row` is the spreadsheet row number (the header is row 1, the first data
+    row is 2), None when the problem is not about one row; `column` is the column header as
+    written in the data; `value` is the offending cell as written."""
+
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    hint: str | None = None
+    code: str = "data"
+
+    def location(self) -> str:
+        """`row 12, column "X"`, `row 12`, `column "X"` or ``."""
+        parts = []
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {quote(self.column)}")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "hint": self.hint,
+        }
+
+
+class DataError(Exception):
+    """The data cannot be used: carries every problem found and the data's path."""
+
+    def __init__(self, problems: Iterable[DataProblem], source: str):
+        self.problems: list[DataProblem] = list(problems)
+        self.source = source
+        super().__init__(render_data_error(self))
+
+
+def quote(text: str) -> str:
+    """A value or column name in double quotes, with control characters escaped so that
+    surrounding or odd whitespace is visible: `" E54000007"`, `"a\\tb"`."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def rows_text(rows: Sequence[int], limit: int = SHOW_PER_GROUP) -> str:
+    """`row 5`, `rows 5 and 9`, `rows 5, 9 and 12`, `rows 2, 3, ..., 21 and 37 more`."""
+    rows = list(rows)
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    shown = [str(r) for r in rows[:limit]]
+    rest = len(rows) - len(shown)
+    if rest:
+        return f"rows {', '.join(shown)} and {rest} more"
+    return f"rows {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def render_data_error(error: DataError) -> str:
+    problems = error.problems
+    if not problems:
+        return f"{error.source}: problem in the data"
+    if len(problems) == 1 and problems[0].row is None and problems[0].column is None:
+        p = problems[0]
+        lines = [f"{error.source}: {p.message}"]
+        if p.hint:
+            lines.append(f"  help: {p.hint}")
+        return "\n".join(lines)
+
+    totals = Counter((p.code, p.column) for p in problems if p.code in GROUP_NOUNS)
+    seen: Counter = Counter()
+    hints_shown: set[tuple[str | None, str]] = set()
+    lines = [f"{error.source}: {plural(len(problems), 'problem')} in the data:"]
+    for p in problems:
+        group = (p.code, p.column)
+        if p.code in GROUP_NOUNS:
+            seen[group] += 1
+            if seen[group] > SHOW_PER_GROUP:
+                if seen[group] == SHOW_PER_GROUP + 1:
+                    rest = totals[group] - SHOW_PER_GROUP
+                    where = f" in {quote(p.column)}" if p.column is not None else ""
+                    one, many = GROUP_NOUNS[p.code]
+                    lines.append(f"  ... and {rest} more {one if rest == 1 else many}{where}")
+                continue
+        where = p.location()
+        lines.append(f"  {where}: {p.message}" if where else f"  {p.message}")
+        if p.hint and (p.column, p.hint) not in hints_shown:
+            lines.append(f"    help: {p.hint}")
+            hints_shown.add((p.column, p.hint))
+    return "\n".join(lines)

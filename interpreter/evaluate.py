@@ -1,0 +1,538 @@
+"""Evaluate a checked methodology over a table of entities, recording every node.
+
+`evaluate(methodology, inputs, params, tracer, labels) -> RunResult` walks `methodology.nodes`
+in their (dependency) order. Each node is computed for every entity at once: an expression is
+a handful of numpy operations over whole columns, never a loop over entities. The internal
+representation is described in interpreter.values; interpreter.trace fixes what is recorded.
+
+Missing values and reasons
+--------------------------
+Inside one node's expression, an operation whose operand is missing takes that operand's
+reason (the left operand's first), so `(a / b) + 1` with b = 0 is missing with
+`division_by_zero`. A reference to another node that is missing gives `component_missing`
+(an input's own empty cells are `input_missing`). `and`/`or` follow three-valued logic;
+`if` with a missing condition takes the condition's reason; `x for "KEY"` with an unknown key
+gives `key_not_in_data`. `map`/`band` without a matching case or `otherwise` give
+`no_rule_held`; a band threshold that is missing makes the entities it would decide missing.
+`^` with a zero base and negative exponent is `division_by_zero`; other undefined arithmetic
+(a negative base to a fractional power) is `out_of_domain`. Division checks for an exact zero
+divisor. A list value is never missing as a whole (its tuple holds None for missing items), so
+list nodes record no reasons; `list is missing` holds when any item is missing.
+
+Statistics (NodeTrace.scalars)
+------------------------------
+- param and scalar nodes: `value`, the node's value (a plain number, bool or label).
+- population functions record what they used (interpreter.functions: `n`, `cut_1`..,
+  `mean`, `sd`, `min`, `max`, `low`, `high`, `value`; per `within` group `name[GROUP]`).
+  Naming on the node that contains the call(s):
+  * exactly one population call in the node: its statistics are unprefixed (`cut_1`,
+    `mean[North]`), whether the call is the whole expression or nested in a larger one;
+    except in a scalar node whose expression is more than that call, where the call's
+    `value` would clash with the node's own `value`: then the rule below applies;
+  * otherwise each call's statistics are prefixed by the function name, `quartile.cut_1`,
+    `zscore.mean`; when one function is called several times in the node, the calls are
+    numbered in evaluation order: `zscore#1.mean`, `zscore#2.mean`.
+  A population `count` (count of a single per-entity condition) counts as a population call
+  here and records `value` and `n`.
+- tier nodes also record rule statistics (interpreter.tiers).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from dsl.model import (
+    INPUT,
+    PARAM,
+    TIER,
+    BandOf,
+    Binary,
+    Call,
+    Const,
+    Expr,
+    IfElse,
+    IsMissing,
+    LabelConst,
+    ListOf,
+    MapOf,
+    Methodology,
+    Node,
+    Pick,
+    Ref,
+    Unary,
+)
+from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
+from interpreter import numeric
+from interpreter.functions import FUNCTIONS
+from interpreter.param_errors import ParamError
+from interpreter.tiers import evaluate_tier
+from interpreter.trace import (
+    COMPONENT_MISSING,
+    DIVISION_BY_ZERO,
+    INPUT_MISSING,
+    NO_RULE,
+    NOT_IN_DATA,
+    OUT_OF_DOMAIN,
+    NodeTrace,
+    RunResult,
+    Tracer,
+)
+from interpreter.values import (
+    Val,
+    empty_like_type,
+    finish,
+    first_reason,
+    from_series,
+    item_type,
+    list_val,
+    nones,
+    plain_values,
+    reasons_series,
+    to_series,
+)
+
+ARITHMETIC = ("+", "-", "*", "/", "^")
+LOGIC = ("and", "or")
+
+
+# ---------------------------------------------------------------- the evaluator
+
+
+class Evaluator:
+    """Evaluates resolved expressions over every entity of `index`.
+
+    `env` holds the internal value of every node evaluated so far; `lookup`, if given, is
+    asked for a node not in env (used to evaluate expressions against a finished run)."""
+
+    def __init__(self, methodology: Methodology, index: pd.Index, params: dict, lookup=None):
+        self.methodology = methodology
+        self.index = index
+        self.n = len(index)
+        self.params = params
+        self.env: dict[str, Val] = {}
+        self._lookup = lookup
+        self._calls: list[tuple[Call, dict, bool]] = []
+        self._top: Expr | None = None
+
+    # -- statistics of population calls
+    def begin(self, top: Expr | None) -> None:
+        self._calls = []
+        self._top = top
+
+    def record(self, call: Call, stats: dict) -> None:
+        self._calls.append((call, stats, call is self._top))
+
+    def statistics(self, node_is_scalar: bool) -> dict:
+        calls = self._calls
+        if not calls:
+            return {}
+        if len(calls) == 1 and (not node_is_scalar or calls[0][2]):
+            return dict(calls[0][1])
+        totals = Counter(call.function for call, _, _ in calls)
+        seen: Counter = Counter()
+        out: dict = {}
+        for call, stats, _ in calls:
+            seen[call.function] += 1
+            prefix = call.function if totals[call.function] == 1 else f"{call.function}#{seen[call.function]}"
+            for name, value in stats.items():
+                out[f"{prefix}.{name}"] = value
+        return out
+
+    # -- values
+    def eval_ref(self, name: str) -> Val:
+        if name not in self.env:
+            if self._lookup is None:
+                raise KeyError(f"node {name!r} is used before it is evaluated")
+            self.env[name] = self._lookup(name)
+        return self.env[name]
+
+    def const(self, expr: Expr):
+        """The value of a constant argument (a literal, a param or -constant); None if missing."""
+        if isinstance(expr, Const):
+            return None if expr.value is None else float(expr.value)
+        if isinstance(expr, Ref) and self.methodology.has(expr.name) \
+                and self.methodology.node(expr.name).kind == PARAM:
+            value = self.params[expr.name]
+            return None if value is None else float(value)
+        if isinstance(expr, Unary) and expr.op == "-":
+            inner = self.const(expr.operand)
+            return None if inner is None else -inner
+        if self.n == 0:
+            return None
+        v = self.eval(expr)
+        return None if v.missing[0] else float(v.data[0])
+
+    def eval(self, expr: Expr) -> Val:
+        method = _DISPATCH.get(type(expr))
+        if method is None:  # pragma: no cover
+            raise AssertionError(f"cannot evaluate {expr!r}")
+        return method(self, expr)
+
+    def _const(self, e: Const) -> Val:
+        return constant(e.value, e.type, self.n)
+
+    def _label(self, e: LabelConst) -> Val:
+        return finish(e.type, np.full(self.n, float(e.level.order(e.label))))
+
+    def _ref(self, e: Ref) -> Val:
+        return as_component(self.eval_ref(e.name), e.type)
+
+    def _unary(self, e: Unary) -> Val:
+        return self.unary(e.op, self.eval(e.operand), e.type)
+
+    def unary(self, op: str, a: Val, t: Type) -> Val:
+        if a.is_list:
+            return list_val(t, [self.unary(op, item, item_type(t)) for item in a.items])
+        data = -a.data if op == "-" else 1.0 - a.data
+        return finish(t, data, a.reasons)
+
+    def _binary(self, e: Binary) -> Val:
+        return self.binary(e.op, self.eval(e.left), self.eval(e.right), e.type)
+
+    def binary(self, op: str, a: Val, b: Val, t: Type) -> Val:
+        if a.is_list or b.is_list:
+            count = len(a.items) if a.is_list else len(b.items)
+            left = a.items if a.is_list else (a,) * count
+            right = b.items if b.is_list else (b,) * count
+            assert len(left) == len(right), "lists of different lengths"
+            return list_val(t, [self.binary(op, x, y, item_type(t)) for x, y in zip(left, right)])
+        if op in ARITHMETIC:
+            return self._arithmetic(op, a, b, t)
+        if op in numeric.COMPARISONS:
+            return self._comparison(op, a, b, t)
+        if op in LOGIC:
+            return self._logic(op, a, b, t)
+        raise AssertionError(f"unknown operator {op!r}")  # pragma: no cover
+
+    def _arithmetic(self, op: str, a: Val, b: Val, t: Type) -> Val:
+        x, y = a.data, b.data
+        missing = a.missing | b.missing
+        reasons = first_reason(self.n, a, b)
+        with np.errstate(all="ignore"):
+            if op == "+":
+                out = x + y
+            elif op == "-":
+                out = x - y
+            elif op == "*":
+                out = x * y
+            elif op == "/":
+                out = x / y
+            else:
+                out = np.power(x, y)
+        if op == "/":
+            zero = ~missing & (y == 0)
+        elif op == "^":
+            zero = ~missing & (x == 0) & (y < 0)
+        else:
+            zero = np.zeros(self.n, dtype=bool)
+        undefined = ~missing & ~zero & np.isnan(out)
+        out = np.where(zero | undefined, np.nan, out)
+        reasons = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, reasons))
+        return finish(t, out, reasons)
+
+    def _comparison(self, op: str, a: Val, b: Val, t: Type) -> Val:
+        missing = a.missing | b.missing
+        if a.type.base == TEXT or b.type.base == TEXT:
+            x = np.where(a.missing, "", a.data).astype(str)
+            y = np.where(b.missing, "", b.data).astype(str)
+            holds = {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+        else:
+            holds = numeric.compare(op, a.data, b.data)
+        out = np.where(missing, np.nan, holds.astype(float))
+        return finish(t, out, first_reason(self.n, a, b))
+
+    def _logic(self, op: str, a: Val, b: Val, t: Type) -> Val:
+        x, y = a.data, b.data
+        missing = a.missing | b.missing
+        if op == "and":
+            out = np.where((x == 0.0) | (y == 0.0), 0.0, np.where(missing, np.nan, 1.0))
+        else:
+            out = np.where((x == 1.0) | (y == 1.0), 1.0, np.where(missing, np.nan, 0.0))
+        return finish(t, out, first_reason(self.n, a, b))
+
+    def _is_missing(self, e: IsMissing) -> Val:
+        return self.is_missing(self.eval(e.operand), e.negated, e.type)
+
+    def is_missing(self, a: Val, negated: bool, t: Type) -> Val:
+        if a.is_list:
+            if t.base == LIST:
+                return list_val(t, [self.is_missing(item, negated, item_type(t)) for item in a.items])
+            missing = np.zeros(self.n, dtype=bool)
+            for item in a.items:
+                missing |= item.missing
+        else:
+            missing = a.missing
+        return finish(t, (~missing if negated else missing).astype(float))
+
+    def _if(self, e: IfElse) -> Val:
+        return self.where(self.eval(e.condition), self.eval(e.then), self.eval(e.otherwise), e.type)
+
+    def where(self, c: Val, a: Val, b: Val, t: Type) -> Val:
+        if a.is_list or b.is_list:
+            assert a.is_list and b.is_list and len(a.items) == len(b.items)
+            return list_val(t, [self.where(c, x, y, item_type(t)) for x, y in zip(a.items, b.items)])
+        take_a = c.data == 1.0
+        take_b = c.data == 0.0
+        data = np.where(take_a, a.data, np.where(take_b, b.data, empty_like_type(t, self.n)))
+        reasons = np.select([c.missing, take_a, take_b], [c.reasons, a.reasons, b.reasons], None)
+        return finish(t, data, reasons)
+
+    def _list(self, e: ListOf) -> Val:
+        return list_val(e.type, [self.eval(item) for item in e.items])
+
+    def _pick(self, e: Pick) -> Val:
+        return self.pick(self.eval(e.operand), e.key, e.type)
+
+    def pick(self, v: Val, key: str, t: Type) -> Val:
+        if v.is_list:
+            return list_val(t, [self.pick(item, key, item_type(t)) for item in v.items])
+        position = self.index.get_indexer([key])[0] if self.n else -1
+        if position < 0:
+            return finish(t, empty_like_type(t, self.n), np.full(self.n, NOT_IN_DATA, dtype=object))
+        data = np.full(self.n, v.data[position], dtype=v.data.dtype)
+        return finish(t, data, np.full(self.n, v.reasons[position], dtype=object))
+
+    def _call(self, e: Call) -> Val:
+        return FUNCTIONS[e.function](self, e)
+
+    def _map(self, e: MapOf) -> Val:
+        s = self.eval(e.subject)
+        choice = _Choice(e.type, self.n)
+        choice.fail(s.missing, s.reasons)
+        for key, value in zip(e.keys, e.values):
+            choice.take(_matches(s, key), self.eval(value))
+        if e.otherwise is not None:
+            choice.take(np.ones(self.n, dtype=bool), self.eval(e.otherwise))
+        return choice.result()
+
+    def _band(self, e: BandOf) -> Val:
+        s = self.eval(e.subject)
+        choice = _Choice(e.type, self.n)
+        choice.fail(s.missing, s.reasons)
+        for op, threshold, value in zip(e.ops, e.thresholds, e.values):
+            limit = self.eval(threshold)
+            choice.fail(limit.missing, limit.reasons)
+            choice.take(numeric.compare(op, s.data, limit.data), self.eval(value))
+        if e.otherwise is not None:
+            choice.take(np.ones(self.n, dtype=bool), self.eval(e.otherwise))
+        return choice.result()
+
+
+_DISPATCH = {
+    Const: Evaluator._const,
+    LabelConst: Evaluator._label,
+    Ref: Evaluator._ref,
+    Unary: Evaluator._unary,
+    Binary: Evaluator._binary,
+    IsMissing: Evaluator._is_missing,
+    IfElse: Evaluator._if,
+    ListOf: Evaluator._list,
+    Pick: Evaluator._pick,
+    Call: Evaluator._call,
+    MapOf: Evaluator._map,
+    BandOf: Evaluator._band,
+}
+
+
+class _Choice:
+    """First case that holds wins (map, band): a value built case by case, vectorised."""
+
+    def __init__(self, t: Type, n: int):
+        assert t.base != LIST, "map and band give single values"
+        self.type = t
+        self.data = empty_like_type(t, n)
+        self.reasons = nones(n)
+        self.decided = np.zeros(n, dtype=bool)
+
+    def take(self, mask: np.ndarray, value: Val) -> None:
+        m = mask & ~self.decided
+        self.data = np.where(m, value.data, self.data)
+        self.reasons = np.where(m, value.reasons, self.reasons)
+        self.decided |= m
+
+    def fail(self, mask: np.ndarray, reasons: np.ndarray) -> None:
+        m = mask & ~self.decided
+        self.reasons = np.where(m, reasons, self.reasons)
+        self.decided |= m
+
+    def result(self) -> Val:
+        reasons = np.where(self.decided, self.reasons, NO_RULE).astype(object)
+        return finish(self.type, self.data, reasons)
+
+
+def _matches(s: Val, key) -> np.ndarray:
+    t = s.type
+    if t.base == LEVEL:
+        return s.data == float(t.level.order(str(key)))
+    if t.base == TEXT:
+        return np.asarray(s.data == key, dtype=bool) & s.present
+    if t.base == BOOLEAN:
+        return s.data == (1.0 if key else 0.0)
+    return numeric.close(s.data, float(key))
+
+
+def constant(value, t: Type, n: int) -> Val:
+    """A literal or param value broadcast to n entities (labels become level positions)."""
+    if value is None:
+        return finish(t, empty_like_type(t, n))
+    if t.base == LEVEL:
+        return finish(t, np.full(n, float(t.level.order(str(value)))))
+    if t.base == TEXT:
+        return finish(t, np.full(n, value, dtype=object))
+    return finish(t, np.full(n, float(value)))
+
+
+def as_component(v: Val, t: Type) -> Val:
+    """A node's value read by another expression: its missing values become component_missing."""
+    if v.is_list:
+        return list_val(t, [as_component(item, item_type(t)) for item in v.items])
+    if t.base != v.type.base:  # pragma: no cover - the checker guarantees the type
+        t = v.type.as_scalar(t.scalar)
+    return Val(t, v.data, np.where(v.missing, COMPONENT_MISSING, None).astype(object))
+
+
+def retype(v: Val, t: Type) -> Val:
+    if v.is_list:
+        return list_val(t, [retype(item, item_type(t)) for item in v.items])
+    return Val(t, v.data, v.reasons)
+
+
+# ---------------------------------------------------------------- params
+
+
+def resolve_params(methodology: Methodology, overrides: dict | None) -> dict:
+    """Declared param values with `overrides` applied; raises ParamError for an unknown name,
+    a value of the wrong type or one outside the param's range."""
+    declared = {p.name: p for p in methodology.params}
+    used = {name: p.value for name, p in declared.items()}
+    for name, value in (overrides or {}).items():
+        if name not in declared:
+            raise ParamError(_unknown_param(name, declared))
+        used[name] = _check_param(declared[name], value)
+    return used
+
+
+def _describe_param(p: Node) -> str:
+    if p.range is not None:
+        return f"{p.name} (range {p.range[0]:g}..{p.range[1]:g})"
+    if p.type.base == LEVEL:
+        return f"{p.name} (one of {', '.join(p.type.level.labels)})"
+    return f"{p.name} ({p.type.base})"
+
+
+def _unknown_param(name: str, declared: dict[str, Node]) -> str:
+    if not declared:
+        return f"unknown param {name!r}: this methodology declares no params"
+    close = difflib.get_close_matches(name, list(declared), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    allowed = ", ".join(_describe_param(p) for p in declared.values())
+    return f"unknown param {name!r}{hint}; the params are: {allowed}"
+
+
+def _check_param(p: Node, value):
+    base = p.type.base
+    if base == NUMBER:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ParamError(f"param {p.name} needs a number, not {value!r}")
+        value = float(value)
+        if not np.isfinite(value):
+            raise ParamError(f"param {p.name} needs a finite number, not {value!r}")
+        if p.range is not None:
+            lo, hi = p.range
+            if not (numeric.compare(">=", value, lo) and numeric.compare("<=", value, hi)):
+                raise ParamError(f"param {p.name} = {value:g} is outside its range {lo:g}..{hi:g}")
+        return value
+    if base == BOOLEAN:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ParamError(f"param {p.name} needs true or false, not {value!r}")
+        return bool(value)
+    if base == LEVEL:
+        if not isinstance(value, str) or value not in p.type.level.labels:
+            raise ParamError(f"param {p.name} needs one of {', '.join(p.type.level.labels)}, not {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ParamError(f"param {p.name} needs a text, not {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------- running a methodology
+
+
+def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None = None,
+             tracer: Tracer | None = None, labels: pd.Series | None = None) -> RunResult:
+    """Evaluate every node for every entity (rows of `inputs`, indexed by entity key)."""
+    used = resolve_params(methodology, params)
+    index = inputs.index
+    ev = Evaluator(methodology, index, used)
+    traces: dict[str, NodeTrace] = {}
+    for node in methodology.nodes:
+        tier_trace = None
+        scalars: dict = {}
+        if node.kind == INPUT:
+            value = _input_value(node, inputs, index)
+        elif node.kind == PARAM:
+            value = constant(used[node.name], node.type, ev.n)
+            scalars["value"] = used[node.name]
+        elif node.kind == TIER:
+            ev.begin(node.tier.source)
+            value, tier_trace, tier_stats = evaluate_tier(ev, node)
+            scalars.update(ev.statistics(node_is_scalar=False))
+            scalars.update(tier_stats)
+        else:
+            ev.begin(node.expr)
+            value = ev.eval(node.expr)
+            scalars.update(ev.statistics(node_is_scalar=node.type.scalar))
+        value = retype(value, node.type)
+        if node.type.scalar and node.kind != PARAM:
+            scalars["value"] = scalar_value(value)
+        ev.env[node.name] = value
+        trace = NodeTrace(node, to_series(value, index), reasons_series(value, index), scalars, tier_trace)
+        traces[node.name] = trace
+        if tracer is not None:
+            tracer.on_node(trace)
+    return RunResult(methodology, index, labels, used, traces)
+
+
+def scalar_value(v: Val):
+    """The plain value of a scalar (NaN for a missing number, None for other missing values)."""
+    if len(v) == 0:
+        return float("nan") if v.type.base == NUMBER else None
+    plain = plain_values(v)[0]
+    if v.type.base == NUMBER and plain is None:
+        return float("nan")
+    return plain
+
+
+def _input_value(node: Node, inputs: pd.DataFrame, index: pd.Index) -> Val:
+    if node.name in inputs.columns:
+        column = inputs[node.name]
+    elif node.column is not None and node.column in inputs.columns:
+        column = inputs[node.column]
+    else:
+        column = pd.Series([None] * len(index), index=index, dtype=object)
+    value = from_series(column, node.type, index)
+    return finish(node.type, value.data, np.where(value.missing, INPUT_MISSING, None))
+
+
+def evaluate_value(result: RunResult, expr: Expr) -> Val:
+    """The internal value of `expr` evaluated against a finished run (every node readable)."""
+    index = result.keys
+
+    def lookup(name: str) -> Val:
+        trace = result.traces[name]
+        return from_series(trace.values, trace.node.type, index,
+                           reasons=trace.reasons.to_numpy(dtype=object))
+
+    ev = Evaluator(result.methodology, index, result.params, lookup=lookup)
+    ev.begin(expr)
+    return ev.eval(expr)
+
+
+def evaluate_expression(result: RunResult, expr: Expr) -> pd.Series:
+    """`expr` evaluated for every entity of a finished run, in the trace.py representation
+    (a boolean expression gives a nullable boolean Series; a scalar one, its value repeated)."""
+    return to_series(evaluate_value(result, expr), result.keys)

@@ -1,0 +1,160 @@
+"""Tier assignment and limits (docs/semantics.md, "Tiers"), vectorised over entities.
+
+Rules are tried in written order; the first that holds for an entity assigns its label:
+- `>= v` (and the other comparisons) compare the `from` value, decimal-safe;
+- `top N` / `bottom N` take the N highest / lowest `from` values among the entities that have
+  one; every entity tied (decimal-safe) with the N-th value goes in too. `top P%` takes
+  ceil(P × n) entities (decimal-safe ceiling), ties included. Rank rules look at every entity
+  with a value, not only those still without a tier;
+- a condition expression, true / false / missing per entity;
+- `otherwise` always holds.
+
+An entity whose `from` value is missing gets no tier (reason `component_missing`, or that of
+the `from` value within the tier's own expression) and shows the `missing:` label if one is
+given. A condition that is missing for an entity before any rule held makes its tier missing
+the same way (this applies to condition rules of `from` tiers as well). No rule held and no
+`otherwise`: no tier, reason `no_rule_held`; the `missing:` label is NOT shown for those
+(it stands for missing data), their display is None.
+
+Limits then apply in written order: `at most L` lowers entities whose tier is better than L
+and whose condition holds (a missing condition does not act); `at least L` raises entities
+worse than L. Entities without a tier are never changed by a limit.
+
+Statistics recorded on the tier node: `n` (entities with a `from` value) when a rank rule is
+used; for each rank rule `LABEL.count` (entities its N or P% asks for) and `LABEL.edge` (the
+`from` value of the last entity taken, ties at it included); for each threshold rule
+`LABEL.threshold`. A label used by several rules is suffixed with the rule's index:
+`LABEL#2.edge`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dsl.model import ConditionRule, Node, OtherwiseRule, RankRule, ThresholdRule
+from dsl.types import level as level_type
+from interpreter import numeric
+from interpreter.trace import NO_RULE, LimitTrace, TierTrace
+from interpreter.values import Val, finish, nones, to_series
+
+
+def evaluate_tier(ev, node: Node) -> tuple[Val, TierTrace, dict[str, float]]:
+    spec = node.tier
+    n = ev.n
+    index = ev.index
+    scale = spec.scale
+    t = level_type(scale)
+    stats: dict[str, float] = {}
+
+    codes = np.full(n, np.nan)
+    rule_index = np.full(n, -1, dtype=np.int64)
+    reasons = nones(n)
+    decided = np.zeros(n, dtype=bool)
+
+    from_values = None
+    if spec.source is not None:
+        source = ev.eval(spec.source)
+        from_values = source.data.astype(float)
+        src_missing = source.missing
+        reasons = np.where(src_missing, source.reasons, None).astype(object)
+        decided |= src_missing
+        present_sorted = np.sort(from_values[~src_missing])
+    else:
+        present_sorted = np.zeros(0)
+
+    labels = [r.label for r in spec.rules]
+    uses_rank = False
+    for i, rule in enumerate(spec.rules):
+        prefix = rule.label if labels.count(rule.label) == 1 else f"{rule.label}#{i}"
+        cond = rule.condition
+        if isinstance(cond, OtherwiseRule):
+            holds = np.ones(n, dtype=bool)
+            unknown = np.zeros(n, dtype=bool)
+            unknown_reasons = None
+        elif isinstance(cond, ThresholdRule):
+            assert from_values is not None, f"tier {node.name}: a threshold rule needs a `from` value"
+            threshold = ev.eval(cond.value)
+            holds = numeric.compare(cond.op, from_values, threshold.data) & threshold.present
+            unknown = threshold.missing & ~np.isnan(from_values)
+            unknown_reasons = threshold.reasons
+            stats[f"{prefix}.threshold"] = float(threshold.data[0]) if n else np.nan
+        elif isinstance(cond, RankRule):
+            assert from_values is not None, f"tier {node.name}: a rank rule needs a `from` value"
+            uses_rank = True
+            holds, count, edge = _rank_rule(cond, from_values, present_sorted)
+            unknown = np.zeros(n, dtype=bool)
+            unknown_reasons = None
+            stats[f"{prefix}.count"] = count
+            stats[f"{prefix}.edge"] = edge
+        elif isinstance(cond, ConditionRule):
+            value = ev.eval(cond.condition)
+            holds = value.present & (value.data == 1.0)
+            unknown = value.missing
+            unknown_reasons = value.reasons
+        else:  # pragma: no cover
+            raise AssertionError(f"unknown tier condition {cond!r}")
+
+        lost = ~decided & unknown
+        if lost.any():
+            reasons = np.where(lost, unknown_reasons, reasons)
+            decided |= lost
+        assign = ~decided & holds
+        codes = np.where(assign, float(scale.order(rule.label)), codes)
+        rule_index = np.where(assign, i, rule_index)
+        decided |= assign
+    reasons = np.where(~decided, NO_RULE, reasons).astype(object)
+    if uses_rank:
+        stats["n"] = float(len(present_sorted))
+
+    before = finish(t, codes, reasons)
+    before_series = to_series(before, index)
+
+    limit_traces = []
+    current = codes
+    for j, limit in enumerate(spec.limits):
+        cond = ev.eval(limit.condition)
+        holds = cond.present & (cond.data == 1.0)
+        target = float(scale.order(limit.label))
+        has_tier = ~np.isnan(current)
+        if limit.direction == "at most":
+            acted = holds & has_tier & (current > target)
+        else:
+            acted = holds & has_tier & (current < target)
+        current = np.where(acted, target, current)
+        after = to_series(finish(t, current, reasons), index)
+        limit_traces.append(LimitTrace(j, pd.Series(acted, index=index, dtype=bool), after))
+
+    final = finish(t, current, reasons)
+    label_array = np.array(list(scale.labels) + [None], dtype=object)
+    shown = label_array[np.where(np.isnan(current), -1, current).astype(np.int64)]
+    if spec.missing_label is not None:
+        missing_data = np.isnan(current) & ~np.equal(final.reasons, NO_RULE)
+        shown = np.where(missing_data, spec.missing_label, shown)
+    trace = TierTrace(
+        from_values=None if from_values is None else pd.Series(from_values, index=index, dtype="float64"),
+        rule_index=pd.Series(rule_index, index=index, dtype="int64"),
+        before_limits=before_series,
+        limits=tuple(limit_traces),
+        display=pd.Series(shown.astype(object), index=index, dtype=object),
+    )
+    return final, trace, stats
+
+
+def _rank_rule(rule: RankRule, values: np.ndarray, present_sorted: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Which entities a `top`/`bottom` rule takes (ties at the edge included), how many it
+    asked for, and the edge value."""
+    n_present = len(present_sorted)
+    # `top 10%` is RankRule(count=0.1, percent=True): the share, as `10%` reads everywhere
+    wanted = float(numeric.ceil(rule.count * n_present)) if rule.percent else float(rule.count)
+    k = int(min(max(wanted, 0), n_present))
+    if k == 0:
+        return np.zeros(len(values), dtype=bool), wanted, np.nan
+    if rule.direction == "top":
+        edge = float(present_sorted[n_present - k])
+        holds = numeric.compare(">=", values, edge)
+    else:
+        edge = float(present_sorted[k - 1])
+        holds = numeric.compare("<=", values, edge)
+    return holds, wanted, edge
+

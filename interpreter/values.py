@@ -1,0 +1,209 @@
+"""The interpreter's internal value: one numpy array per expression, over all entities.
+
+Internal representation (converted to the trace.py representation only when recorded):
+- number:  float64 array, NaN = missing.
+- boolean: float64 array of 1.0 / 0.0, NaN = missing (three-valued logic is min/max-like).
+- level:   float64 array of label positions (0 = worst), NaN = missing.
+- text:    object array of str, None = missing.
+- list:    a tuple of item values (`Val.items`), one per list element.
+Scalars are the same arrays with one value repeated for every entity.
+
+`reasons` is an object array holding a trace.REASONS code where the value is missing and None
+elsewhere (lists carry their reasons in their items).
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
+from interpreter.trace import COMPONENT_MISSING
+
+
+@attrs.frozen(eq=False)
+class Val:
+    type: Type
+    data: np.ndarray | None  # None for lists
+    reasons: np.ndarray | None  # None for lists
+    items: tuple[Val, ...] | None = None  # lists only
+
+    @property
+    def is_list(self) -> bool:
+        return self.items is not None
+
+    @property
+    def missing(self) -> np.ndarray:
+        assert self.data is not None, "a list has no single missing mask"
+        return is_missing(self.data)
+
+    @property
+    def present(self) -> np.ndarray:
+        return ~self.missing
+
+    def __len__(self) -> int:
+        if self.items is not None:
+            return len(self.items[0].data) if self.items else 0
+        return len(self.data)
+
+
+def is_missing(data: np.ndarray) -> np.ndarray:
+    if data.dtype == object:
+        return pd.isna(data)
+    return np.isnan(data)
+
+
+def nones(n: int) -> np.ndarray:
+    return np.full(n, None, dtype=object)
+
+
+def empty_like_type(t: Type, n: int) -> np.ndarray:
+    """An all-missing data array for type t (not lists)."""
+    if t.base == TEXT:
+        return nones(n)
+    return np.full(n, np.nan)
+
+
+def finish(t: Type, data: np.ndarray, reasons: np.ndarray | None = None) -> Val:
+    """Build a Val keeping the invariant: a reason exactly where the value is missing
+    (component_missing where a missing value has no more specific reason)."""
+    miss = is_missing(data)
+    if t.base == TEXT:
+        data = np.where(miss, None, data).astype(object)
+    out = nones(len(data))
+    if miss.any():
+        if reasons is None:
+            out[miss] = COMPONENT_MISSING
+        else:
+            given = np.asarray(reasons, dtype=object)[miss]
+            out[miss] = np.where(pd.isna(given), COMPONENT_MISSING, given)
+    return Val(t, data, out)
+
+
+def list_val(t: Type, items) -> Val:
+    return Val(t, None, None, tuple(items))
+
+
+def first_reason(n: int, *vals: Val) -> np.ndarray:
+    """Per entity, the reason of the first of `vals` that is missing there (None if none is)."""
+    conds = [v.missing for v in vals]
+    choices = [v.reasons for v in vals]
+    if not conds:
+        return nones(n)
+    return np.select(conds, choices, default=None).astype(object)
+
+
+def const_val(value, t: Type, n: int) -> Val:
+    """A constant broadcast to n entities. Level values are label positions already."""
+    if value is None:
+        return finish(t, empty_like_type(t, n))
+    if t.base == TEXT:
+        return finish(t, np.full(n, value, dtype=object))
+    return finish(t, np.full(n, float(value)))
+
+
+def level_codes(values, labels: tuple[str, ...]) -> np.ndarray:
+    """Label strings (any array-like; None/NaN missing) to float positions; unknown -> NaN."""
+    cat = pd.Categorical(pd.Series(values, dtype=object), categories=list(labels))
+    codes = np.asarray(cat.codes, dtype=float)
+    codes[codes < 0] = np.nan
+    return codes
+
+
+# ---------------------------------------------------------------- recorded representation
+
+
+def item_type(t: Type) -> Type:
+    return t.item if t.base == LIST else t
+
+
+def to_series(v: Val, index: pd.Index) -> pd.Series:
+    """The trace.py representation of a value."""
+    t = v.type
+    if v.is_list:
+        return pd.Series(_tuples(v, len(index)), index=index, dtype=object)
+    data = v.data
+    if t.base == NUMBER:
+        return pd.Series(data.astype(float), index=index, dtype="float64")
+    if t.base == BOOLEAN:
+        miss = np.isnan(data)
+        arr = pd.arrays.BooleanArray(np.where(miss, False, data == 1.0), miss)
+        return pd.Series(arr, index=index)
+    if t.base == LEVEL:
+        codes = np.where(np.isnan(data), -1, data).astype(np.int64)
+        cat = pd.Categorical.from_codes(codes, categories=list(t.level.labels), ordered=True)
+        return pd.Series(cat, index=index)
+    if t.base == TEXT:
+        return pd.Series(np.asarray(data, dtype=object), index=index, dtype=object)
+    raise AssertionError(f"unknown type {t}")
+
+
+def reasons_series(v: Val, index: pd.Index) -> pd.Series:
+    if v.is_list:
+        return pd.Series(nones(len(index)), index=index, dtype=object)
+    return pd.Series(v.reasons, index=index, dtype=object)
+
+
+def _plain_objects(v: Val) -> np.ndarray:
+    """Plain Python values per entity (labels as str, missing None) for list tuples."""
+    t = v.type
+    miss = v.missing
+    if t.base == NUMBER:
+        out = v.data.astype(object)
+    elif t.base == BOOLEAN:
+        out = (v.data == 1.0).astype(object)
+    elif t.base == LEVEL:
+        labels = np.array(list(t.level.labels) + [None], dtype=object)
+        out = labels[np.where(miss, -1, v.data).astype(np.int64)]
+    else:
+        out = v.data.astype(object)
+    out = out.copy()
+    out[miss] = None
+    return out
+
+
+def plain_values(v: Val) -> np.ndarray:
+    """Plain Python values per entity (for reports and test failures); lists give tuples."""
+    if v.is_list:
+        return _tuples(v, len(v))
+    return _plain_objects(v)
+
+
+def _tuples(v: Val, n: int) -> np.ndarray:
+    columns = [_plain_objects(item) for item in v.items]
+    rows = list(zip(*columns)) if columns else [()] * n
+    return np.fromiter(rows, dtype=object, count=n)
+
+
+def from_series(series: pd.Series, t: Type, index: pd.Index, reasons: np.ndarray | None = None) -> Val:
+    """Internal value from a typed column (an input, or a recorded node), aligned on index."""
+    s = series.reindex(index) if not series.index.equals(index) else series
+    if t.base == LIST:
+        # a list node's values are tuples of equal length (a list value is never missing)
+        frame = pd.DataFrame(s.tolist(), index=index) if len(index) else pd.DataFrame()
+        items = [from_series(frame[col].astype(object), t.item, index) for col in frame.columns]
+        return list_val(t, items)
+    if t.base == NUMBER:
+        data = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    elif t.base == BOOLEAN:
+        data = _booleans(s)
+    elif t.base == LEVEL:
+        obj = s.astype(object).to_numpy()
+        data = level_codes(obj, t.level.labels)
+    elif t.base == TEXT:
+        obj = s.astype(object).to_numpy()
+        data = np.where(pd.isna(obj), None, obj).astype(object)
+    else:
+        raise AssertionError(f"unknown type {t}")
+    return finish(t, data, reasons)
+
+
+def _booleans(s: pd.Series) -> np.ndarray:
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        obj = s.astype(object)
+        text = obj.where(obj.isna(), obj.astype(str).str.strip().str.lower())
+        mapped = text.map({"true": 1.0, "yes": 1.0, "1": 1.0, "1.0": 1.0,
+                           "false": 0.0, "no": 0.0, "0": 0.0, "0.0": 0.0})
+        return mapped.to_numpy(dtype=float, na_value=np.nan)
+    return s.astype("boolean").to_numpy(dtype=float, na_value=np.nan)

@@ -1,0 +1,148 @@
+"""The small public Python API: load a methodology, run it over a table, explain a tier.
+
+    import tierlang
+    m = tierlang.load("methodologies/stp_dashboard_2017.tier")
+    outcome = tierlang.run(m, "examples/stp_2017/stp_2017.csv", audit="tierlang.db")
+    outcome.table            # DataFrame: key, label, score, tier, rank
+    print(tierlang.explain("Dorset", audit="tierlang.db").text)
+
+Orchestration lives here: dsl checks, interpreter evaluates, audit records. Nothing is
+written to the audit store unless the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import attrs
+import pandas as pd
+
+import dsl
+from dsl.errors import did_you_mean
+from dsl.model import Methodology
+from interpreter import evaluate
+from interpreter.data import Dataset, dataset_from_frame, prepare_inputs, read_dataset
+from interpreter.trace import RunResult
+from tierlang import __version__
+from tierlang.results import summary_table, tier_counts
+
+DEFAULT_AUDIT = "tierlang.db"
+
+
+class UsageError(Exception):
+    """A bad request from the user (unknown param, bad value...): shown as one message."""
+
+
+@attrs.frozen
+class RunOutcome:
+    result: RunResult
+    dataset: Dataset
+    run_id: int | None  # None when not recorded
+    audit_path: str | None
+    table: pd.DataFrame  # one row per entity: key, label, score, tier, rank
+    counts: list[tuple[str, int]]  # per tier label, best first, then unrated
+
+    @property
+    def methodology(self) -> Methodology:
+        return self.result.methodology
+
+
+def audit_path(explicit: str | None = None) -> str:
+    """The audit store to use: explicit, else $TIERLANG_AUDIT, else ./tierlang.db."""
+    return explicit or os.environ.get("TIERLANG_AUDIT") or DEFAULT_AUDIT
+
+
+def load(path: str | Path) -> Methodology:
+    """Read and check a methodology file; raises dsl.TierError listing every problem."""
+    return dsl.load(path)
+
+
+def read_data(data: str | Path | pd.DataFrame | Dataset, encoding: str = "utf-8", sheet: str | None = None) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return dataset_from_frame(data)
+    return read_dataset(str(data), encoding=encoding, sheet=sheet)
+
+
+def parse_params(methodology: Methodology, assignments: list[str] | tuple[str, ...]) -> dict:
+    """`["w=45%", "strict=true"]` → typed values, checked against the methodology's params."""
+    params = {p.name: p for p in methodology.params}
+    values: dict = {}
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name:
+            raise UsageError(f"--param {assignment!r}: write NAME=VALUE, e.g. --param weight=45%")
+        if name not in params:
+            suggestion = did_you_mean(name, params)
+            known = ", ".join(params) or "none"
+            raise UsageError(f"--param {name}: no such param"
+                             + (f"; did you mean '{suggestion}'?" if suggestion else f" (params: {known})"))
+        values[name] = _parse_value(params[name], text)
+    return values
+
+
+def _parse_value(param, text: str):
+    base = param.type.base
+    if base == "number":
+        try:
+            return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise UsageError(f"--param {param.name}={text}: not a number (write e.g. 0.45 or 45%)") from None
+    if base == "boolean":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+        raise UsageError(f"--param {param.name}={text}: write true or false")
+    if base == "level":
+        labels = param.type.level.labels
+        if text not in labels:
+            suggestion = did_you_mean(text, labels)
+            raise UsageError(f"--param {param.name}={text}: not a label of {param.type.level.name}"
+                             + (f"; did you mean '{suggestion}'?" if suggestion else f" ({', '.join(labels)})"))
+        return text
+    return text
+
+
+def run(methodology: Methodology | str | Path, data, params: dict | None = None, audit=None,
+        encoding: str = "utf-8", sheet: str | None = None, note: str | None = None) -> RunOutcome:
+    """Evaluate a methodology over a table; record the run if `audit` names a store.
+
+    Raises dsl.TierError (methodology), interpreter DataError (data), UsageError (params).
+    Nothing is recorded unless evaluation succeeded, and a recording is all or nothing.
+    """
+    if not isinstance(methodology, Methodology):
+        methodology = load(methodology)
+    dataset = read_data(data, encoding=encoding, sheet=sheet)
+    prepared = prepare_inputs(methodology, dataset)
+    try:
+        result = evaluate(methodology, prepared.frame, params=params or {}, labels=prepared.labels)
+    except ValueError as error:  # ParamError and friends: bad overrides
+        raise UsageError(str(error)) from None
+    run_id, path = None, None
+    if audit is not None:
+        from audit import open_store
+
+        path = str(audit)
+        store = open_store(path)
+        try:
+            run_id = store.record(result, dataset=dataset, tool_version=__version__, note=note)
+        finally:
+            store.close()
+    return RunOutcome(result, dataset, run_id, path, summary_table(result), tier_counts(result))
+
+
+def explain(entity: str, run_id: int | None = None, audit=None):
+    """The derivation of an entity's tier, read from the audit store alone."""
+    from audit import open_store
+    from audit.explain import explain as explain_entity
+
+    store = open_store(audit_path(audit), create=False)
+    try:
+        return explain_entity(store, entity, run_id)
+    finally:
+        store.close()

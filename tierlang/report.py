@@ -1,0 +1,168 @@
+"""How the CLI shows results: run tables, recorded runs, test outcomes. Pure rendering."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import shutil
+import sys
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from tierlang.results import headline_tier, node_frame
+
+
+def _console(buffer: io.StringIO) -> Console:
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
+    return Console(file=buffer, width=width, no_color=True, highlight=False, emoji=False, soft_wrap=False)
+
+
+def _render(table: Table) -> str:
+    buffer = io.StringIO()
+    _console(buffer).print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def format_number(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------- run
+
+
+def render_run(outcome, output_format: str = "table") -> str:
+    table = outcome.table
+    if output_format == "csv":
+        return table.to_csv(index=False)
+    if output_format == "json":
+        return json.dumps(run_json(outcome), indent=2, ensure_ascii=False) + "\n"
+    m = outcome.methodology
+    lines = []
+    if outcome.run_id is not None:
+        lines.append(f"run {outcome.run_id} recorded in {outcome.audit_path}")
+    else:
+        lines.append("run not recorded (--no-audit)")
+    version = f", version {m.version}" if m.version else ""
+    lines.append(f"{m.name}{version}")
+    lines.append(f"{len(table)} entities ({m.entity}) from {outcome.dataset.path}")
+    text = "\n".join(lines) + "\n\n"
+    tier_name = headline_tier(outcome.result) or "tier"
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    grid.add_column("rank", justify="right")
+    grid.add_column(m.key)
+    if m.label_column:
+        grid.add_column(m.label_column)
+    grid.add_column("score", justify="right")
+    grid.add_column(tier_name)
+    ordered = table.sort_values(["rank"], kind="stable", na_position="last")
+    for row in ordered.itertuples(index=False):
+        cells = [format_number(row.rank), str(row.key)]
+        if m.label_column:
+            cells.append("" if row.label is None or row.label is pd.NA else str(row.label))
+        cells += [format_number(row.score), "-" if row.tier is None or pd.isna(row.tier) else str(row.tier)]
+        grid.add_row(*cells)
+    text += _render(grid)
+    text += "\n" + render_counts(outcome) + "\n"
+    return text
+
+
+def render_counts(outcome) -> str:
+    tier_name = headline_tier(outcome.result) or "tier"
+    counts = ", ".join(f"{label} {n}" for label, n in outcome.counts)
+    lines = [f"{tier_name}: {counts}"]
+    unrated = outcome.table[outcome.table["tier"].isna()]
+    if len(unrated):
+        names = ", ".join(str(k) for k in unrated["key"].head(20))
+        more = f" and {len(unrated) - 20} more" if len(unrated) > 20 else ""
+        lines.append(f"unrated ({len(unrated)}): {names}{more} (see `tierlang explain KEY`)")
+    return "\n".join(lines)
+
+
+def run_json(outcome) -> dict:
+    m = outcome.methodology
+    entities = []
+    for row in outcome.table.itertuples(index=False):
+        entities.append({
+            "key": row.key,
+            "label": None if row.label is None or pd.isna(row.label) else row.label,
+            "score": None if pd.isna(row.score) else float(row.score),
+            "tier": None if row.tier is None or pd.isna(row.tier) else row.tier,
+            "rank": None if pd.isna(row.rank) else int(row.rank),
+        })
+    return {
+        "run_id": outcome.run_id,
+        "audit": outcome.audit_path,
+        "methodology": {"name": m.name, "version": m.version, "path": m.path},
+        "data": outcome.dataset.path,
+        "tier": headline_tier(outcome.result),
+        "counts": dict(outcome.counts),
+        "entities": entities,
+    }
+
+
+def write_results(outcome, path: str) -> None:
+    """Every node's value for every entity (plus score, tier and rank), by file extension."""
+    frame = outcome.table.merge(node_frame(outcome.result), left_on="key", right_index=True, how="left",
+                                suffixes=("", "_node"))
+    lower = path.lower()
+    if lower.endswith(".csv"):
+        frame.to_csv(path, index=False)
+    elif lower.endswith(".xlsx"):
+        frame.to_excel(path, index=False, sheet_name="results")
+    elif lower.endswith(".json"):
+        data = run_json(outcome)
+        data["values"] = json.loads(frame.to_json(orient="records", force_ascii=False))
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+    else:
+        raise SystemExit(f"error: --out {path}: use a .csv, .xlsx or .json file name")
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _get(run, name):
+    return run.get(name) if isinstance(run, dict) else getattr(run, name, None)
+
+
+def render_runs(runs: list, output_format: str = "table") -> str:
+    fields = ["id", "started", "methodology_name", "methodology_version", "entity_count", "dataset_path", "status"]
+    if output_format == "json":
+        return json.dumps([{f: _get(r, f) for f in fields} for r in runs], indent=2, ensure_ascii=False) + "\n"
+    if not runs:
+        return "no runs recorded yet\n"
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("run", "started (UTC)", "methodology", "entities", "data", "status"):
+        grid.add_column(header, justify="right" if header in ("run", "entities") else "left",
+                        no_wrap=header != "methodology")
+    for r in runs:
+        version = _get(r, "methodology_version")
+        name = f"{_get(r, 'methodology_name')} ({version})" if version else str(_get(r, "methodology_name"))
+        grid.add_row(str(_get(r, "id")), str(_get(r, "started") or "").replace("T", " ")[:19], name,
+                     str(_get(r, "entity_count")), str(_get(r, "dataset_path") or "-"), str(_get(r, "status")))
+    return _render(grid)
+
+
+# ---------------------------------------------------------------- tests
+
+
+def render_tests(outcomes: list, quiet: bool = False) -> str:
+    lines = []
+    for outcome in outcomes:
+        if outcome.passed and not quiet:
+            lines.append(f"PASS  {outcome.file}: {outcome.name}")
+        elif not outcome.passed:
+            lines.append(f"FAIL  {outcome.file}: {outcome.name}")
+            for detail in outcome.details:
+                lines.extend("      " + line for line in detail.splitlines())
+    passed = sum(o.passed for o in outcomes)
+    failed = len(outcomes) - passed
+    lines.append("")
+    lines.append(f"{passed} passed, {failed} failed")
+    return "\n".join(lines) + "\n"

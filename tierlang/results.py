@@ -1,0 +1,85 @@
+"""The results of a run as tables: one row per entity, the headline tier and its score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from interpreter.trace import RunResult
+
+UNRATED = "(no tier)"
+
+
+def headline_tier(result: RunResult) -> str | None:
+    """The last tier the methodology declares: the one a run reports and ranks by."""
+    tiers = result.methodology.tiers
+    return tiers[-1].name if tiers else None
+
+
+def summary_table(result: RunResult) -> pd.DataFrame:
+    """key, label, score (the headline tier's `from` value), tier, rank.
+
+    Rank orders entities by tier (best first), then by score (higher first); ties share the
+    best rank. Entities with no tier have no rank.
+    """
+    keys = result.keys
+    table = pd.DataFrame(index=pd.Index(keys, name="key"))
+    table["label"] = result.labels.reindex(keys) if result.labels is not None else None
+    name = headline_tier(result)
+    if name is None:
+        table["score"] = np.nan
+        table["tier"] = None
+        table["rank"] = pd.array([pd.NA] * len(keys), dtype="Int64")
+        return table.reset_index()
+    trace = result.traces[name]
+    tier = trace.tier
+    table["score"] = tier.from_values.reindex(keys).astype("float64") if tier.from_values is not None else np.nan
+    table["tier"] = tier.display.reindex(keys)
+    table["rank"] = _rank(trace.values.reindex(keys), table["score"])
+    return table.reset_index()
+
+
+def _rank(tier_values: pd.Series, score: pd.Series) -> pd.Series:
+    codes = pd.Series(tier_values.cat.codes.to_numpy(), index=tier_values.index)  # -1 for missing
+    rated = codes >= 0
+    # Scores equal at 12 significant digits share a rank, as comparisons in the language do.
+    comparable = score[rated].map(lambda x: float(f"{x:.12g}")).fillna(-np.inf)
+    order = pd.DataFrame({"code": codes[rated], "score": comparable})
+    order = order.sort_values(["code", "score"], ascending=False, kind="stable")
+    new_group = ~order.duplicated(["code", "score"])
+    positions = pd.Series(np.arange(1, len(order) + 1), index=order.index)
+    ranks = positions.where(new_group).ffill()
+    out = pd.Series(pd.NA, index=tier_values.index, dtype="Int64")
+    out.loc[ranks.index] = ranks.astype("int64")
+    return out
+
+
+def tier_counts(result: RunResult) -> list[tuple[str, int]]:
+    """(label, count) per tier label, best first, with the `missing:` label and unrated last."""
+    name = headline_tier(result)
+    if name is None:
+        return []
+    trace = result.traces[name]
+    scale = trace.node.tier.scale.labels
+    display = trace.tier.display
+    counts = [(label, int((display == label).sum())) for label in reversed(scale)]
+    missing_label = trace.node.tier.missing_label
+    if missing_label and missing_label not in scale:
+        counts.append((missing_label, int((display == missing_label).sum())))
+    unrated = int(display.isna().sum())
+    if unrated:
+        counts.append((UNRATED, unrated))
+    return counts
+
+
+def node_frame(result: RunResult) -> pd.DataFrame:
+    """Every node's value per entity, one column per node, as plain values (labels as text)."""
+    columns = {}
+    for name, trace in result.traces.items():
+        values = trace.values
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object).where(values.notna(), None)
+        elif values.dtype == object:
+            values = values.map(lambda v: "; ".join(map(str, v)) if isinstance(v, tuple) else v)
+        columns[name] = values
+    return pd.DataFrame(columns, index=result.keys)
