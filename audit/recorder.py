@@ -345,6 +345,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _node_expression(node: M.Node) -> str | None:
+    """A definition's expression, or a tier's `from` expression, printed."""
+    if node.expr is not None:
+        return expression_text(node.expr)
+    if node.tier is not None and node.tier.source is not None:
+        return expression_text(node.tier.source)
+    return None
+
+
 def node_row(position: int, node: M.Node, result: RunResult) -> tuple:
     """The `nodes` row (without the run id) of one node."""
     scale = node.tier.scale.labels if node.tier is not None else _scale(node.type)
@@ -355,13 +364,7 @@ def node_row(position: int, node: M.Node, result: RunResult) -> tuple:
         node.label,
         node.doc,
         node.source_text,
-        expression_text(node.expr)
-        if node.expr is not None
-        else (
-            expression_text(node.tier.source)
-            if node.tier is not None and node.tier.source is not None
-            else None
-        ),
+        _node_expression(node),
         node.span.file if node.span else None,
         node.span.line if node.span else None,
         node.overrides,

@@ -177,9 +177,85 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["tierlang_meta"].insert({"key": "application", "value": APPLICATION}, replace=True)
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Version 2: tamper evidence and re-runs. Each run's content hash (over its methodology,
+    dataset, parameters, nodes and values in a canonical order), the chain hash linking it to
+    the previous run, and the run it re-ran (last year's method on this year's data)."""
+    db.executescript(
+        """
+        ALTER TABLE runs ADD COLUMN content_hash TEXT;
+        ALTER TABLE runs ADD COLUMN chain_hash TEXT;
+        ALTER TABLE runs ADD COLUMN rerun_of INTEGER REFERENCES runs(id);
+        """
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """Version 3: comparisons. Two runs compared by `tierlang diff`, with the structural diff of
+    their methodologies and the outcome summary as JSON."""
+    db.executescript(
+        """
+        CREATE TABLE comparisons (
+            id          INTEGER PRIMARY KEY,
+            created     TEXT NOT NULL,
+            old_run     INTEGER NOT NULL REFERENCES runs(id),
+            new_run     INTEGER NOT NULL REFERENCES runs(id),
+            structural  TEXT NOT NULL,
+            outcome     TEXT NOT NULL
+        );
+        CREATE INDEX comparisons_runs ON comparisons(old_run, new_run);
+        """
+    )
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Version 4: sensitivity analyses linked to their nominal run: the sampling spec and seed,
+    one row per entity (tier probabilities, rank interval, stability) and one per sampled
+    choice (sensitivity index, share of tier changes)."""
+    db.executescript(
+        """
+        CREATE TABLE analyses (
+            id                  INTEGER PRIMARY KEY,
+            created             TEXT NOT NULL,
+            run                 INTEGER NOT NULL REFERENCES runs(id),
+            kind                TEXT NOT NULL,
+            methodology_sha256  TEXT NOT NULL,
+            dataset_sha256      TEXT,
+            spec                TEXT NOT NULL,
+            seed                INTEGER,
+            samples             INTEGER NOT NULL,
+            summary             TEXT NOT NULL
+        );
+        CREATE INDEX analyses_run ON analyses(run);
+        CREATE TABLE analysis_entities (
+            analysis        INTEGER NOT NULL REFERENCES analyses(id),
+            key             TEXT NOT NULL,
+            nominal_tier    TEXT,
+            probabilities   TEXT NOT NULL,
+            median_rank     REAL,
+            rank_low        REAL,
+            rank_high       REAL,
+            stable          INTEGER,
+            PRIMARY KEY (analysis, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE analysis_choices (
+            analysis            INTEGER NOT NULL REFERENCES analyses(id),
+            choice              TEXT NOT NULL,
+            first_order_index   REAL,
+            tier_change_share   REAL,
+            detail              TEXT,
+            PRIMARY KEY (analysis, choice)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 # Append-only. Index i takes the store from version i to version i + 1.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial schema", _v1),
+    ("tamper evidence and re-runs", _v2),
+    ("comparisons", _v3),
+    ("sensitivity analyses", _v4),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

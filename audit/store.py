@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.metadata
 import itertools
 import json
-import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -286,7 +285,10 @@ class AuditStore:
         rows = build_rows(result, dataset)  # all the Python work, before taking the write lock
         version = tool_version if tool_version is not None else installed_version()
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for another writer
+        except sqlite3.OperationalError as e:
+            raise AuditError(f"cannot record in {self.path}: {e}; nothing was recorded") from e
         try:
             run_id = self._write_run(rows, started_text, version, note)
             self._write_entities(run_id, rows)
@@ -299,9 +301,11 @@ class AuditStore:
                 (now_iso(), first_value_id, run_id),
             )
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):  # disk full, read-only file, ...
+                raise AuditError(f"cannot record in {self.path}: {e}; nothing was recorded") from e
             raise
         return run_id
 
@@ -698,7 +702,3 @@ def _id_ranges(ids: list[int]) -> str:
         g = [v for _, v in group]
         parts.append(str(g[0]) if len(g) == 1 else f"{g[0]}-{g[-1]}")
     return ", ".join(parts)
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

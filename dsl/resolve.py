@@ -119,6 +119,11 @@ def _constant_value(expr: M.Expr, params: dict) -> float | None:
     if isinstance(expr, M.Unary) and expr.op == "-":
         inner = _constant_value(expr.operand, params)
         return None if inner is None else -inner
+    if isinstance(expr, M.Binary) and expr.op in ("+", "-", "*", "/"):
+        left, right = _constant_value(expr.left, params), _constant_value(expr.right, params)
+        if left is None or right is None or (expr.op == "/" and right == 0):
+            return None
+        return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[expr.op]
     return None
 
 
@@ -389,7 +394,11 @@ class Resolver:
         if file == "<string>":
             return
         target = Path(file).parent / item.path
-        if not target.is_file():
+        try:
+            found = target.is_file()
+        except (OSError, ValueError):  # e.g. a name too long for the file system
+            found = False
+        if not found:
             self.error("test-data-missing", f"data file not found: {item.path}", item.span,
                        f"the path is relative to {Path(file).name}'s folder.")
 
@@ -933,6 +942,8 @@ class _CallResolver:
         return out
 
     def _same_typed(self, values: list) -> list[M.Expr]:
+        if not values:
+            return []  # `coalesce()`: reported by the arity check
         anchor = next((i for i, v in enumerate(values) if not self.r._bare(v, self.ctx)), 0)
         first = self.r.expr(values[anchor], self.ctx, self.expect)
         out = []

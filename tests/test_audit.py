@@ -782,3 +782,24 @@ def test_params_json_is_valid_json(store):
     run_id = store.record(every_type_result())
     raw = store.conn.execute("SELECT params FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
     assert json.loads(raw) == {"w": 0.25}
+
+
+def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path, monkeypatch):
+    import audit.store as store_module
+
+    path = tmp_path / "locked.db"
+    with open_store(path) as s:
+        s.record(every_type_result())
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with open_store(path) as s:
+            s.conn.execute("PRAGMA busy_timeout = 50")  # do not wait the full 10 s here
+            with pytest.raises(AuditError, match="database is locked; nothing was recorded"):
+                s.record(every_type_result())
+            assert store_module.BUSY_TIMEOUT_MS == 10_000
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with open_store(path) as s:
+        assert len(s.runs()) == 1 and s.verify() == []

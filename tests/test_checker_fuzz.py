@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dsl import Diagnostic, TierError, check_file, load
+from dsl import Diagnostic, TierError, check_file, check_source, load
 from dsl.errors import diagnostics_json, render, render_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +24,7 @@ VALID_GLOBS = ("tests/golden/valid_checked/*.tier", "methodologies/**/*.tier", "
 
 TOKEN = re.compile(r'"""(?:.|\n)*?"""|"(?:\\.|[^"\\\n])*"|\d+(?:\.\d+)?%?|[A-Za-z_]\w*|\S')
 NAME = re.compile(r"[A-Za-z_]\w*")
+# fmt: off
 SNIPPETS = [
     '"', '"""', "{", "}", "(", ")", "[", "]", ",", ":", "=", "==", "<", ">=", "..", "%", "#", "-",
     "^", "*", "/", "\n", " ", "\t", "\\", "\x00", "\ufeff", "é", "\U0001f4a5", "top", "bottom",
@@ -32,13 +33,20 @@ SNIPPETS = [
     "given data", "expect", "extends", "function", "let", "type", "level", "input", "param",
     "from", "range", "0", "1e999", "-0", "100%", "150%", "2017-02-30", "true", "false",
     "is missing", "is not missing", "higher is better", "lower is better", "at most", "at least",
-    "x: 50%", "(", "rank(", "quartile(", "population_mean(", "count(", "mean(", "[]", "level a < a",
+    "x: 50%", "rank(", "quartile(", "population_mean(", "count(", "mean(", "[]", "level a < a",
 ]
 MUTATIONS = (
     "delete_char", "delete_range", "insert", "insert_text", "duplicate_range", "swap_chars",
     "drop_line", "duplicate_line", "swap_lines", "move_line", "delete_token", "duplicate_token",
     "swap_tokens", "replace_name", "rename_everywhere",
 )
+# fmt: on
+
+
+# dsl/loader.py raises ValueError ("embedded null byte") for `extends "a\x00b"`: a known bug,
+# pinned by test_a_nul_character_in_an_extends_path_is_a_diagnostic (xfail) and kept out of the
+# random tests so that they stay deterministic.
+LOADER_NUL_BUG = re.compile(r'extends[ \t]*"[^"\n]*\x00')
 
 
 def valid_files() -> list[Path]:
@@ -144,7 +152,13 @@ def mutate(draw, text: str) -> str:
         if a == b:
             return text
         ta, tb = tokens[a], tokens[b]
-        return text[: ta.start()] + tb.group() + text[ta.end() : tb.start()] + ta.group() + text[tb.end() :]
+        return (
+            text[: ta.start()]
+            + tb.group()
+            + text[ta.end() : tb.start()]
+            + ta.group()
+            + text[tb.end() :]
+        )
     names = [t for t in tokens if NAME.fullmatch(t.group())]
     if kind == "replace_name" and names:
         t = names[pos(len(names) - 1)]
@@ -178,6 +192,7 @@ def test_mutations_of_valid_files_give_a_report_never_an_exception(path):
     @FUZZ
     @given(mutated(original))
     def check(text):
+        assume(not LOADER_NUL_BUG.search(text))
         assert_checks_cleanly(path, text)
 
     check()
@@ -186,6 +201,7 @@ def test_mutations_of_valid_files_give_a_report_never_an_exception(path):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_gives_a_report(text):
+    assume(not LOADER_NUL_BUG.search(text))
     assert_checks_cleanly("arbitrary.tier", text)
 
 
@@ -205,6 +221,88 @@ def test_lines_spliced_from_two_valid_files_give_a_report(data):
     cut_a = data.draw(st.integers(0, len(a)))
     cut_b = data.draw(st.integers(0, len(b)))
     assert_checks_cleanly(first, "\n".join(a[:cut_a] + b[cut_b:]))
+
+
+# ---------------------------------------------------------------- random expressions
+
+# fmt: off
+ATOMS = [
+    "ae", "region", "breach", "safe", "target", "weight", "floor", "strict", "ae_score", "met",
+    "pair", "checks", "national", "good", "inadequate", "outstanding", "nope", "mean", "1", "0",
+    "2.5", "50%", '"good"', '"London"', "true", "false",
+]
+FUNCTIONS = [
+    "mean", "sum", "min", "weighted_mean", "count", "any", "coalesce", "rank", "quartile",
+    "population_mean", "round", "clip", "abs", "winsorize", "quantile_band", "goalpost", "nope",
+]
+OPTIONS = ["skip missing", "require 2", "normalise", "higher is better", "within region", "within ae"]
+# fmt: on
+
+
+def _expression(draw, depth: int) -> str:
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(ATOMS))
+
+    def sub() -> str:
+        return _expression(draw, depth - 1)
+
+    kind = draw(st.integers(0, 10))
+    if kind == 0:
+        op = draw(st.sampled_from(["+", "-", "*", "/", "^", "and", "or", "==", "!=", "<", ">="]))
+        return f"{sub()} {op} {sub()}"
+    if kind == 1:
+        return draw(
+            st.sampled_from(
+                ["not {}", "-{}", "({})", "{} is missing", "{} is not missing", '{} for "RXA"']
+            )
+        ).format(sub())
+    if kind == 2:
+        return f"if {sub()} then {sub()} else {sub()}"
+    if kind == 3:
+        return "[" + ", ".join(sub() for _ in range(draw(st.integers(0, 3)))) + "]"
+    if kind in (4, 5, 6):
+        arguments = []
+        for _ in range(draw(st.integers(0, 4))):
+            form = draw(st.integers(0, 2))
+            arguments.append(
+                sub()
+                if form == 0
+                else f"{sub()}: {sub()}"
+                if form == 1
+                else draw(st.sampled_from(OPTIONS))
+            )
+        return f"{draw(st.sampled_from(FUNCTIONS))}({', '.join(arguments)})"
+    if kind in (7, 8):
+        cases = [f"{draw(st.sampled_from(ATOMS))}: {sub()}" for _ in range(draw(st.integers(0, 3)))]
+        if draw(st.booleans()):
+            cases.append(f"otherwise: {sub()}")
+        return f"map {sub()} {{ {', '.join(cases) or 'otherwise: 1'} }}"
+    cases = [
+        f"{draw(st.sampled_from(['>=', '<', '==']))} {sub()}: {sub()}"
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    if draw(st.booleans()):
+        cases.insert(draw(st.integers(0, len(cases))), f"otherwise: {sub()}")
+    return f"band {sub()} {{ {', '.join(cases) or 'otherwise: 1'} }}"
+
+
+@st.composite
+def expressions(draw) -> str:
+    """Random expressions over the names of types.tier, labels, literals and every built-in."""
+    return _expression(draw, 4)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions(), expressions(), st.sampled_from(["let", "indicator", "score"]))
+def test_random_expressions_added_to_a_valid_file_give_a_report(first, second, kind):
+    base = (ROOT / "tests/golden/valid_checked/types.tier").read_text(encoding="utf-8")
+    text = (
+        f"{base}\n{kind} fuzz_a = {first}\nlet fuzz_b = {second}\n"
+        f"tier fuzz_t from {second} {{\n  high: {first}\n  low: otherwise\n}}\n"
+        f"limit fuzz_t to at most low when {first}\n"
+        f'test "fuzz" {{\n  given ae = {second}\n  expect {first}\n}}\n'
+    )
+    assert_checks_cleanly(ROOT / "tests/golden/valid_checked/fuzz.tier", text)
 
 
 # ---------------------------------------------------------------- deep nesting
@@ -234,13 +332,7 @@ def test_deep_nesting_gives_a_report_never_an_exception(name):
     report = check_file("deep.tier", text)
     if report.errors:
         with pytest.raises(TierError):
-            load_text(text)
-
-
-def load_text(text: str):
-    from dsl import check_source
-
-    return check_source(text, "deep.tier")
+            check_source(text, "deep.tier")
 
 
 @pytest.mark.parametrize(
@@ -285,3 +377,21 @@ def test_an_unreadable_root_file_is_a_diagnostic(tmp_path):
         load(tmp_path / "latin1.tier")
     assert report.diagnostics[0].message.endswith("is not valid UTF-8 (byte 16)")
     assert render_all(report.diagnostics, report.sources).startswith("error: ")
+
+
+def test_a_very_long_data_file_name_is_a_diagnostic():
+    text = (
+        HEADER
+        + 'let x = a\ntest "t" {\n  given data "'
+        + "d" * 5000
+        + '.csv"\n  expect x >= 0\n}\n'
+    )
+    report = check_file(ROOT / "tests/golden/valid_checked/long.tier", text)
+    assert [d.code for d in report.diagnostics] == ["test-data-missing"]
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="dsl/loader.py: NUL in an extends path")
+def test_a_nul_character_in_an_extends_path_is_a_diagnostic():
+    text = 'methodology "M"\nentity E key k\nextends "base\x00.tier"\n'
+    report = check_file(ROOT / "tests/golden/valid_checked/nul.tier", text)
+    assert [d.code for d in report.diagnostics] == ["unreadable-file"]
