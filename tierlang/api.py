@@ -23,6 +23,7 @@ from dsl.errors import did_you_mean
 from dsl.model import Methodology
 from interpreter import evaluate
 from interpreter.data import Dataset, dataset_from_frame, prepare_inputs, read_dataset
+from interpreter.param_errors import ParamError
 from interpreter.trace import RunResult
 from tierlang import __version__
 from tierlang.results import summary_table, tier_counts
@@ -121,7 +122,7 @@ def run(methodology: Methodology | str | Path, data, params: dict | None = None,
     prepared = prepare_inputs(methodology, dataset)
     try:
         result = evaluate(methodology, prepared.frame, params=params or {}, labels=prepared.labels)
-    except ValueError as error:  # ParamError and friends: bad overrides
+    except ParamError as error:
         raise UsageError(str(error)) from None
     run_id, path = None, None
     if audit is not None:

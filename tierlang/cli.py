@@ -12,6 +12,7 @@ import click
 import dsl
 from dsl.errors import Diagnostic, diagnostics_json, render_all
 from tierlang import __version__
+from tierlang.cli_support import AUDIT_OPTION, guarded
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,31 +119,6 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
 
 # ---------------------------------------------------------------- run, explain, runs, test
 
-AUDIT_OPTION = click.option("--audit", "audit", metavar="DB", default=None,
-                            help="Audit store (default: $TIERLANG_AUDIT or ./tierlang.db).")
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(message, err=True)
-    sys.exit(code)
-
-
-def guarded(action):
-    """Run `action`, turning the errors users can cause into messages (never tracebacks)."""
-    from audit.store import AuditError
-    from interpreter.errors import DataError, render_data_error
-    from tierlang.api import UsageError
-
-    try:
-        return action()
-    except dsl.TierError as error:
-        fail(render_all(error.diagnostics, error.sources) + f"\n\n{_count(error.errors, 'error')}: nothing was run.")
-    except DataError as error:
-        fail(render_data_error(error) + "\n\nnothing was run or recorded.")
-    except (UsageError, AuditError) as error:
-        fail(f"error: {error}")
-
-
 @main.command()
 @click.argument("methodology", type=click.Path(dir_okay=False))
 @click.option("--data", "data", required=True, type=click.Path(dir_okay=False), help="CSV or .xlsx table.")
@@ -220,6 +196,8 @@ def test_command(files, quiet) -> None:
     click.echo(report.render_tests(outcomes, quiet=quiet), nl=False)
     sys.exit(0 if all(o.passed for o in outcomes) else 1)
 
+
+# Commands defined in their own modules register here.
 
 if __name__ == "__main__":  # pragma: no cover
     main()
