@@ -27,6 +27,11 @@ from dsl.loader import LoadedFile, load_chain
 from dsl.resolve import Resolver, Symbols, names_in, source_slice
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
+# Words that start or continue an expression: a definition with such a name could never be used.
+RESERVED_WORDS = frozenset({
+    "and", "or", "not", "if", "then", "else", "is", "missing", "map", "band", "true", "false", "for",
+    "otherwise", "within", "skip", "require", "normalise", "normalize",
+})
 
 
 @attrs.frozen
@@ -242,6 +247,10 @@ class _Checker:
         symbols.broken = {name for loaded in self.chain for name in loaded.module.broken}
         for statement, file in merged.statements:
             symbols.statements[statement.name] = (statement, file)
+            if statement.name in RESERVED_WORDS:
+                self.error("reserved-word", f"'{statement.name}' is a word of the language and cannot name a "
+                           f"{_kind_word(statement)}", statement.name_span,
+                           f"choose another name, e.g. '{statement.name}_{_kind_word(statement)}'.")
             if statement.name in merged.types and merged.types[statement.name][1] != file:  # same file: reported
                 self.error("duplicate-name", f"'{statement.name}' is both a type and {_a(_kind_word(statement))}",
                            statement.name_span, "rename one of them.")

@@ -58,14 +58,18 @@ def render_run(outcome, output_format: str = "table") -> str:
     grid.add_column(m.key)
     if m.label_column:
         grid.add_column(m.label_column)
-    grid.add_column("score", justify="right")
+    has_score = bool(table["score"].notna().any())
+    if has_score:
+        grid.add_column("score", justify="right")
     grid.add_column(tier_name)
     ordered = table.sort_values(["rank"], kind="stable", na_position="last")
     for row in ordered.itertuples(index=False):
         cells = [format_number(row.rank), str(row.key)]
         if m.label_column:
             cells.append("" if row.label is None or row.label is pd.NA else str(row.label))
-        cells += [format_number(row.score), "-" if row.tier is None or pd.isna(row.tier) else str(row.tier)]
+        if has_score:
+            cells.append(format_number(row.score))
+        cells.append("-" if row.tier is None or pd.isna(row.tier) else str(row.tier))
         grid.add_row(*cells)
     text += _render(grid)
     text += "\n" + render_counts(outcome) + "\n"
