@@ -180,14 +180,20 @@ def _v1(db: sqlite_utils.Database) -> None:
 def _v2(db: sqlite_utils.Database) -> None:
     """Version 2: tamper evidence and re-runs. Each run's content hash (over its methodology,
     dataset, parameters, nodes and values in a canonical order), the chain hash linking it to
-    the previous run, and the run it re-ran (last year's method on this year's data)."""
-    db.executescript(
-        """
-        ALTER TABLE runs ADD COLUMN content_hash TEXT;
-        ALTER TABLE runs ADD COLUMN chain_hash TEXT;
-        ALTER TABLE runs ADD COLUMN rerun_of INTEGER REFERENCES runs(id);
-        """
-    )
+    the previous run, and the run it re-ran (last year's method on this year's data).
+
+    Runs recorded before this version are sealed here, in id order, from their stored rows
+    (scheme and caveat in docs/audit.md): their hashes prove nothing about changes made
+    before the migration."""
+    from audit import integrity
+
+    for statement in (
+        "ALTER TABLE runs ADD COLUMN content_hash TEXT",
+        "ALTER TABLE runs ADD COLUMN chain_hash TEXT",
+        "ALTER TABLE runs ADD COLUMN rerun_of INTEGER REFERENCES runs(id)",
+    ):
+        db.conn.execute(statement)
+    integrity.seal_unsealed(db.conn)
 
 
 def _v3(db: sqlite_utils.Database) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from audit import schema
+from audit import integrity, schema
 from audit.recorder import NODE_COLUMNS, RunRows, build_rows, iso, now_iso
 from dsl import types as T
 from dsl.errors import did_you_mean
@@ -69,6 +69,9 @@ class RunInfo:
     values_per_entity: int  # nodes with values: node positions 0 .. values_per_entity - 1
     first_value_id: int | None  # node_values.id of entity 0, node 0
     note: str | None
+    content_hash: str | None = None  # audit.integrity: this run's rows, hashed
+    chain_hash: str | None = None  # links the run to the previous run's chain hash
+    rerun_of: int | None = None  # the run whose methodology and params this run re-ran
 
     def value_ids(self, position: int) -> tuple[int, int]:
         """First and last `node_values.id` of the entity at `position`."""
@@ -158,6 +161,9 @@ def _run_info(row: dict) -> RunInfo:
         values_per_entity=row["values_per_entity"],
         first_value_id=row["first_value_id"],
         note=row["note"],
+        content_hash=row.get("content_hash"),
+        chain_hash=row.get("chain_hash"),
+        rerun_of=row.get("rerun_of"),
     )
 
 
@@ -273,16 +279,22 @@ class AuditStore:
         tool_version: str | None = None,
         note: str | None = None,
         started: Any = None,
+        rerun_of: int | None = None,
     ) -> int:
         """Store a whole run in one transaction and return its id.
 
         `dataset`: any object with `path, format, sha256, rows, columns`, or None.
         `started`: when evaluation started (datetime or ISO text); default: now. `finished` is
-        the time the run's rows were written, just before commit. If anything fails, the
-        transaction is rolled back and nothing of the run remains.
+        the time the run's rows were written, just before commit. `rerun_of`: the id of the run
+        this one re-ran (`tierlang rerun`). If anything fails, the transaction is rolled back
+        and nothing of the run remains.
+
+        The run is sealed in the same transaction (audit/integrity.py): its content hash, and
+        its chain hash over the previous run's, read under the write lock.
         """
         started_text = iso(started)
         rows = build_rows(result, dataset)  # all the Python work, before taking the write lock
+        body = integrity.body_of_rows(rows).digest()
         version = tool_version if tool_version is not None else installed_version()
         conn = self.conn
         try:
@@ -290,7 +302,7 @@ class AuditStore:
         except sqlite3.OperationalError as e:
             raise AuditError(f"cannot record in {self.path}: {e}; nothing was recorded") from e
         try:
-            run_id = self._write_run(rows, started_text, version, note)
+            run_id = self._write_run(rows, started_text, version, note, rerun_of)
             self._write_entities(run_id, rows)
             self._write_nodes(run_id, rows)
             first_value_id = self._write_values(run_id, rows)
@@ -300,6 +312,7 @@ class AuditStore:
                 "UPDATE runs SET finished = ?, first_value_id = ? WHERE id = ?",
                 (now_iso(), first_value_id, run_id),
             )
+            integrity.seal(conn, run_id, body)
             conn.execute("COMMIT")
         except BaseException as e:
             if conn.in_transaction:
@@ -309,7 +322,9 @@ class AuditStore:
             raise
         return run_id
 
-    def _write_run(self, rows: RunRows, started: str, version: str, note: str | None) -> int:
+    def _write_run(
+        self, rows: RunRows, started: str, version: str, note: str | None, rerun_of: int | None
+    ) -> int:
         conn = self.conn
         conn.execute(
             "INSERT OR IGNORE INTO methodologies (sha256, name, version, effective, entity, "
@@ -326,8 +341,8 @@ class AuditStore:
         cursor = conn.execute(
             "INSERT INTO runs (started, finished, tool_version, methodology_sha256, "
             "methodology_name, methodology_version, methodology_path, dataset_sha256, "
-            "dataset_path, params, status, entity_count, node_count, values_per_entity, note) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "dataset_path, params, status, entity_count, node_count, values_per_entity, note, "
+            "rerun_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 started,
                 started,
@@ -344,6 +359,7 @@ class AuditStore:
                 r["node_count"],
                 r["values_per_entity"],
                 note,
+                rerun_of,
             ),
         )
         return int(cursor.lastrowid)

@@ -11,9 +11,10 @@ Every problem found is collected; a TierError carrying all of them is raised at 
 
 from __future__ import annotations
 
+import errno
 import heapq
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import attrs
@@ -52,8 +53,11 @@ class CheckReport:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def check_file(path: str | Path, text: str | None = None) -> CheckReport:
-    chain, diagnostics = load_chain(str(path), text)
+def check_file(path: str | Path, text: str | None = None,
+               read: Callable[[str], str] | None = None) -> CheckReport:
+    """Check the methodology at `path` (or `text` under that name). Extended files are read
+    with `read(path)` if given (see `check_sources`), else from disk."""
+    chain, diagnostics = load_chain(str(path), text, read)
     sources = {f.path: f.text for f in chain}
     if not chain:
         return CheckReport(None, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), sources)
@@ -70,6 +74,24 @@ def check_file(path: str | Path, text: str | None = None) -> CheckReport:
     elif methodology is not None:
         methodology = attrs.evolve(methodology, warnings=tuple(d for d in ordered if not d.is_error))
     return CheckReport(methodology, ordered, sources)
+
+
+def check_sources(sources: Sequence[tuple[str, str]]) -> CheckReport:
+    """Check a methodology given from memory, reading nothing from disk: `sources` is
+    (path, text) of the file, then of every file it extends, as `Methodology.sources` and
+    the audit store's `methodologies.sources` keep them. An extended file not among them is
+    reported as not found."""
+    if not sources:
+        raise ValueError("check_sources needs at least the methodology's own (path, text)")
+    texts = {str(p): t for p, t in sources}
+
+    def read(path: str) -> str:
+        if path not in texts:
+            raise FileNotFoundError(errno.ENOENT, "not among the given sources", path)
+        return texts[path]
+
+    path, text = sources[0]
+    return check_file(str(path), text, read=read)
 
 
 def check_source(text: str, path: str = "<string>") -> M.Methodology:

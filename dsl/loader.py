@@ -6,6 +6,7 @@ file first; a cycle or a missing file is a located error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -30,8 +31,12 @@ def read_text(path: Path) -> str:
     return data.decode("utf-8-sig")
 
 
-def load_chain(path: str, text: str | None = None) -> tuple[list[LoadedFile], list[Diagnostic]]:
-    """Parse `path` (or the given text under that name) and every file it extends."""
+def load_chain(path: str, text: str | None = None,
+               read: Callable[[str], str] | None = None) -> tuple[list[LoadedFile], list[Diagnostic]]:
+    """Parse `path` (or the given text under that name) and every file it extends.
+
+    `read(path)` gives the text of an extended file (default: read it from disk); it raises
+    OSError (e.g. FileNotFoundError) when there is no such file."""
     diagnostics: list[Diagnostic] = []
     chain: list[LoadedFile] = []
     seen: set[Path] = set()
@@ -39,7 +44,7 @@ def load_chain(path: str, text: str | None = None) -> tuple[list[LoadedFile], li
     while True:
         if current_text is None:
             try:
-                current_text = read_text(Path(current_path))
+                current_text = read(current_path) if read is not None else read_text(Path(current_path))
             except (OSError, UnicodeDecodeError) as error:
                 diagnostics.append(_unreadable(current_path, error, referrer))
                 break

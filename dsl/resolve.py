@@ -123,7 +123,11 @@ def _constant_value(expr: M.Expr, params: dict) -> float | None:
         left, right = _constant_value(expr.left, params), _constant_value(expr.right, params)
         if left is None or right is None or (expr.op == "/" and right == 0):
             return None
-        return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[expr.op]
+        if expr.op == "+":
+            return left + right
+        if expr.op == "-":
+            return left - right
+        return left * right if expr.op == "*" else left / right
     return None
 
 
@@ -1019,10 +1023,34 @@ class _CallResolver:
                 return None
         return total
 
+    # Bounds of constant arguments: (function, argument index) -> (test, what it must be).
+    CONSTANT_RULES = {
+        ("round", 1): (lambda v: float(v).is_integer(), "a whole number of digits"),
+        ("quantile_band", 1): (lambda v: float(v).is_integer() and v >= 2, "a whole number of bands, 2 or more"),
+        ("population_quantile", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
+        ("winsorize", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
+        ("winsorize", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
+    }
+
+    def _check_constants(self, args: list[M.Expr]) -> None:
+        values = [_constant_value(a, self.r.param_values) for a in args]
+        for index, value in enumerate(values):
+            rule = self.CONSTANT_RULES.get((self.spec.name, index))
+            if rule is None or value is None:
+                continue
+            test, what = rule
+            if not test(value):
+                self.r.error("bad-constant", f"argument {index + 1} of {self.spec.name} must be {what}, "
+                             f"not {_fmt(value)}", args[index].span, f"the signature is {self.spec.signature()}.")
+        if self.spec.name == "winsorize" and None not in values[1:3] and len(values) == 3 and values[1] >= values[2]:
+            self.r.error("bad-constant", f"winsorize's low share ({_fmt(values[1])}) must be below its high share "
+                         f"({_fmt(values[2])})", self.call.span, "write e.g. winsorize(x, 5%, 95%).")
+
     def _build(self, args: list[M.Expr], weights) -> M.Expr:
         spec, call = self.spec, self.call
         if getattr(self, "poisoned", False):
             return M.Const(None, ERROR_TYPE, span=call.span)
+        self._check_constants(args)
         require = self.options.get(B.REQUIRE)
         if require is not None:
             components = self._components(args)

@@ -34,6 +34,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "ambiguous_label": ("ambiguous-label",),
     "arithmetic_on_level": ("type-error",),
     "arithmetic_on_text": ("type-error",),
+    "bad_constant_arguments": ("bad-constant",) * 6,
     "bad_effective_date": ("bad-date",),
     "bad_option_for_function": ("bad-option",),
     "band_otherwise_not_last": ("band-order",),

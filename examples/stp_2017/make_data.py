@@ -29,6 +29,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SEED = 2017
+# A second, separate generator for columns added later, drawn after all the others, so that
+# adding a column never changes the values of the existing ones.
+DRAFT_SEED = 2018
 
 # Dorset's values from known_values.csv, by the indicator text of that file.
 KNOWN_INDICATORS = {
@@ -59,6 +62,7 @@ COLUMNS = [
     "gp_extended_access",
     "mh_access",
     "cancer_62day",
+    "cancer_1yr_survival",
     "emergency_admissions",
     "emergency_bed_days",
     "dtoc",
@@ -101,11 +105,22 @@ def illustrative_values(rng: np.random.Generator, n: int) -> dict[str, np.ndarra
     return values
 
 
+def draft_values(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """ILLUSTRATIVE columns for methodologies/stp_dashboard_2018_draft.tier (an illustrative
+    draft, not an NHS England document), from their own generator (DRAFT_SEED)."""
+    return {
+        # % of patients alive one year after a cancer diagnosis; invented values in a plausible
+        # range (the measure, its period and its definition are assumptions of the draft).
+        "cancer_1yr_survival": rng.uniform(68, 76, n).round(1),
+    }
+
+
 def main() -> Path:
     published = read_csv("published_ratings.csv")
     known = read_csv("known_values.csv")
     rng = np.random.default_rng(SEED)
     values = illustrative_values(rng, len(published))
+    values.update(draft_values(np.random.default_rng(DRAFT_SEED), len(published)))
 
     dorset = {
         KNOWN_INDICATORS[r["indicator"]]: r["approx_numeric"]

@@ -1,0 +1,952 @@
+"""Structural diff of two checked methodologies: what a new version changes, node by node.
+
+    from dsl.diff import diff, render_text, to_json
+    d = diff(dsl.load("old.tier"), dsl.load("new.tier"))
+    print(render_text(d))
+
+The two `dsl.model.Methodology` trees are compared by name: header, level types, inputs,
+params, definitions and tiers. Model nodes compare by value with spans and source texts left
+out, so reordering declarations, reformatting, or editing a comment is no change. A change is
+classified (input column/range/type, param value/range, definition expression, weights per
+component, band cut-offs, map cases, aggregation options, tier `from`, scale, rules and their
+order, the `missing:` label, limits added/removed, kind changes) and shown with its old and new
+text. Label and docstring edits are reported but marked as not semantic (they change no value).
+
+When the new methodology `extends` the old one (the old file's text is one of the files the new
+one extends), the overrides the checker recorded (`new.overrides`) explain the changes: every
+changed node is an override or an addition, and an override that changes nothing is listed.
+
+Pure: no pandas, no SQLite. Expression texts are printed from the resolved trees (user
+functions appear expanded); literals keep their written form (`25%`) where the source shows it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import attrs
+
+from dsl import model as M
+from dsl import types as T
+
+SECTIONS = ("header", "types", "inputs", "params", "definitions", "tiers")
+HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column", "doc")
+_HEADER_SEMANTIC = frozenset({"entity", "key", "label_column"})  # the others only describe
+_PRESENTATION = frozenset({"label", "doc", "component_order"})
+_COMMUTATIVE = frozenset({"mean", "weighted_mean", "sum", "min", "max", "geometric_mean", "count",
+                          "any", "all"})
+_OPTIONS = ("polarity", "within", "skip_missing", "require", "normalise", "population_count")
+_ARROW = "→"
+
+
+# ---------------------------------------------------------------- the result
+
+
+@attrs.frozen
+class Detail:
+    """One difference within a changed node.
+
+    `what`: value, range, type, column, required, kind, expression, weight, component,
+    component_order, option, cutoff, case, from, scale, rule, rule_order, missing_label, limit,
+    limit_order, label, doc, labels (level types), or a header field.
+    `item`: what it is about within the node (a component, a rule's label, an option, a case),
+    or None. `change`: added, removed or changed. `old`/`new`: texts as written or printed
+    (None for the side that has nothing); `old_value`/`new_value`: the numbers, when the texts
+    stand for numbers (weights, param values, thresholds)."""
+
+    what: str
+    item: str | None
+    change: str
+    old: str | None
+    new: str | None
+    old_value: Any = None
+    new_value: Any = None
+
+    @property
+    def semantic(self) -> bool:
+        return self.what not in _PRESENTATION
+
+
+@attrs.frozen
+class Change:
+    section: str  # one of SECTIONS
+    name: str  # node, level type or header field
+    kind: str  # node kind (the new one's; the old one's if removed), "header" or "type"
+    change: str  # added, removed or changed
+    details: tuple[Detail, ...]
+    summary: str  # one line, used as the name of a cause in attribution
+    old_source: str | None = None  # the declaration as written
+    new_source: str | None = None
+    old_expression: str | None = None  # definitions: the expression printed; tiers: `from`
+    new_expression: str | None = None
+    file: str | None = None  # where the new declaration is (the old one, if removed)
+    line: int | None = None
+    override: str | None = None  # the base file whose definition the new one replaces
+
+    @property
+    def semantic(self) -> bool:
+        """False when only the label, docstring or order of commutative components differ."""
+        if self.change != "changed":
+            return True
+        if self.section == "header":
+            return self.name in _HEADER_SEMANTIC
+        return any(d.semantic for d in self.details)
+
+
+@attrs.frozen
+class OverrideInfo:
+    name: str
+    base_file: str
+    file: str
+    changed: bool  # False: the override replaces a definition with an equal one
+
+
+@attrs.frozen
+class Side:
+    name: str
+    version: str | None
+    path: str
+    files: tuple[str, ...]  # the file, then every file it extends
+
+
+@attrs.frozen
+class StructuralDiff:
+    old: Side
+    new: Side
+    changes: tuple[Change, ...]  # in SECTIONS order
+    extends: bool  # the new methodology extends the old one
+    overrides: tuple[OverrideInfo, ...]  # the new one's overrides (any base), in file order
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    @property
+    def semantic_changes(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.semantic)
+
+    def node_changes(self) -> dict[str, Change]:
+        """Semantic changes of nodes (inputs, params, definitions, tiers), by node name."""
+        return {c.name: c for c in self.changes
+                if c.section not in ("header", "types") and c.semantic}
+
+    def change(self, name: str) -> Change | None:
+        return self.node_changes().get(name)
+
+
+# ---------------------------------------------------------------- printing expressions
+
+_KEYWORDS = frozenset({
+    "and", "or", "not", "if", "then", "else", "is", "missing", "true", "false", "for", "map", "band",
+    "otherwise", "within", "skip", "require", "normalise", "normalize", "higher", "lower", "better",
+    "top", "bottom",
+})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Binding strength, loosest first (dsl/grammar.lark).
+_IF, _OR, _AND, _NOT, _CMP, _IS, _SUM, _PRODUCT, _NEG, _POW, _POSTFIX, _ATOM = range(12)
+_BINARY = {"or": _OR, "and": _AND, "+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "^": _POW}
+_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def label_text(label: str) -> str:
+    return label if _NAME.match(label) and label not in _KEYWORDS else _quote(label)
+
+
+def number_text(value: float) -> str:
+    """Shortest text that reads back as the same number."""
+    value = float(value)
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _quote(value)
+    if value is None:
+        return "missing"
+    return number_text(value)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class Printer:
+    """Prints resolved expressions in Tier syntax. Number literals keep their written text
+    (`25%`) when the source texts are given and the span points at a literal."""
+
+    def __init__(self, sources: dict[str, str] | None = None):
+        self.lines = {path: text.splitlines() for path, text in (sources or {}).items()}
+
+    def written(self, span) -> str | None:
+        if span is None or span.file not in self.lines:
+            return None
+        lines = self.lines[span.file]
+        if not 1 <= span.line <= len(lines) or span.line != span.end_line:
+            return None
+        return lines[span.line - 1][span.column - 1:span.end_column - 1].strip() or None
+
+    def text(self, expr: M.Expr | None) -> str:
+        return "" if expr is None else self._expr(expr, _IF)
+
+    def _paren(self, text: str, strength: int, needed: int) -> str:
+        return f"({text})" if strength < needed else text
+
+    def _const(self, e: M.Const) -> str:
+        written = self.written(e.span)
+        if written is not None and isinstance(e.value, float) and _is_number_literal(written, e.value):
+            return written
+        return value_text(e.value)
+
+    def _expr(self, e: M.Expr, needed: int) -> str:  # noqa: C901 - one case per expression class
+        if isinstance(e, M.Const):
+            text = self._const(e)
+            return self._paren(text, _NEG if text.startswith("-") else _ATOM, needed)
+        if isinstance(e, M.LabelConst):
+            return label_text(e.label)
+        if isinstance(e, M.Ref):
+            return e.name
+        if isinstance(e, M.Unary):
+            if e.op == "not":
+                return self._paren(f"not {self._expr(e.operand, _NOT)}", _NOT, needed)
+            return self._paren(f"-{self._expr(e.operand, _NEG)}", _NEG, needed)
+        if isinstance(e, M.Binary):
+            if e.op in _COMPARE:
+                text = f"{self._expr(e.left, _IS)} {e.op} {self._expr(e.right, _IS)}"
+                return self._paren(text, _CMP, needed)
+            strength = _BINARY.get(e.op, _SUM)
+            if e.op == "^":
+                text = f"{self._expr(e.left, _POSTFIX)} ^ {self._expr(e.right, _NEG)}"
+            else:
+                text = f"{self._expr(e.left, strength)} {e.op} {self._expr(e.right, strength + 1)}"
+            return self._paren(text, strength, needed)
+        if isinstance(e, M.IsMissing):
+            text = f"{self._expr(e.operand, _SUM)} is {'not ' if e.negated else ''}missing"
+            return self._paren(text, _IS, needed)
+        if isinstance(e, M.IfElse):
+            text = (f"if {self._expr(e.condition, _IF)} then {self._expr(e.then, _IF)} "
+                    f"else {self._expr(e.otherwise, _IF)}")
+            return self._paren(text, _IF, needed)
+        if isinstance(e, M.ListOf):
+            return "[" + ", ".join(self._expr(i, _IF) for i in e.items) + "]"
+        if isinstance(e, M.Pick):
+            return self._paren(f"{self._expr(e.operand, _ATOM)} for {_quote(e.key)}", _POSTFIX, needed)
+        if isinstance(e, M.Call):
+            return self.call(e)
+        if isinstance(e, M.MapOf):
+            cases = [f"{self.key(e, k)}: {self._expr(v, _IF)}" for k, v in zip(e.keys, e.values)]
+            if e.otherwise is not None:
+                cases.append(f"otherwise: {self._expr(e.otherwise, _IF)}")
+            return f"map {self._expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
+        if isinstance(e, M.BandOf):
+            cases = [f"{self.case(op, t)}: {self._expr(v, _IF)}"
+                     for op, t, v in zip(e.ops, e.thresholds, e.values)]
+            if e.otherwise is not None:
+                cases.append(f"otherwise: {self._expr(e.otherwise, _IF)}")
+            return f"band {self._expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
+        return f"<{type(e).__name__}>"
+
+    def key(self, e: M.MapOf, key: Any) -> str:
+        if isinstance(key, str):
+            return label_text(key) if e.subject.type.base == T.LEVEL else _quote(key)
+        return value_text(key)
+
+    def case(self, op: str, threshold: M.Expr) -> str:
+        return f"{op} {self._expr(threshold, _IF)}"
+
+    def argument(self, e: M.Call, i: int) -> str:
+        text = self._expr(e.args[i], _IF)
+        if e.weights is not None and i < len(e.weights):
+            text = f"{text}: {self._expr(e.weights[i], _IF)}"
+        return text
+
+    def call(self, e: M.Call) -> str:
+        parts = [self.argument(e, i) for i in range(len(e.args))]
+        parts += [text for _, text in _option_texts(e)]
+        return f"{e.function}({', '.join(parts)})"
+
+    def condition(self, rule: M.TierRule) -> str:
+        written = _squash(rule.source_text) if rule.source_text.strip() else None
+        return written or condition_text(rule.condition, self)
+
+    def limit(self, tier: str, limit: M.Limit) -> str:
+        if limit.source_text.strip():
+            return _squash(limit.source_text)
+        return (f"limit {tier} to {limit.direction} {label_text(limit.label)} "
+                f"when {self.text(limit.condition)}")
+
+
+def _is_number_literal(written: str, value: float) -> bool:
+    match = re.fullmatch(r"-?\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)", written)
+    if match is None:
+        return False
+    try:
+        number = float(written.rstrip("%").replace(" ", ""))
+    except ValueError:
+        return False
+    if written.endswith("%"):
+        number /= 100
+    return math.isclose(number, value, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def _option_texts(e: M.Call) -> list[tuple[str, str]]:
+    out = []
+    if e.polarity:
+        out.append(("polarity", f"{e.polarity} is better"))
+    if e.within:
+        out.append(("within", f"within {e.within}"))
+    if e.skip_missing:
+        out.append(("skip_missing", "skip missing"))
+    if e.require is not None:
+        out.append(("require", f"require {e.require}"))
+    if e.normalise:
+        out.append(("normalise", "normalise"))
+    return out
+
+
+def condition_text(condition: M.TierCondition, printer: Printer | None = None) -> str:
+    printer = printer or Printer()
+    if isinstance(condition, M.ThresholdRule):
+        return f"{condition.op} {printer.text(condition.value)}"
+    if isinstance(condition, M.RankRule):
+        return f"{condition.direction} {number_text(condition.count)}{'%' if condition.percent else ''}"
+    if isinstance(condition, M.OtherwiseRule):
+        return "otherwise"
+    return printer.text(condition.condition)
+
+
+# ---------------------------------------------------------------- diffing
+
+
+def diff(old: M.Methodology, new: M.Methodology) -> StructuralDiff:
+    """The structural changes from `old` to `new` (both checked methodologies)."""
+    return _Differ(old, new).run()
+
+
+def _side(m: M.Methodology) -> Side:
+    return Side(m.name, m.version, m.path, tuple(p for p, _ in m.sources))
+
+
+def extends(old: M.Methodology, new: M.Methodology) -> bool:
+    """True when `new` extends `old`: old's file (same text, same file name) is in new's chain
+    of extended files."""
+    if not old.sources or len(new.sources) < 2:
+        return False
+    old_path, old_text = old.sources[0]
+    return any(text == old_text and _basename(path) == _basename(old_path)
+               for path, text in new.sources[1:])
+
+
+def _basename(path: str) -> str:
+    return re.split(r"[\\/]", path)[-1]
+
+
+def _section(kind: str) -> str:
+    if kind == M.INPUT:
+        return "inputs"
+    if kind == M.PARAM:
+        return "params"
+    if kind == M.TIER:
+        return "tiers"
+    return "definitions"
+
+
+class _Differ:
+    def __init__(self, old: M.Methodology, new: M.Methodology):
+        self.old, self.new = old, new
+        self.p_old = Printer(dict(old.sources))
+        self.p_new = Printer(dict(new.sources))
+
+    def run(self) -> StructuralDiff:
+        changes = self.header() + self.types() + self.nodes()
+        changes.sort(key=lambda c: SECTIONS.index(c.section))  # stable: order within a section kept
+        changed_names = {c.name for c in changes}
+        overrides = tuple(OverrideInfo(o.name, o.base_file, o.file, o.name in changed_names)
+                          for o in self.new.overrides)
+        return StructuralDiff(_side(self.old), _side(self.new), tuple(changes),
+                              extends(self.old, self.new), overrides)
+
+    # -- header and types
+    def header(self) -> list[Change]:
+        out = []
+        for field in HEADER_FIELDS:
+            a, b = getattr(self.old, field), getattr(self.new, field)
+            if a == b:
+                continue
+            old_text = None if a is None else (_quote(_squash(a)) if field in ("name", "doc") else str(a))
+            new_text = None if b is None else (_quote(_squash(b)) if field in ("name", "doc") else str(b))
+            change = "added" if a is None else "removed" if b is None else "changed"
+            detail = Detail(field, None, change, old_text, new_text)
+            summary = f"{field} {_arrow(old_text, new_text)}"
+            out.append(Change("header", field, "header", "changed", (detail,), summary))
+        return out
+
+    def types(self) -> list[Change]:
+        old_types, new_types = self.old.types, self.new.types
+        out = []
+        for name, t in new_types.items():
+            if name not in old_types:
+                out.append(Change("types", name, "type", "added",
+                                  (Detail("labels", None, "added", None, t.describe()),),
+                                  f"type {name} added ({t.describe()})"))
+            elif old_types[name] != t:
+                a = old_types[name]
+                detail = Detail("labels", None, "changed", a.describe(), t.describe())
+                out.append(Change("types", name, "type", "changed", (detail,),
+                                  f"type {name}: {a.describe()} {_ARROW} {t.describe()}"))
+        for name, t in old_types.items():
+            if name not in new_types:
+                out.append(Change("types", name, "type", "removed",
+                                  (Detail("labels", None, "removed", t.describe(), None),),
+                                  f"type {name} removed"))
+        return out
+
+    # -- nodes
+    def nodes(self) -> list[Change]:
+        old_nodes = {n.name: n for n in self.old.nodes}
+        new_nodes = {n.name: n for n in self.new.nodes}
+        out = []
+        for n in self.new.nodes:
+            o = old_nodes.get(n.name)
+            if o is None:
+                out.append(self.added(n))
+            elif o != n:
+                change = self.changed(o, n)
+                if change is not None:
+                    out.append(change)
+        for o in self.old.nodes:
+            if o.name not in new_nodes:
+                out.append(self.removed(o))
+        return out
+
+    def _where(self, node: M.Node) -> tuple[str | None, int | None]:
+        return (node.span.file, node.span.line) if node.span is not None else (None, None)
+
+    def expression(self, node: M.Node, printer: Printer) -> str | None:
+        if node.expr is not None:
+            return printer.text(node.expr)
+        if node.tier is not None and node.tier.source is not None:
+            return printer.text(node.tier.source)
+        return None
+
+    def describe(self, node: M.Node, printer: Printer) -> str:
+        """A short description of a whole node (for added and removed ones)."""
+        label = f" {_quote(node.label)}" if node.label else ""
+        if node.kind == M.INPUT:
+            column = f' from {_quote(node.column)}' if node.column and node.column != node.name else ""
+            rng = f" range {_range_text(node.range)}" if node.range else ""
+            return f"input {node.name}: {_type_text(node.type)}{label}{column}{rng}"
+        if node.kind == M.PARAM:
+            rng = f" range {_range_text(node.range)}" if node.range else ""
+            return f"param {node.name} = {_param_value_text(node)}{rng}"
+        if node.kind == M.TIER:
+            spec = node.tier
+            source = f" from {printer.text(spec.source)}" if spec.source is not None else ""
+            rules = ", ".join(f"{label_text(r.label)}: {printer.condition(r)}" for r in spec.rules)
+            return f"tier {node.name}{label}{source} {{ {rules} }}"
+        return f"{node.kind} {node.name}{label} = {printer.text(node.expr)}"
+
+    def added(self, n: M.Node) -> Change:
+        file, line = self._where(n)
+        text = self.describe(n, self.p_new)
+        return Change(_section(n.kind), n.name, n.kind, "added",
+                      (Detail("node", None, "added", None, text),), f"{n.kind} {n.name} added",
+                      new_source=n.source_text or None,
+                      new_expression=self.expression(n, self.p_new), file=file, line=line,
+                      override=n.overrides)
+
+    def removed(self, o: M.Node) -> Change:
+        file, line = self._where(o)
+        text = self.describe(o, self.p_old)
+        return Change(_section(o.kind), o.name, o.kind, "removed",
+                      (Detail("node", None, "removed", text, None),), f"{o.kind} {o.name} removed",
+                      old_source=o.source_text or None,
+                      old_expression=self.expression(o, self.p_old), file=file, line=line)
+
+    def changed(self, o: M.Node, n: M.Node) -> Change | None:
+        details: list[Detail] = []
+        if o.kind != n.kind:
+            details.append(Detail("kind", None, "changed", o.kind, n.kind))
+        if str(o.type) != str(n.type):
+            details.append(Detail("type", None, "changed", _type_text(o.type), _type_text(n.type)))
+        if n.kind == M.INPUT and o.kind == M.INPUT:
+            details += self.input_details(o, n)
+        elif n.kind == M.PARAM and o.kind == M.PARAM:
+            details += self.param_details(o, n)
+        elif n.kind == M.TIER and o.kind == M.TIER:
+            details += self.tier_details(o, n)
+        elif o.expr != n.expr:
+            details += self.expr_details(o.expr, n.expr)
+        if o.label != n.label:
+            details.append(Detail("label", None, _presence(o.label, n.label),
+                                  _quote(o.label) if o.label else None,
+                                  _quote(n.label) if n.label else None))
+        if o.doc != n.doc:
+            details.append(Detail("doc", None, _presence(o.doc, n.doc),
+                                  _quote(_squash(o.doc)) if o.doc else None,
+                                  _quote(_squash(n.doc)) if n.doc else None))
+        if not details:
+            if o.deps == n.deps and o.required == n.required:
+                return None  # equal but for fields that compare by identity: nothing to show
+            details.append(Detail("dependencies", None, "changed", ", ".join(o.deps), ", ".join(n.deps)))
+        file, line = self._where(n)
+        return Change(
+            _section(n.kind), n.name, n.kind, "changed", tuple(details),
+            _summary(n, details),
+            old_source=o.source_text or None, new_source=n.source_text or None,
+            old_expression=self.expression(o, self.p_old), new_expression=self.expression(n, self.p_new),
+            file=file, line=line, override=n.overrides,
+        )
+
+    # -- inputs and params
+    def input_details(self, o: M.Node, n: M.Node) -> list[Detail]:
+        out = []
+        if (o.column or o.name) != (n.column or n.name):
+            out.append(Detail("column", None, "changed", _quote(o.column or o.name), _quote(n.column or n.name)))
+        if o.range != n.range:
+            out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range),
+                              _range_text(n.range), _json_range(o.range), _json_range(n.range)))
+        if o.required != n.required:
+            out.append(Detail("required", None, "changed", _bool(o.required), _bool(n.required)))
+        return out
+
+    def param_details(self, o: M.Node, n: M.Node) -> list[Detail]:
+        out = []
+        if o.value != n.value or type(o.value) is not type(n.value):
+            out.append(Detail("value", None, "changed", _param_value_text(o), _param_value_text(n),
+                              _plain(o.value), _plain(n.value)))
+        if o.range != n.range:
+            out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range),
+                              _range_text(n.range), _json_range(o.range), _json_range(n.range)))
+        return out
+
+    # -- expressions
+    def expr_details(self, a: M.Expr | None, b: M.Expr | None) -> list[Detail]:
+        if isinstance(a, M.Call) and isinstance(b, M.Call) and a.function == b.function:
+            details = self.call_details(a, b)
+            if details is not None:
+                return details
+        if isinstance(a, M.BandOf) and isinstance(b, M.BandOf) and a.subject == b.subject \
+                and len(a.ops) == len(b.ops):
+            return self.band_details(a, b)
+        if isinstance(a, M.MapOf) and isinstance(b, M.MapOf) and a.subject == b.subject:
+            return self.map_details(a, b)
+        old_text, new_text = self.p_old.text(a), self.p_new.text(b)
+        return [Detail("expression", None, "changed", old_text, new_text)]
+
+    def call_details(self, a: M.Call, b: M.Call) -> list[Detail] | None:
+        """Arguments, weights and options of two calls of the same function, or None when they
+        differ in a way better shown as a whole expression (a non-commutative function whose
+        arguments changed)."""
+        old_args = [(arg, a.weights[i] if a.weights is not None else None) for i, arg in enumerate(a.args)]
+        new_args = [(arg, b.weights[i] if b.weights is not None else None) for i, arg in enumerate(b.args)]
+        out: list[Detail] = []
+        if [x for x, _ in old_args] != [x for x, _ in new_args]:
+            if a.function not in _COMMUTATIVE:
+                return None
+            old_keys = [x for x, _ in old_args]
+            new_keys = [x for x, _ in new_args]
+            for x, w in new_args:
+                if x not in old_keys:
+                    out.append(Detail("component", self.p_new.text(x), "added", None,
+                                      self._weight_text(w, self.p_new), None, _weight_value(w)))
+            for x, w in old_args:
+                if x not in new_keys:
+                    out.append(Detail("component", self.p_old.text(x), "removed",
+                                      self._weight_text(w, self.p_old), None, _weight_value(w)))
+            common_old = [x for x in old_keys if x in new_keys]
+            common_new = [x for x in new_keys if x in old_keys]
+            if common_old != common_new and sorted(map(repr, common_old)) == sorted(map(repr, common_new)):
+                out.append(Detail("component_order", None, "changed",
+                                  ", ".join(self.p_old.text(x) for x in common_old),
+                                  ", ".join(self.p_new.text(x) for x in common_new)))
+        new_weights = {repr(x): w for x, w in new_args}
+        seen: set[str] = set()
+        for x, w in old_args:
+            key = repr(x)
+            if key in new_weights and key not in seen:
+                seen.add(key)
+                nw = new_weights[key]
+                if w != nw:
+                    change = _presence(w, nw)
+                    out.append(Detail("weight", self.p_new.text(x), change,
+                                      self._weight_text(w, self.p_old), self._weight_text(nw, self.p_new),
+                                      _weight_value(w), _weight_value(nw)))
+        old_options, new_options = dict(_option_texts(a)), dict(_option_texts(b))
+        for option in _OPTIONS:
+            if getattr(a, option) != getattr(b, option):
+                name = option.replace("_", " ")
+                out.append(Detail("option", name, _presence(getattr(a, option) or None, getattr(b, option) or None),
+                                  old_options.get(option, "none" if option != "population_count" else "row-wise"),
+                                  new_options.get(option, "none" if option != "population_count" else "row-wise")))
+        if not out:  # same texts, different trees (a level type used changed)
+            return [Detail("expression", None, "changed", self.p_old.call(a), self.p_new.call(b))]
+        return out
+
+    def _weight_text(self, w: M.Expr | None, printer: Printer) -> str | None:
+        return None if w is None else printer.text(w)
+
+    def band_details(self, a: M.BandOf, b: M.BandOf) -> list[Detail]:
+        out = []
+        for i, (op_a, t_a, v_a, op_b, t_b, v_b) in enumerate(
+                zip(a.ops, a.thresholds, a.values, b.ops, b.thresholds, b.values)):
+            item = f"case {i + 1}"
+            if op_a != op_b or t_a != t_b:
+                out.append(Detail("cutoff", item, "changed", self.p_old.case(op_a, t_a),
+                                  self.p_new.case(op_b, t_b), _weight_value(t_a), _weight_value(t_b)))
+            if v_a != v_b:
+                out.append(Detail("case", item, "changed", self.p_old.text(v_a), self.p_new.text(v_b)))
+        if a.otherwise != b.otherwise:
+            out.append(Detail("case", "otherwise", _presence(a.otherwise, b.otherwise),
+                              self.p_old.text(a.otherwise) if a.otherwise is not None else None,
+                              self.p_new.text(b.otherwise) if b.otherwise is not None else None))
+        if not out:
+            out.append(Detail("expression", None, "changed", self.p_old.text(a), self.p_new.text(b)))
+        return out
+
+    def map_details(self, a: M.MapOf, b: M.MapOf) -> list[Detail]:
+        out = []
+        old_cases = dict(zip(a.keys, a.values))
+        new_cases = dict(zip(b.keys, b.values))
+        for key, value in new_cases.items():
+            item = self.p_new.key(b, key)
+            if key not in old_cases:
+                out.append(Detail("case", item, "added", None, self.p_new.text(value)))
+            elif old_cases[key] != value:
+                out.append(Detail("case", item, "changed", self.p_old.text(old_cases[key]), self.p_new.text(value)))
+        for key, value in old_cases.items():
+            if key not in new_cases:
+                out.append(Detail("case", self.p_old.key(a, key), "removed", self.p_old.text(value), None))
+        if a.otherwise != b.otherwise:
+            out.append(Detail("case", "otherwise", _presence(a.otherwise, b.otherwise),
+                              self.p_old.text(a.otherwise) if a.otherwise is not None else None,
+                              self.p_new.text(b.otherwise) if b.otherwise is not None else None))
+        if not out:
+            out.append(Detail("expression", None, "changed", self.p_old.text(a), self.p_new.text(b)))
+        return out
+
+    # -- tiers
+    def tier_details(self, o: M.Node, n: M.Node) -> list[Detail]:
+        a, b = o.tier, n.tier
+        out: list[Detail] = []
+        if a.source != b.source:
+            out.append(Detail("from", None, _presence(a.source, b.source),
+                              self.p_old.text(a.source) if a.source is not None else None,
+                              self.p_new.text(b.source) if b.source is not None else None))
+        if a.scale.labels != b.scale.labels:
+            out.append(Detail("scale", None, "changed", _scale_text(a.scale), _scale_text(b.scale)))
+        if a.missing_label != b.missing_label:
+            out.append(Detail("missing_label", None, _presence(a.missing_label, b.missing_label),
+                              label_text(a.missing_label) if a.missing_label else None,
+                              label_text(b.missing_label) if b.missing_label else None))
+        out += self.rule_details(a.rules, b.rules)
+        out += self.limit_details(n.name, a.limits, b.limits)
+        return out
+
+    def rule_details(self, old: tuple[M.TierRule, ...], new: tuple[M.TierRule, ...]) -> list[Detail]:
+        """Rules are matched by label (the k-th rule with a label to the k-th with it)."""
+        def keyed(rules):
+            seen: dict[str, int] = {}
+            out = []
+            for r in rules:
+                k = seen.get(r.label, 0)
+                seen[r.label] = k + 1
+                out.append(((r.label, k), r))
+            return out
+
+        old_keyed, new_keyed = keyed(old), keyed(new)
+        old_map, new_map = dict(old_keyed), dict(new_keyed)
+        out = []
+        for key, r in new_keyed:
+            item = _rule_item(key, new)
+            if key not in old_map:
+                out.append(Detail("rule", item, "added", None, self.p_new.condition(r),
+                                  None, _threshold_value(r.condition)))
+            elif old_map[key].condition != r.condition:
+                o = old_map[key]
+                out.append(Detail("rule", item, "changed", self.p_old.condition(o), self.p_new.condition(r),
+                                  _threshold_value(o.condition), _threshold_value(r.condition)))
+        for key, r in old_keyed:
+            if key not in new_map:
+                out.append(Detail("rule", _rule_item(key, old), "removed", self.p_old.condition(r), None,
+                                  _threshold_value(r.condition), None))
+        old_order = [k for k, _ in old_keyed if k in new_map]
+        new_order = [k for k, _ in new_keyed if k in old_map]
+        if old_order != new_order:
+            out.append(Detail("rule_order", None, "changed",
+                              ", ".join(label_text(k[0]) for k in old_order),
+                              ", ".join(label_text(k[0]) for k in new_order)))
+        return out
+
+    def limit_details(self, tier: str, old: tuple[M.Limit, ...], new: tuple[M.Limit, ...]) -> list[Detail]:
+        if old == new:
+            return []
+        remaining = list(old)
+        matched_new: list[M.Limit] = []
+        out = []
+        for limit in new:
+            if limit in remaining:
+                remaining.remove(limit)
+                matched_new.append(limit)
+            else:
+                out.append(Detail("limit", None, "added", None, self.p_new.limit(tier, limit)))
+        for limit in remaining:
+            out.append(Detail("limit", None, "removed", self.p_old.limit(tier, limit), None))
+        matched_old = [lim for lim in old if lim in matched_new]
+        if not out and matched_old != matched_new:
+            out.append(Detail("limit_order", None, "changed",
+                              "; ".join(self.p_old.limit(tier, lim) for lim in matched_old),
+                              "; ".join(self.p_new.limit(tier, lim) for lim in matched_new)))
+        return out
+
+
+def _rule_item(key: tuple[str, int], rules: tuple[M.TierRule, ...]) -> str:
+    label, k = key
+    count = sum(1 for r in rules if r.label == label)
+    return label_text(label) if count <= 1 and k == 0 else f"{label_text(label)} #{k + 1}"
+
+
+def _threshold_value(condition: M.TierCondition) -> Any:
+    if isinstance(condition, M.ThresholdRule):
+        return _weight_value(condition.value)
+    if isinstance(condition, M.RankRule):
+        return condition.count
+    return None
+
+
+def _weight_value(expr: M.Expr | None) -> float | None:
+    """The number a weight or threshold expression stands for, when it is a literal."""
+    if isinstance(expr, M.Const) and isinstance(expr.value, float) and not isinstance(expr.value, bool):
+        return expr.value
+    if isinstance(expr, M.Unary) and expr.op == "-":
+        v = _weight_value(expr.operand)
+        return None if v is None else -v
+    return None
+
+
+def _presence(a: Any, b: Any) -> str:
+    if a is None and b is not None:
+        return "added"
+    if a is not None and b is None:
+        return "removed"
+    return "changed"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _json_range(r: tuple[float, float] | None) -> list[float] | None:
+    return None if r is None else [r[0], r[1]]
+
+
+def _range_text(r: tuple[float, float] | None) -> str | None:
+    return None if r is None else f"{number_text(r[0])}..{number_text(r[1])}"
+
+
+def _scale_text(level: T.LevelType) -> str:
+    """Best first, as the rules are written."""
+    return " > ".join(label_text(label) for label in reversed(level.labels))
+
+
+def _type_text(t: T.Type) -> str:
+    if t.base == T.LEVEL and t.level is not None:
+        return f"{'scalar ' if t.scalar else ''}{t.level.name}"
+    return str(t)
+
+
+_PARAM_VALUE = re.compile(r"^\s*param\s+\w+\s*(?::[^=]*)?=\s*(.+?)(?:\s+range\b.*)?$")
+
+
+def _param_value_text(node: M.Node) -> str:
+    """A param's declared value as written (`50%`), else printed."""
+    first = node.source_text.split("\n", 1)[0] if node.source_text else ""
+    match = _PARAM_VALUE.match(first)
+    if match:
+        written = match.group(1).strip()
+        if isinstance(node.value, float) and not isinstance(node.value, bool):
+            if _is_number_literal(written, node.value):
+                return written
+        elif isinstance(node.value, bool) and written in ("true", "false"):
+            return written
+        elif isinstance(node.value, str) and written.strip('"') == node.value:
+            return written
+    if isinstance(node.type.level, T.LevelType) and isinstance(node.value, str):
+        return label_text(node.value)
+    return value_text(node.value)
+
+
+def _arrow(old: str | None, new: str | None) -> str:
+    if old is None:
+        return f"{new} (added)"
+    if new is None:
+        return f"{old} (removed)"
+    return f"{old} {_ARROW} {new}"
+
+
+def _detail_phrase(d: Detail) -> str:  # noqa: C901 - one phrase per kind of detail
+    what, item = d.what, d.item
+    if what == "value":
+        return _arrow(d.old, d.new)
+    if what == "component":
+        return f"+ component {item}" if d.change == "added" else f"- component {item}"
+    if what == "weight":
+        return f"weight of {item} {_arrow(d.old, d.new)}"
+    if what == "cutoff":
+        return f"cut-off {_arrow(d.old, d.new)}"
+    if what == "case":
+        return f"{item} value {_arrow(d.old, d.new)}" if d.change == "changed" else \
+            f"case {item} {d.change}"
+    if what == "option":
+        return f"{item}: {_arrow(d.old, d.new)}"
+    if what == "expression":
+        return "redefined"
+    if what == "rule":
+        if d.change == "added":
+            return f"rule {item}: {d.new} added"
+        if d.change == "removed":
+            return f"rule {item}: {d.old} removed"
+        return f"rule {item}: {d.old} {_ARROW} {d.new}"
+    if what == "rule_order":
+        return "rules reordered"
+    if what == "limit":
+        return f"limit {d.change}: {d.new if d.change == 'added' else d.old}"
+    if what == "limit_order":
+        return "limits reordered"
+    if what == "component_order":
+        return "components reordered"
+    if what == "missing_label":
+        return f"missing label {_arrow(d.old, d.new)}"
+    if what in ("label", "doc"):
+        return f"{what} changed"
+    return f"{what.replace('_', ' ')} {_arrow(d.old, d.new)}"
+
+
+def _summary(node: M.Node, details: list[Detail]) -> str:
+    phrases = list(dict.fromkeys(_detail_phrase(d) for d in details))
+    return f"{node.kind} {node.name}: " + "; ".join(phrases)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_text(d: StructuralDiff) -> str:
+    """The structural diff as text: one block per section, `+` added, `-` removed, `~` changed."""
+    lines = [f"structural changes: {d.old.path} {_ARROW} {d.new.path}"]
+    if d.extends:
+        real = [o for o in d.overrides if o.changed]
+        idle = [o for o in d.overrides if not o.changed]
+        added = [c for c in d.changes if c.change == "added" and c.section not in ("header",)]
+        parts = [f"{len(real)} override{'s' if len(real) != 1 else ''}"]
+        if idle:
+            parts.append(f"{len(idle)} without effect ({', '.join(o.name for o in idle)})")
+        parts.append(f"{len(added)} addition{'s' if len(added) != 1 else ''}")
+        lines.append(f"  {d.new.path} extends {d.old.path}: {', '.join(parts)}")
+    if d.is_empty:
+        lines.append("  no change: the two methodologies are the same node by node")
+        return "\n".join(lines) + "\n"
+    for section in SECTIONS:
+        changes = [c for c in d.changes if c.section == section]
+        if not changes:
+            continue
+        lines.append(f"  {section}")
+        for c in changes:
+            lines.extend(_change_lines(c))
+    quiet = [s for s in SECTIONS if not any(c.section == s for c in d.changes)]
+    if quiet:
+        lines.append(f"  no change: {', '.join(quiet)}")
+    return "\n".join(lines) + "\n"
+
+
+def _change_lines(c: Change) -> list[str]:
+    mark = {"added": "+", "removed": "-", "changed": "~"}[c.change]
+    where = f"  [{_basename(c.file)}:{c.line}]" if c.file and c.line else ""
+    if c.section == "header":
+        (d,) = c.details
+        return [f"    {mark} {c.name}: {_arrow(d.old, d.new)}"]
+    if c.change in ("added", "removed"):
+        d = c.details[0]
+        return [f"    {mark} {d.new if c.change == 'added' else d.old}{where}"]
+    head = c.summary if c.section != "types" else c.summary
+    note = "" if c.semantic else " (no effect on values)"
+    out = [f"    {mark} {head}{note}{where}"]
+    shown_expression = any(d.what in ("expression", "component", "weight", "cutoff", "case", "option")
+                           for d in c.details)
+    if shown_expression and c.old_expression is not None and c.new_expression is not None \
+            and c.old_expression != c.new_expression:
+        out.append(f"        old: {c.old_expression}")
+        out.append(f"        new: {c.new_expression}")
+    for d in c.details:
+        if d.what in ("from",) and d.change == "changed":
+            out.append(f"        from: {d.old} {_ARROW} {d.new}")
+        if d.what == "rule_order" or d.what == "limit_order" or d.what == "component_order":
+            out.append(f"        old order: {d.old}")
+            out.append(f"        new order: {d.new}")
+        if d.what in ("label", "doc"):
+            out.append(f"        {d.what}: {_arrow(d.old, d.new)}")
+    return out
+
+
+def to_json(d: StructuralDiff) -> dict:
+    """Plain JSON-ready data; the shape is documented in docs/diff.md (`structural`)."""
+    return {
+        "old": attrs.asdict(d.old, value_serializer=_serialise),
+        "new": attrs.asdict(d.new, value_serializer=_serialise),
+        "extends": d.extends,
+        "overrides": [attrs.asdict(o) for o in d.overrides],
+        "counts": {
+            "added": sum(1 for c in d.changes if c.change == "added"),
+            "removed": sum(1 for c in d.changes if c.change == "removed"),
+            "changed": sum(1 for c in d.changes if c.change == "changed"),
+            "semantic": len(d.semantic_changes),
+        },
+        "changes": [
+            {
+                "section": c.section,
+                "name": c.name,
+                "kind": c.kind,
+                "change": c.change,
+                "semantic": c.semantic,
+                "summary": c.summary,
+                "details": [
+                    {
+                        "what": x.what,
+                        "item": x.item,
+                        "change": x.change,
+                        "old": x.old,
+                        "new": x.new,
+                        "old_value": _plain(x.old_value),
+                        "new_value": _plain(x.new_value),
+                    }
+                    for x in c.details
+                ],
+                "old_expression": c.old_expression,
+                "new_expression": c.new_expression,
+                "old_source": c.old_source,
+                "new_source": c.new_source,
+                "file": c.file,
+                "line": c.line,
+                "override": c.override,
+            }
+            for c in d.changes
+        ],
+    }
+
+
+def _serialise(_inst, _field, value):
+    return list(value) if isinstance(value, tuple) else value
