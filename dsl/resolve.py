@@ -655,12 +655,7 @@ class Resolver:
         subject = self.expr(e.subject, ctx)
         st = subject.type
         keys, values, otherwise = [], [], None
-        value_syntax = [c.value for c in e.cases]
-        anchor_index = next((i for i, v in enumerate(value_syntax) if not self._bare(v, ctx)), None)
-        anchor_type = expect
-        if anchor_index is not None and expect is None:
-            anchor_type = self.expr(value_syntax[anchor_index], Ctx(ctx.file, [], ctx.env, ctx.functions), None).type
-            anchor_type = None if is_error(anchor_type) else anchor_type
+        anchor_type = self._case_anchor([c.value for c in e.cases], ctx, expect)
         value_type: T.Type | None = None
         for case in e.cases:
             value = self.expr(case.value, ctx, anchor_type)
@@ -673,8 +668,8 @@ class Resolver:
             else:
                 key = self._map_key(case.key, st)
                 if key is not None and key in keys:
-                    self.error("duplicate-key", f"the key {case.key_text if hasattr(case, 'key_text') else key!r} "
-                               "appears twice in this map", case.key.span, "keep one case per key.")
+                    self.error("duplicate-key", f"the key {key!r} appears twice in this map", case.key.span,
+                               "keep one case per key.")
                 keys.append(key)
                 values.append(value)
             value_type = self._merge_case_type(value_type, value, case.value.span, "map")
@@ -687,6 +682,18 @@ class Resolver:
         if not is_error(t) and not is_error(st):
             t = t.as_scalar(t.scalar and st.scalar)
         return M.MapOf(subject, tuple(keys), tuple(values), otherwise, t, span=e.span)
+
+    def _case_anchor(self, values: list, ctx: Ctx, expect: T.Type | None) -> T.Type | None:
+        """The type that bare labels among a map's or band's values take: the expected type,
+        else the type of the first value that is not a bare label (resolved on a scratch
+        context, so its dependencies are counted once, in the loop over cases)."""
+        if expect is not None:
+            return expect
+        anchor = next((v for v in values if not self._bare(v, ctx)), None)
+        if anchor is None:
+            return None
+        found = self.expr(anchor, Ctx(ctx.file, [], ctx.env, ctx.functions), None).type
+        return None if is_error(found) else found
 
     def _map_key(self, key, subject_type: T.Type):
         if is_error(subject_type):
@@ -727,12 +734,7 @@ class Resolver:
             self._type_error(e.subject.span, f"`band` needs a number or a level, not {st}")
             st = ERROR_TYPE
         ops, thresholds, values, otherwise, value_type = [], [], [], None, None
-        value_syntax = [c.value for c in e.cases]
-        anchor_type = expect
-        anchor_index = next((i for i, v in enumerate(value_syntax) if not self._bare(v, ctx)), None)
-        if anchor_index is not None and expect is None:
-            found = self.expr(value_syntax[anchor_index], Ctx(ctx.file, [], ctx.env, ctx.functions), None).type
-            anchor_type = None if is_error(found) else found
+        anchor_type = self._case_anchor([c.value for c in e.cases], ctx, expect)
         for case in e.cases:
             value = self.expr(case.value, ctx, anchor_type)
             if anchor_type is None and not is_error(value.type):
