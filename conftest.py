@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 
 
+METHODOLOGIES = Path(__file__).resolve().parent / "methodologies"
+
+
 def pytest_collect_file(parent, file_path: Path):
-    if file_path.suffix == ".tier" and file_path.parent.name == "methodologies":
+    if file_path.suffix == ".tier" and file_path.resolve().parent == METHODOLOGIES:
         return TierFile.from_parent(parent, path=file_path)
     return None
 
