@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from audit.analyses import robustness_line
 from audit.store import AuditStore, EntityRef, NodeInfo, RunInfo, TierStep
 from dsl import types as T
 
@@ -145,6 +146,7 @@ class Explanation:
     entity: EntityRef
     headline: str  # name of the headline tier (the run's last tier)
     roots: tuple[NodeExplanation, ...]  # the headline tier first, then any other tier not shown
+    robustness: str | None = None  # from the run's latest sensitivity analysis (audit.analyses)
 
     @property
     def headline_node(self) -> NodeExplanation:
@@ -165,7 +167,8 @@ def explain(store: AuditStore, entity_text: str, run_id: int | None = None) -> E
     for node in tiers[:-1]:
         if node.name not in builder.shown:
             roots.append(builder.build(node))
-    return Explanation(run=run, entity=entity, headline=headline.name, roots=tuple(roots))
+    return Explanation(run=run, entity=entity, headline=headline.name, roots=tuple(roots),
+                       robustness=robustness_line(store, run.id, entity.key))
 
 
 class _Builder:
@@ -560,6 +563,7 @@ def render_text(explanation: Explanation) -> str:
         head,
         f"run {run.id}: {run.methodology_name}{version}, started {run.started}{data}",
         f"headline: {headline.title} = {headline.display}",
+        *([f"robustness: {explanation.robustness}"] if explanation.robustness else []),
         "",
     ]
     for root in explanation.roots:
@@ -658,6 +662,7 @@ def to_json(explanation: Explanation) -> dict:
             "tier": explanation.headline,
             "label": headline.title,
             "value": headline.display,
+            **({"robustness": explanation.robustness} if explanation.robustness else {}),
         },
         "tiers": [_node_json(root) for root in explanation.roots],
     }

@@ -116,7 +116,13 @@ NODE_COLUMNS = (  # audit.recorder.NODE_COLUMNS with their kinds
     ("declared_value", TEXT),
 )
 VALUE_COLUMNS = (("num", REAL), ("text", TEXT), ("bool", FLAG), ("missing_reason", TEXT))
-SCALAR_COLUMNS = (("node", TEXT), ("position", INT), ("name", TEXT), ("value", REAL), ("text", TEXT))
+SCALAR_COLUMNS = (
+    ("node", TEXT),
+    ("position", INT),
+    ("name", TEXT),
+    ("value", REAL),
+    ("text", TEXT),
+)
 TIER_COLUMNS = (
     ("tier", TEXT),
     ("entity", INT),
@@ -188,8 +194,11 @@ def _encode_column(values: Sequence, kind: str) -> bytes:
     if not plain:
         values = [_cell(v, kind) for v in values]
     if kind == TEXT:
-        present = list(itertools.compress(range(len(values)), map(operator.is_not, values,
-                                                                   itertools.repeat(None))))
+        present = list(
+            itertools.compress(
+                range(len(values)), map(operator.is_not, values, itertools.repeat(None))
+            )
+        )
         positions = np.asarray(present, dtype="<i8").tobytes()
         texts = _json([values[i] for i in present])
         return b"T" + len(positions).to_bytes(8, "little") + positions + texts
@@ -255,8 +264,16 @@ def body_of_rows(rows) -> Body:
     v, t = rows.values, rows.tiers
     scalars = sorted(rows.scalars, key=lambda r: (r[0], r[2]))
     tier_order = sorted(range(len(t.tier)), key=lambda i: (t.tier[i], t.entity[i]))
-    tier_columns = [t.tier, t.entity, t.from_value, t.rule_index, t.before_limits, t.after,
-                    t.limits_acted, t.display]
+    tier_columns = [
+        t.tier,
+        t.entity,
+        t.from_value,
+        t.rule_index,
+        t.before_limits,
+        t.after,
+        t.limits_acted,
+        t.display,
+    ]
     if tier_order != list(range(len(tier_order))):
         tier_columns = [[c[i] for i in tier_order] for c in tier_columns]
     return Body(
@@ -290,8 +307,9 @@ def read_header(conn: sqlite3.Connection, run_id: int) -> Header:
     run = _row(conn, "runs", RUN_COLUMNS, "id = ?", (run_id,))
     if run is None:
         raise KeyError(run_id)
-    methodology = _row(conn, "methodologies", METHODOLOGY_COLUMNS, "sha256 = ?",
-                       (run["methodology_sha256"],))
+    methodology = _row(
+        conn, "methodologies", METHODOLOGY_COLUMNS, "sha256 = ?", (run["methodology_sha256"],)
+    )
     dataset = None
     if run["dataset_sha256"] is not None:
         dataset = _row(conn, "datasets", DATASET_COLUMNS, "sha256 = ?", (run["dataset_sha256"],))
@@ -319,8 +337,9 @@ def content_hash(header: Header, body: str) -> str:
     digest."""
     h = hashlib.sha256()
     h.update(f"{CONTENT_SCHEME}\n".encode())
-    run_json = json.dumps(_row_json(header.run, RUN_COLUMNS), ensure_ascii=True,
-                          separators=(",", ":"), sort_keys=True)
+    run_json = json.dumps(
+        _row_json(header.run, RUN_COLUMNS), ensure_ascii=True, separators=(",", ":"), sort_keys=True
+    )
     _section(h, "run", run_json.encode())
     _section(h, "methodology", _json(_row_json(header.methodology, METHODOLOGY_COLUMNS)))
     _section(h, "dataset", _json(_row_json(header.dataset, DATASET_COLUMNS)))
@@ -375,7 +394,8 @@ def latest_digest(conn: sqlite3.Connection) -> tuple[int, str | None] | None:
 
 def read_body(conn: sqlite3.Connection, run_id: int) -> Body:
     """A run's stored rows, in the canonical order. Values are read from the run's id range
-    (`first_value_id` .. + entity_count x values_per_entity - 1)."""
+    (`first_value_id` .. + entity_count x values_per_entity - 1), one per position (a
+    deleted row reads as all NULL; `check_run` reports it)."""
     first, entities, stride = conn.execute(
         "SELECT first_value_id, entity_count, values_per_entity FROM runs WHERE id = ?", (run_id,)
     ).fetchone()
@@ -386,6 +406,16 @@ def read_body(conn: sqlite3.Connection, run_id: int) -> Body:
         "ORDER BY id",
         (first, first + n - 1),
     ).fetchall()
+    if len(values) != n:  # rows deleted: keep every row at its position, absent ones all NULL
+        found = dict(
+            (row[0], row[1:])
+            for row in conn.execute(
+                "SELECT id, num, text, bool, missing_reason FROM node_values "
+                "WHERE id BETWEEN ? AND ?",
+                (first, first + n - 1),
+            )
+        )
+        values = [found.get(first + i, (None, None, None, None)) for i in range(n)]
 
     def select(columns, table, order) -> list[Sequence]:
         names = ", ".join(c for c, _ in columns)
@@ -431,11 +461,17 @@ class RunCheck:
         return not self.problems
 
 
-def check_run(conn: sqlite3.Connection, run_id: int, body_digest: str | None = None) -> RunCheck:
+def check_run(
+    conn: sqlite3.Connection,
+    run_id: int,
+    body_digest: str | None = None,
+    value_counts: dict[int, int] | None = None,
+) -> RunCheck:
     """Recompute run `run_id`'s content hash from its stored rows and its link in the chain,
     and check its shape (entities, nodes, one value per valued node per entity at the id its
     position implies, one tier step per tier per entity) and its methodology's hash.
-    `body_digest`: of the run's stored rows, if already computed (`read_body(...).digest()`)."""
+    `body_digest`: of the run's stored rows, if already computed (`read_body(...).digest()`);
+    `value_counts`: `node_values` rows per run (`value_counts`), if already counted."""
     problems: list[str] = []
     say = problems.append
     header = read_header(conn, run_id)
@@ -443,12 +479,12 @@ def check_run(conn: sqlite3.Connection, run_id: int, body_digest: str | None = N
     stored_content, stored_chain = conn.execute(
         "SELECT content_hash, chain_hash FROM runs WHERE id = ?", (run_id,)
     ).fetchone()
-    problems += _shape_problems(conn, run_id)
+    problems += _shape_problems(conn, run_id, value_counts)
     if isinstance(run["params"], str):
         try:
             json.loads(run["params"])
         except ValueError:
-            say(f"its params are not valid JSON")
+            say("its params are not valid JSON")
     m = header.methodology
     if m is None:
         say(f"its methodology {run['methodology_sha256']} is not in the store")
@@ -461,10 +497,12 @@ def check_run(conn: sqlite3.Connection, run_id: int, body_digest: str | None = N
             say(f"the sources of methodology {m['sha256'][:12]} are not valid JSON")
         else:
             if sha != m["sha256"]:
-                say(f"the recorded methodology source does not match its sha256 "
-                    f"{m['sha256'][:12]} (the source text was changed)")
+                say(
+                    f"the recorded methodology source does not match its sha256 "
+                    f"{m['sha256'][:12]} (the source text was changed)"
+                )
             if first_text != m["source"]:
-                say(f"methodologies.source differs from the first of its sources")
+                say("methodologies.source differs from the first of its sources")
     if run["dataset_sha256"] is not None and header.dataset is None:
         say(f"its dataset {run['dataset_sha256'][:12]} is not in the store")
     if body_digest is None:
@@ -472,10 +510,12 @@ def check_run(conn: sqlite3.Connection, run_id: int, body_digest: str | None = N
     recomputed = content_hash(header, body_digest)
     content_ok = stored_content is not None and recomputed == stored_content
     if stored_content is None:
-        say(f"no content hash recorded")
+        say("no content hash recorded")
     elif not content_ok:
-        say(f"content hash mismatch: its stored rows were changed after recording "
-            f"(stored {stored_content[:12]}, recomputed {recomputed[:12]})")
+        say(
+            f"content hash mismatch: its stored rows were changed after recording "
+            f"(stored {stored_content[:12]}, recomputed {recomputed[:12]})"
+        )
     prev_id, prev_chain = previous_chain(conn, run_id)
     expected_chain = chain_hash(prev_chain, stored_content or "", run_id)
     chain_ok = stored_chain is not None and stored_chain == expected_chain
@@ -487,15 +527,27 @@ def check_run(conn: sqlite3.Connection, run_id: int, body_digest: str | None = N
         elif prev_id is None and run_id != 1:
             gap = f"; run {_id_range(1, run_id - 1)} missing"
         say(f"chain broken: its chain hash does not follow {after}{gap}")
-    return RunCheck(run_id, int(run["entity_count"] or 0) * int(run["values_per_entity"] or 0),
-                    content_ok, chain_ok, tuple(problems))
+    return RunCheck(
+        run_id,
+        int(run["entity_count"] or 0) * int(run["values_per_entity"] or 0),
+        content_ok,
+        chain_ok,
+        tuple(problems),
+    )
 
 
 def _id_range(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
-def _shape_problems(conn: sqlite3.Connection, run_id: int) -> list[str]:
+def value_counts(conn: sqlite3.Connection) -> dict[int, int]:
+    """`node_values` rows per run id (one scan of the table)."""
+    return dict(conn.execute("SELECT run, count(*) FROM node_values GROUP BY run").fetchall())
+
+
+def _shape_problems(
+    conn: sqlite3.Connection, run_id: int, counts: dict[int, int] | None
+) -> list[str]:
     q = conn.execute
     first, entity_count, node_count, stride = q(
         "SELECT first_value_id, entity_count, node_count, values_per_entity FROM runs WHERE id = ?",
@@ -520,31 +572,42 @@ def _shape_problems(conn: sqlite3.Connection, run_id: int) -> list[str]:
         problems.append(f"{entities} entities, expected {entity_count}")
     if nodes != node_count:
         problems.append(f"{nodes} nodes, expected {node_count}")
+    if counts is not None:
+        total = counts.get(run_id, 0)
+    else:
+        total = q("SELECT count(*) FROM node_values WHERE run = ?", (run_id,)).fetchone()[0]
     if in_range != expected or misplaced:
-        problems.append(f"{in_range} value rows in its id range ({misplaced} out of place), "
-                        f"expected {stride} nodes x {entity_count} entities")
+        problems.append(
+            f"{in_range} value rows in its id range ({misplaced} out of place), "
+            f"expected {stride} nodes x {entity_count} entities"
+        )
+    elif total != expected:
+        problems.append(
+            f"{total} value rows, expected {expected}: "
+            f"{total - expected} inserted outside its id range"
+        )
     if steps != tiers * entity_count:
         problems.append(f"{steps} tier steps for {tiers} tiers x {entity_count} entities")
     return problems
 
 
-def store_problems(conn: sqlite3.Connection) -> list[str]:
+def store_problems(conn: sqlite3.Connection, counts: dict[int, int] | None = None) -> list[str]:
     """Problems of the store as a whole: SQLite's integrity and foreign-key checks, rows of
-    no recorded run or more rows than a run has (inserted or left over after a deletion),
-    runs deleted from the middle or the end."""
+    no recorded run (left over after a deletion, or inserted), runs deleted from the middle
+    or the end. `counts`: `value_counts(conn)` if already counted."""
     q = conn.execute
     problems = [f"integrity_check: {r[0]}" for r in q("PRAGMA integrity_check") if r[0] != "ok"]
-    problems += [f"foreign key: {r[0]} row {r[1]} refers to a missing {r[2]} row"
-                 for r in q("PRAGMA foreign_key_check")]
-    runs = {
-        rid: (entities or 0) * (stride or 0)
-        for rid, entities, stride in q("SELECT id, entity_count, values_per_entity FROM runs")
-    }
-    for rid, count in q("SELECT run, count(*) FROM node_values GROUP BY run ORDER BY run"):
+    dangling: dict[tuple[str, str], int] = {}
+    for table, _rowid, parent, _fk in q("PRAGMA foreign_key_check"):
+        dangling[(table, parent)] = dangling.get((table, parent), 0) + 1
+    problems += [
+        f"foreign key: {n} {table} rows refer to missing {parent} rows"
+        for (table, parent), n in dangling.items()
+    ]
+    runs = set(run_ids(conn))
+    for rid, count in sorted((counts if counts is not None else value_counts(conn)).items()):
         if rid not in runs:
             problems.append(f"node_values: {count} rows of run {rid}, which is not recorded")
-        elif count != runs[rid]:
-            problems.append(f"node_values: {count} rows of run {rid}, which has {runs[rid]}")
     for table in ("entities", "nodes", "scalars", "tier_steps"):
         for rid, count in q(
             f"SELECT run, count(*) FROM {table} WHERE run NOT IN (SELECT id FROM runs) "
@@ -559,8 +622,10 @@ def store_problems(conn: sqlite3.Connection) -> list[str]:
     seq = q("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").fetchone()
     top = ids[-1] if ids else 0
     if seq is not None and seq[0] is not None and int(seq[0]) > top:
-        problems.append(f"run {_id_range(top + 1, int(seq[0]))} missing: deleted from the end "
-                        f"of the store (runs were recorded up to {int(seq[0])})")
+        problems.append(
+            f"run {_id_range(top + 1, int(seq[0]))} missing: deleted from the end "
+            f"of the store (runs were recorded up to {int(seq[0])})"
+        )
     return problems
 
 
@@ -590,17 +655,23 @@ def run_ids(conn: sqlite3.Connection) -> list[int]:
 def check_store(conn: sqlite3.Connection, ids: Iterable[int] | None = None) -> StoreCheck:
     """The store-wide checks, and `check_run` for each of `ids` (default: every run)."""
     chosen = run_ids(conn) if ids is None else list(ids)
+    counts = value_counts(conn)
     return StoreCheck(
-        tuple(store_problems(conn)),
-        tuple(safe_check_run(conn, rid) for rid in chosen),
+        tuple(store_problems(conn, counts)),
+        tuple(safe_check_run(conn, rid, value_counts=counts) for rid in chosen),
         latest_digest(conn),
     )
 
 
-def safe_check_run(conn: sqlite3.Connection, run_id: int, body_digest: str | None = None) -> RunCheck:
+def safe_check_run(
+    conn: sqlite3.Connection,
+    run_id: int,
+    body_digest: str | None = None,
+    value_counts: dict[int, int] | None = None,
+) -> RunCheck:
     """`check_run`, reporting a run whose rows are too damaged to check as a failed check."""
     try:
-        return check_run(conn, run_id, body_digest)
+        return check_run(conn, run_id, body_digest, value_counts)
     except KeyError:
         return RunCheck(run_id, 0, False, False, ("not in the store",))
     except (sqlite3.Error, TypeError, ValueError) as error:

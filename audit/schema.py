@@ -197,17 +197,21 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 
 def _v3(db: sqlite_utils.Database) -> None:
-    """Version 3: comparisons. Two runs compared by `tierlang diff`, with the structural diff of
-    their methodologies and the outcome summary as JSON."""
+    """Version 3: comparisons. Two runs compared by `tierlang diff` (both made for it from two
+    methodology files, kind `methodologies`, or two runs recorded before, kind `runs`), with the
+    structural diff of their methodologies and the outcome (transitions, rank correlations,
+    movers with attribution) as JSON (docs/diff.md)."""
     db.executescript(
         """
         CREATE TABLE comparisons (
-            id          INTEGER PRIMARY KEY,
-            created     TEXT NOT NULL,
-            old_run     INTEGER NOT NULL REFERENCES runs(id),
-            new_run     INTEGER NOT NULL REFERENCES runs(id),
-            structural  TEXT NOT NULL,
-            outcome     TEXT NOT NULL
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            created      TEXT NOT NULL,
+            tool_version TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            old_run      INTEGER NOT NULL REFERENCES runs(id),
+            new_run      INTEGER NOT NULL REFERENCES runs(id),
+            structural   TEXT,
+            outcome      TEXT NOT NULL
         );
         CREATE INDEX comparisons_runs ON comparisons(old_run, new_run);
         """
@@ -215,39 +219,54 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 def _v4(db: sqlite_utils.Database) -> None:
-    """Version 4: sensitivity analyses linked to their nominal run: the sampling spec and seed,
-    one row per entity (tier probabilities, rank interval, stability) and one per sampled
-    choice (sensitivity index, share of tier changes)."""
+    """Version 4: sensitivity analyses (docs/sensitivity.md) linked to their nominal run: the
+    sampling spec and seed (JSON), one row per entity (tier probabilities, rank interval,
+    stability, the choice it is most sensitive to) and one per choice (sensitivity indices of
+    the score and of the tier, share of tier changes when varied alone; `kind` param, weights,
+    or drop for an indicator removed). The sample runs themselves are never stored."""
     db.executescript(
         """
         CREATE TABLE analyses (
-            id                  INTEGER PRIMARY KEY,
+            id                  INTEGER PRIMARY KEY AUTOINCREMENT,
             created             TEXT NOT NULL,
+            tool_version        TEXT NOT NULL,
             run                 INTEGER NOT NULL REFERENCES runs(id),
             kind                TEXT NOT NULL,
             methodology_sha256  TEXT NOT NULL,
             dataset_sha256      TEXT,
+            tier                TEXT NOT NULL,
             spec                TEXT NOT NULL,
-            seed                INTEGER,
+            seed                INTEGER NOT NULL,
             samples             INTEGER NOT NULL,
+            evaluations         INTEGER NOT NULL,
             summary             TEXT NOT NULL
         );
         CREATE INDEX analyses_run ON analyses(run);
         CREATE TABLE analysis_entities (
             analysis        INTEGER NOT NULL REFERENCES analyses(id),
+            position        INTEGER NOT NULL,
             key             TEXT NOT NULL,
             nominal_tier    TEXT,
+            nominal_rank    INTEGER,
             probabilities   TEXT NOT NULL,
+            held            REAL NOT NULL,
             median_rank     REAL,
             rank_low        REAL,
             rank_high       REAL,
-            stable          INTEGER,
+            stable          INTEGER NOT NULL,
+            most_sensitive  TEXT,
             PRIMARY KEY (analysis, key)
         ) WITHOUT ROWID;
         CREATE TABLE analysis_choices (
             analysis            INTEGER NOT NULL REFERENCES analyses(id),
+            position            INTEGER NOT NULL,
             choice              TEXT NOT NULL,
+            kind                TEXT NOT NULL,
+            rank                INTEGER,
             first_order_index   REAL,
+            total_order_index   REAL,
+            first_order_tier    REAL,
+            total_order_tier    REAL,
             tier_change_share   REAL,
             detail              TEXT,
             PRIMARY KEY (analysis, choice)

@@ -57,7 +57,14 @@ def check_file(path: str | Path, text: str | None = None,
                read: Callable[[str], str] | None = None) -> CheckReport:
     """Check the methodology at `path` (or `text` under that name). Extended files are read
     with `read(path)` if given (see `check_sources`), else from disk."""
-    chain, diagnostics = load_chain(str(path), text, read)
+    return _check(str(path), text, read)
+
+
+def _check(path: str, text: str | None, read: Callable[[str], str] | None,
+           test_data: bool = True) -> CheckReport:
+    """`test_data=False`: report nothing about the files `given data` names (they are not
+    sources: whether they exist or may be read is a question for the disk)."""
+    chain, diagnostics = load_chain(path, text, read)
     sources = {f.path: f.text for f in chain}
     if not chain:
         return CheckReport(None, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), sources)
@@ -68,6 +75,11 @@ def check_file(path: str | Path, text: str | None = None,
                                                Span.point(chain[0].path, 1, 1),
                                                "split the expression into named definitions.")]
     diagnostics = diagnostics + found
+    if not test_data:
+        data_spans = {item.span for f in chain for statement in f.module.statements
+                      if isinstance(statement, S.TestDecl)
+                      for item in statement.items if isinstance(item, S.GivenData)}
+        diagnostics = [d for d in diagnostics if d.span not in data_spans]
     ordered = tuple(sorted(_dedupe(diagnostics), key=Diagnostic.sort_key))
     if any(d.is_error for d in ordered):
         methodology = None
@@ -80,7 +92,8 @@ def check_sources(sources: Sequence[tuple[str, str]]) -> CheckReport:
     """Check a methodology given from memory, reading nothing from disk: `sources` is
     (path, text) of the file, then of every file it extends, as `Methodology.sources` and
     the audit store's `methodologies.sources` keep them. An extended file not among them is
-    reported as not found."""
+    reported as not found. The data files named by `given data` in `test` blocks are not
+    sources: nothing is reported about them."""
     if not sources:
         raise ValueError("check_sources needs at least the methodology's own (path, text)")
     texts = {str(p): t for p, t in sources}
@@ -91,7 +104,7 @@ def check_sources(sources: Sequence[tuple[str, str]]) -> CheckReport:
         return texts[path]
 
     path, text = sources[0]
-    return check_file(str(path), text, read=read)
+    return _check(str(path), text, read, test_data=False)
 
 
 def check_source(text: str, path: str = "<string>") -> M.Methodology:
@@ -270,8 +283,8 @@ class _Checker:
         for statement, file in merged.statements:
             symbols.statements[statement.name] = (statement, file)
             if statement.name in RESERVED_WORDS:
-                self.error("reserved-word", f"'{statement.name}' is a word of the language and cannot name a "
-                           f"{_kind_word(statement)}", statement.name_span,
+                self.error("reserved-word", f"'{statement.name}' is a word of the language and cannot name "
+                           f"{_a(_kind_word(statement))}", statement.name_span,
                            f"choose another name, e.g. '{statement.name}_{_kind_word(statement)}'.")
             if statement.name in merged.types and merged.types[statement.name][1] != file:  # same file: reported
                 self.error("duplicate-name", f"'{statement.name}' is both a type and {_a(_kind_word(statement))}",
@@ -362,6 +375,8 @@ class _Checker:
             reported |= set(cycle)
             names = [statements[i][0].name for i in cycle]
             first = statements[cycle[0]][0]
+            if len(names) > 12:  # a long cycle: its start and its end
+                names = [*names[:10], f"... ({len(names) - 11} more)", names[-1]]
             self.error("cycle", f"definitions depend on each other in a cycle: {' -> '.join(names + [names[0]])}",
                        first.name_span, "break the cycle: one of these must not use the next.")
 

@@ -30,11 +30,14 @@ import attrs
 
 from dsl import model as M
 from dsl import types as T
+from dsl.builtins import BUILTINS, POLARITY
 
 SECTIONS = ("header", "types", "inputs", "params", "definitions", "tiers")
 HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column", "doc")
+_QUOTED = frozenset({"name", "version", "doc"})
 _HEADER_SEMANTIC = frozenset({"entity", "key", "label_column"})  # the others only describe
 _PRESENTATION = frozenset({"label", "doc", "component_order"})
+_NOT_VALUES = frozenset({"range", "required"})  # declared checks: they change no value
 _COMMUTATIVE = frozenset({"mean", "weighted_mean", "sum", "min", "max", "geometric_mean", "count",
                           "any", "all"})
 _OPTIONS = ("polarity", "within", "skip_missing", "require", "normalise", "population_count")
@@ -84,6 +87,20 @@ class Change:
     file: str | None = None  # where the new declaration is (the old one, if removed)
     line: int | None = None
     override: str | None = None  # the base file whose definition the new one replaces
+
+    @property
+    def cause(self) -> str:
+        """A short name for the change as a cause of moves: `transformation_weight 50% → 40%`,
+        `cancer: + component cancer_survival_score`, `finance_score redefined` (only what can
+        change values: no label, docstring or declared ranges)."""
+        if self.change != "changed":
+            return self.summary
+        phrases = [_detail_phrase(d) for d in self.details if d.semantic and d.what not in _NOT_VALUES]
+        phrases = list(dict.fromkeys(phrases)) or [_detail_phrase(d) for d in self.details[:1]]
+        if len(phrases) == 1 and phrases[0] == "redefined":
+            return f"{self.name} redefined"
+        joiner = " " if self.details and self.details[0].what == "value" and len(phrases) == 1 else ": "
+        return f"{self.name}{joiner}{'; '.join(phrases)}"
 
     @property
     def semantic(self) -> bool:
@@ -382,8 +399,8 @@ class _Differ:
             a, b = getattr(self.old, field), getattr(self.new, field)
             if a == b:
                 continue
-            old_text = None if a is None else (_quote(_squash(a)) if field in ("name", "doc") else str(a))
-            new_text = None if b is None else (_quote(_squash(b)) if field in ("name", "doc") else str(b))
+            old_text = None if a is None else (_quote(_squash(a)) if field in _QUOTED else str(a))
+            new_text = None if b is None else (_quote(_squash(b)) if field in _QUOTED else str(b))
             change = "added" if a is None else "removed" if b is None else "changed"
             detail = Detail(field, None, change, old_text, new_text)
             summary = f"{field} {_arrow(old_text, new_text)}"
@@ -419,8 +436,8 @@ class _Differ:
             o = old_nodes.get(n.name)
             if o is None:
                 out.append(self.added(n))
-            elif o != n:
-                change = self.changed(o, n)
+            elif canonical(o) != canonical(n):
+                change = self.changed(canonical(o), canonical(n), o, n)
                 if change is not None:
                     out.append(change)
         for o in self.old.nodes:
@@ -438,15 +455,26 @@ class _Differ:
             return printer.text(node.tier.source)
         return None
 
+    @staticmethod
+    def type_text(t: T.Type, m: M.Methodology) -> str:
+        """`number`, `rating` (a declared level type), or `level a < b < c` (an inline one)."""
+        if t.base == T.LEVEL and t.level is not None:
+            scalar = "scalar " if t.scalar else ""
+            if t.level.name in m.types:
+                return f"{scalar}{t.level.name}"
+            return f"{scalar}level {t.level.describe()}"
+        return str(t)
+
     def describe(self, node: M.Node, printer: Printer) -> str:
         """A short description of a whole node (for added and removed ones)."""
+        m = self.new if printer is self.p_new else self.old
         label = f" {_quote(node.label)}" if node.label else ""
         if node.kind == M.INPUT:
             column = f' from {_quote(node.column)}' if node.column and node.column != node.name else ""
-            rng = f" range {_range_text(node.range)}" if node.range else ""
-            return f"input {node.name}: {_type_text(node.type)}{label}{column}{rng}"
+            rng = f" range {_range_text(node.range, node)}" if node.range else ""
+            return f"input {node.name}: {self.type_text(node.type, m)}{label}{column}{rng}"
         if node.kind == M.PARAM:
-            rng = f" range {_range_text(node.range)}" if node.range else ""
+            rng = f" range {_range_text(node.range, node)}" if node.range else ""
             return f"param {node.name} = {_param_value_text(node)}{rng}"
         if node.kind == M.TIER:
             spec = node.tier
@@ -472,12 +500,14 @@ class _Differ:
                       old_source=o.source_text or None,
                       old_expression=self.expression(o, self.p_old), file=file, line=line)
 
-    def changed(self, o: M.Node, n: M.Node) -> Change | None:
+    def changed(self, o: M.Node, n: M.Node, written_o: M.Node, written_n: M.Node) -> Change | None:
+        """Details of two nodes that differ (`o`, `n` canonical; the written ones for texts)."""
         details: list[Detail] = []
         if o.kind != n.kind:
             details.append(Detail("kind", None, "changed", o.kind, n.kind))
         if str(o.type) != str(n.type):
-            details.append(Detail("type", None, "changed", _type_text(o.type), _type_text(n.type)))
+            details.append(Detail("type", None, "changed", self.type_text(o.type, self.old),
+                                  self.type_text(n.type, self.new)))
         if n.kind == M.INPUT and o.kind == M.INPUT:
             details += self.input_details(o, n)
         elif n.kind == M.PARAM and o.kind == M.PARAM:
@@ -485,7 +515,7 @@ class _Differ:
         elif n.kind == M.TIER and o.kind == M.TIER:
             details += self.tier_details(o, n)
         elif o.expr != n.expr:
-            details += self.expr_details(o.expr, n.expr)
+            details += self.expr_details(o.expr, n.expr, written_o.expr, written_n.expr)
         if o.label != n.label:
             details.append(Detail("label", None, _presence(o.label, n.label),
                                   _quote(o.label) if o.label else None,
@@ -498,13 +528,14 @@ class _Differ:
             if o.deps == n.deps and o.required == n.required:
                 return None  # equal but for fields that compare by identity: nothing to show
             details.append(Detail("dependencies", None, "changed", ", ".join(o.deps), ", ".join(n.deps)))
-        file, line = self._where(n)
+        file, line = self._where(written_n)
         return Change(
             _section(n.kind), n.name, n.kind, "changed", tuple(details),
             _summary(n, details),
-            old_source=o.source_text or None, new_source=n.source_text or None,
-            old_expression=self.expression(o, self.p_old), new_expression=self.expression(n, self.p_new),
-            file=file, line=line, override=n.overrides,
+            old_source=written_o.source_text or None, new_source=written_n.source_text or None,
+            old_expression=self.expression(written_o, self.p_old),
+            new_expression=self.expression(written_n, self.p_new),
+            file=file, line=line, override=written_n.overrides,
         )
 
     # -- inputs and params
@@ -513,8 +544,8 @@ class _Differ:
         if (o.column or o.name) != (n.column or n.name):
             out.append(Detail("column", None, "changed", _quote(o.column or o.name), _quote(n.column or n.name)))
         if o.range != n.range:
-            out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range),
-                              _range_text(n.range), _json_range(o.range), _json_range(n.range)))
+            out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range, o),
+                              _range_text(n.range, n), _json_range(o.range), _json_range(n.range)))
         if o.required != n.required:
             out.append(Detail("required", None, "changed", _bool(o.required), _bool(n.required)))
         return out
@@ -525,12 +556,15 @@ class _Differ:
             out.append(Detail("value", None, "changed", _param_value_text(o), _param_value_text(n),
                               _plain(o.value), _plain(n.value)))
         if o.range != n.range:
-            out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range),
-                              _range_text(n.range), _json_range(o.range), _json_range(n.range)))
+            out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range, o),
+                              _range_text(n.range, n), _json_range(o.range), _json_range(n.range)))
         return out
 
     # -- expressions
-    def expr_details(self, a: M.Expr | None, b: M.Expr | None) -> list[Detail]:
+    def expr_details(self, a: M.Expr | None, b: M.Expr | None, written_a: M.Expr | None = None,
+                     written_b: M.Expr | None = None) -> list[Detail]:
+        """Details of two differing expressions (canonical; the written ones are printed when
+        the whole expression is shown)."""
         if isinstance(a, M.Call) and isinstance(b, M.Call) and a.function == b.function:
             details = self.call_details(a, b)
             if details is not None:
@@ -540,7 +574,8 @@ class _Differ:
             return self.band_details(a, b)
         if isinstance(a, M.MapOf) and isinstance(b, M.MapOf) and a.subject == b.subject:
             return self.map_details(a, b)
-        old_text, new_text = self.p_old.text(a), self.p_new.text(b)
+        old_text = self.p_old.text(written_a if written_a is not None else a)
+        new_text = self.p_new.text(written_b if written_b is not None else b)
         return [Detail("expression", None, "changed", old_text, new_text)]
 
     def call_details(self, a: M.Call, b: M.Call) -> list[Detail] | None:
@@ -755,8 +790,20 @@ def _json_range(r: tuple[float, float] | None) -> list[float] | None:
     return None if r is None else [r[0], r[1]]
 
 
-def _range_text(r: tuple[float, float] | None) -> str | None:
-    return None if r is None else f"{number_text(r[0])}..{number_text(r[1])}"
+def _range_text(r: tuple[float, float] | None, node: M.Node | None = None) -> str | None:
+    """`low..high`, as written in the declaration when it shows (`40%..60%`)."""
+    if r is None:
+        return None
+    if node is not None and node.source_text:
+        match = _RANGE.search(node.source_text.split("\n", 1)[0])
+        if match:
+            low, high = match.group(1).strip(), match.group(2).strip()
+            if _is_number_literal(low, r[0]) and _is_number_literal(high, r[1]):
+                return f"{low}..{high}"
+    return f"{number_text(r[0])}..{number_text(r[1])}"
+
+
+_RANGE = re.compile(r"\brange\s+(-?\s*[\d.]+(?:[eE][-+]?\d+)?%?)\s*\.\.\s*(-?\s*[\d.]+(?:[eE][-+]?\d+)?%?)")
 
 
 def _scale_text(level: T.LevelType) -> str:
@@ -764,10 +811,38 @@ def _scale_text(level: T.LevelType) -> str:
     return " > ".join(label_text(label) for label in reversed(level.labels))
 
 
-def _type_text(t: T.Type) -> str:
-    if t.base == T.LEVEL and t.level is not None:
-        return f"{'scalar ' if t.scalar else ''}{t.level.name}"
-    return str(t)
+def canonical(node: M.Node) -> M.Node:
+    """The node with what is written but means nothing made explicit, so that writing a default
+    is no change: a population function's polarity defaults to `higher is better`."""
+    if node.expr is not None:
+        node = attrs.evolve(node, expr=_canonical(node.expr))
+    if node.tier is not None:
+        spec = node.tier
+        rules = tuple(attrs.evolve(r, condition=_canonical(r.condition)) for r in spec.rules)
+        limits = tuple(attrs.evolve(lim, condition=_canonical(lim.condition)) for lim in spec.limits)
+        source = _canonical(spec.source) if spec.source is not None else None
+        node = attrs.evolve(node, tier=attrs.evolve(spec, rules=rules, limits=limits, source=source))
+    return node
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_canonical(v) for v in value)
+    if not attrs.has(type(value)) or isinstance(value, (T.Type, T.LevelType)):
+        return value
+    changes = {}
+    for field in attrs.fields(type(value)):
+        if not field.init or field.name in ("span", "type"):
+            continue
+        v = getattr(value, field.name)
+        c = _canonical(v)
+        if c is not v:
+            changes[field.name] = c
+    if isinstance(value, M.Call) and value.polarity is None:
+        builtin = BUILTINS.get(value.function)
+        if builtin is not None and POLARITY in builtin.options:
+            changes["polarity"] = "higher"
+    return attrs.evolve(value, **changes) if changes else value
 
 
 _PARAM_VALUE = re.compile(r"^\s*param\s+\w+\s*(?::[^=]*)?=\s*(.+?)(?:\s+range\b.*)?$")
@@ -782,9 +857,8 @@ def _param_value_text(node: M.Node) -> str:
         if isinstance(node.value, float) and not isinstance(node.value, bool):
             if _is_number_literal(written, node.value):
                 return written
-        elif isinstance(node.value, bool) and written in ("true", "false"):
-            return written
-        elif isinstance(node.value, str) and written.strip('"') == node.value:
+        elif (isinstance(node.value, bool) and written in ("true", "false")) or (
+                isinstance(node.value, str) and written.strip('"') == node.value):
             return written
     if isinstance(node.type.level, T.LevelType) and isinstance(node.value, str):
         return label_text(node.value)
@@ -813,6 +887,10 @@ def _detail_phrase(d: Detail) -> str:  # noqa: C901 - one phrase per kind of det
         return f"{item} value {_arrow(d.old, d.new)}" if d.change == "changed" else \
             f"case {item} {d.change}"
     if what == "option":
+        if d.change == "added":
+            return f"+ {d.new}"
+        if d.change == "removed":
+            return f"- {d.old}"
         return f"{item}: {_arrow(d.old, d.new)}"
     if what == "expression":
         return "redefined"
@@ -832,8 +910,10 @@ def _detail_phrase(d: Detail) -> str:  # noqa: C901 - one phrase per kind of det
         return "components reordered"
     if what == "missing_label":
         return f"missing label {_arrow(d.old, d.new)}"
-    if what in ("label", "doc"):
-        return f"{what} changed"
+    if what == "label":
+        return "label changed"
+    if what == "doc":
+        return "docstring changed"
     return f"{what.replace('_', ' ')} {_arrow(d.old, d.new)}"
 
 
@@ -852,10 +932,11 @@ def render_text(d: StructuralDiff) -> str:
         real = [o for o in d.overrides if o.changed]
         idle = [o for o in d.overrides if not o.changed]
         added = [c for c in d.changes if c.change == "added" and c.section not in ("header",)]
-        parts = [f"{len(real)} override{'s' if len(real) != 1 else ''}"]
+        total = len(real) + len(idle)
+        overrides = f"{total} override{'s' if total != 1 else ''}"
         if idle:
-            parts.append(f"{len(idle)} without effect ({', '.join(o.name for o in idle)})")
-        parts.append(f"{len(added)} addition{'s' if len(added) != 1 else ''}")
+            overrides += f" ({len(idle)} without effect: {', '.join(o.name for o in idle)})"
+        parts = [overrides, f"{len(added)} addition{'s' if len(added) != 1 else ''}"]
         lines.append(f"  {d.new.path} extends {d.old.path}: {', '.join(parts)}")
     if d.is_empty:
         lines.append("  no change: the two methodologies are the same node by node")
@@ -878,6 +959,8 @@ def _change_lines(c: Change) -> list[str]:
     where = f"  [{_basename(c.file)}:{c.line}]" if c.file and c.line else ""
     if c.section == "header":
         (d,) = c.details
+        if c.name == "doc":
+            return [f"    {mark} docstring {d.change}"]
         return [f"    {mark} {c.name}: {_arrow(d.old, d.new)}"]
     if c.change in ("added", "removed"):
         d = c.details[0]
@@ -892,13 +975,11 @@ def _change_lines(c: Change) -> list[str]:
         out.append(f"        old: {c.old_expression}")
         out.append(f"        new: {c.new_expression}")
     for d in c.details:
-        if d.what in ("from",) and d.change == "changed":
-            out.append(f"        from: {d.old} {_ARROW} {d.new}")
         if d.what == "rule_order" or d.what == "limit_order" or d.what == "component_order":
             out.append(f"        old order: {d.old}")
             out.append(f"        new order: {d.new}")
-        if d.what in ("label", "doc"):
-            out.append(f"        {d.what}: {_arrow(d.old, d.new)}")
+        if d.what == "label":
+            out.append(f"        label: {_arrow(d.old, d.new)}")
     return out
 
 
@@ -923,6 +1004,7 @@ def to_json(d: StructuralDiff) -> dict:
                 "change": c.change,
                 "semantic": c.semantic,
                 "summary": c.summary,
+                "cause": c.cause,
                 "details": [
                     {
                         "what": x.what,

@@ -94,6 +94,42 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a source text as the parser numbers them: split at "\n" only (not at the
+    other characters str.splitlines breaks at, such as form feeds or U+2028), without the "\r"
+    of a CRLF ending."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+# Shown in place of characters that a terminal would act on or hide: control characters and
+# the bidirectional controls that can make a line read differently from what it holds. One
+# character for one, so that carets stay under the right column.
+_INVISIBLE = {code: 0x2400 + code for code in range(0x20)}
+_INVISIBLE.update({0x7F: 0x2421, **{code: 0xFFFD for code in range(0x80, 0xA0)}})
+_INVISIBLE.update({code: 0xFFFD for code in (0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, 0xFEFF,
+                                             *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def visible(text: str) -> str:
+    """`text` with control and bidirectional-control characters replaced by visible ones."""
+    return text.translate(_INVISIBLE)
+
+
+SHOWN_LINE = 160  # characters of a longer source line shown around the place a diagnostic is about
+
+
+def _window(line: str, start: int, width: int) -> tuple[str, str]:
+    """The source line to show and its caret line; a line longer than SHOWN_LINE is cut to the
+    part around `start` (0-based), with `…` where it was cut."""
+    if len(line) <= SHOWN_LINE:
+        return line, " " * start + "^" * width
+    begin = max(0, min(start - SHOWN_LINE // 3, len(line) - SHOWN_LINE))
+    stop = begin + SHOWN_LINE
+    before, after = ("…" if begin else ""), ("…" if stop < len(line) else "")
+    width = max(1, min(width, stop + 1 - start))
+    return before + line[begin:stop] + after, " " * (start - begin + len(before)) + "^" * width
+
+
 def render(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
     s = diagnostic.span
     if s is None:
@@ -104,14 +140,15 @@ def render(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
         lines = [head]
         text = sources.get(s.file)
         if text is not None:
-            source_lines = text.splitlines() or [""]
-            if 1 <= s.line <= len(source_lines):
-                line_text = source_lines[s.line - 1].expandtabs(1)
-                gutter = len(str(s.line))
+            lines_of_text = source_lines(text)
+            if 1 <= s.line <= len(lines_of_text):
+                line_text = visible(lines_of_text[s.line - 1].expandtabs(1))
+                gutter = max(4, len(str(s.line)))
                 end = s.end_column if s.end_line == s.line else len(line_text) + 1
                 width = max(1, min(end, len(line_text) + 1) - s.column)
-                lines.append(f"{' ' * (4 - gutter)}{s.line} | {line_text}")
-                lines.append(f"     | {' ' * (s.column - 1)}{'^' * width}")
+                shown, caret = _window(line_text, s.column - 1, width)
+                lines.append(f"{s.line:>{gutter}} | {shown}")
+                lines.append(f"{' ' * gutter} | {caret}")
     for note in diagnostic.notes:
         lines.append(f"     = note: {note}")
     if diagnostic.hint:

@@ -17,18 +17,18 @@ in); a comment after code goes at the end of the output line that renders that c
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import re
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import cache
 
 import attrs
 import lark
 
 from dsl import syntax as S
+from dsl.errors import TierError
 from dsl.parser import GRAMMAR, number_value, parse
 
 LINE_WIDTH = 100
@@ -56,8 +56,7 @@ class FormatError(ValueError):
 
 def format_module(module: S.Module) -> str:
     """The canonical text of a module. Comments are not part of the tree, so none are written."""
-    with _recursion_headroom():
-        return _assemble(_module_units(module, _SourceFacts()), [])
+    return _assemble(_module_units(module, _SourceFacts()), [])
 
 
 def format_source(text: str, path: str = "<string>", *, keep_comments: bool = True) -> str:
@@ -71,8 +70,7 @@ def format_source(text: str, path: str = "<string>", *, keep_comments: bool = Tr
     if not keep_comments:
         return format_module(module)
     facts = _scan_source(text)
-    with _recursion_headroom():
-        output = _assemble(_module_units(module, facts), facts.comments)
+    output = _assemble(_module_units(module, facts), facts.comments)
     _verify(output, module, path, facts.comments)
     return output
 
@@ -87,20 +85,7 @@ def format_preserves_comments(text: str) -> bool:
 
 def format_expr(expr: S.Expr) -> str:
     """One expression as text on a single line, with the fewest parentheses."""
-    with _recursion_headroom():
-        return "".join(line.text for line in _layout(_expr(expr), width=sys.maxsize))
-
-
-@contextlib.contextmanager
-def _recursion_headroom(limit: int = 20_000) -> Iterator[None]:
-    # The printer recurses once or twice per level of the tree; the parser accepts trees about
-    # as deep as Python's default limit allows, so the printer needs a higher one.
-    previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(previous, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(previous)
+    return "".join(line.text for line in _layout(_expr(expr), width=sys.maxsize))
 
 
 # ================================================================ layout engine
@@ -507,6 +492,15 @@ def _range(bounds: S.Range | None) -> str:
     return f" range {number_text(bounds.low)}..{number_text(bounds.high)}" if bounds else ""
 
 
+def _param_range(bounds: S.Range | S.Normal | S.OneOf | None) -> str:
+    """A param's range: `range lo..hi`, `range normal(mean, sd)` or `one of [a, b]`."""
+    if isinstance(bounds, S.Normal):
+        return f" range normal({number_text(bounds.mean)}, {number_text(bounds.sd)})"
+    if isinstance(bounds, S.OneOf):
+        return f" one of [{', '.join(_literal(option) for option in bounds.options)}]"
+    return _range(bounds)
+
+
 def _display(display: str | None) -> str:
     return f" {quote(display)}" if display is not None else ""
 
@@ -608,7 +602,7 @@ def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
         case S.InputDecl():
             return Text(_input_text(statement)), "input"
         case S.ParamDecl(name, value, bounds):
-            return Text(f"param {identifier(name)} = {_literal(value)}{_range(bounds)}"), "param"
+            return Text(f"param {identifier(name)} = {_literal(value)}{_param_range(bounds)}"), "param"
         case S.Definition(kind, name, expr, display):
             if kind not in ("indicator", "domain", "score", "let"):
                 raise FormatError(f"unknown definition kind {kind!r}")
@@ -749,8 +743,8 @@ def _scan_source(text: str) -> _SourceFacts:
 
 
 def _header_anchors(tokens: list[lark.Token]) -> dict[str, Anchor]:
-    """Source positions of the header lines: the header keywords and docstring that come before
-    the first statement (a statement's docstring always follows a statement)."""
+    """Source positions of the header lines. Header keywords appear nowhere else; the first
+    docstring is the header's when the header has one (the others follow statements)."""
     keys = {"METHODOLOGY": "methodology", "VERSION": "version", "EFFECTIVE": "effective",
             "ENTITY": "entity", "EXTENDS": "extends", "DOCSTRING": "doc"}
     anchors: dict[str, Anchor] = {}
@@ -856,7 +850,11 @@ def _with_comment_lines(lines: list[_Line]) -> list[_Line]:
 
 def _verify(output: str, module: S.Module, path: str, comments: list[_Comment]) -> None:
     """The formatter's promise, checked: same tree, same comments."""
-    if parse(output, path) != module:
+    try:
+        same_tree = parse(output, path) == module
+    except TierError:
+        same_tree = False
+    if not same_tree:
         raise FormatError(f"{path}: formatting would change the meaning of the file; it was left as is")
     kept = _comment_words(_scan_source(output).comments)
     if kept != _comment_words(comments):

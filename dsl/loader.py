@@ -1,11 +1,13 @@
 """Reading methodology files and the chain of files they extend.
 
-`extends "base.tier"` is resolved relative to the extending file. The chain is returned root
-file first; a cycle or a missing file is a located error.
+`extends "base.tier"` is resolved relative to the extending file and must name a file inside
+the methodology's root folder (dsl.paths). The chain is returned root file first; a cycle, a
+missing file or a path the rule refuses is a located error.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import attrs
 from dsl import syntax as S
 from dsl.errors import ERROR, Diagnostic, Span
 from dsl.parser import parse_with_recovery
+from dsl.paths import PathRefused, methodology_root, resolve_reference, written_target
 
 MAX_EXTENDS_DEPTH = 32
 
@@ -41,6 +44,7 @@ def load_chain(path: str, text: str | None = None,
     chain: list[LoadedFile] = []
     seen: set[Path] = set()
     current_path, current_text, referrer = path, text, None
+    root = methodology_root(path) if read is None else None
     while True:
         if current_text is None:
             try:
@@ -51,13 +55,23 @@ def load_chain(path: str, text: str | None = None,
         module, found = parse_with_recovery(current_text, current_path)
         diagnostics.extend(found)
         chain.append(LoadedFile(current_path, current_text, module))
-        seen.add(Path(current_path).resolve() if current_path != "<string>" else Path("<string>"))
+        seen.add(Path(os.path.realpath(current_path)) if current_path != "<string>" else Path("<string>"))
         base = module.header.extends
         if base is None:
             break
-        base_path = str(Path(current_path).parent / base) if current_path != "<string>" else base
-        resolved = Path(base_path).resolve()
         span = module.header.extends_span
+        try:
+            if read is None:  # from disk: only inside the methodology's root folder
+                base_path = str(resolve_reference(current_path, base, root))
+            else:
+                base_path = str(written_target(current_path, base))
+            resolved = Path(os.path.realpath(base_path))  # Path.resolve raises on a symbolic link loop
+        except (PathRefused, ValueError) as refused:
+            code = getattr(refused, "code", "bad-path")
+            message = getattr(refused, "message", str(refused))
+            hint = getattr(refused, "hint", "check the path.")
+            diagnostics.append(Diagnostic(ERROR, code, f"extends: {message}", span, hint))
+            break
         if resolved in seen:
             diagnostics.append(Diagnostic(ERROR, "extends-cycle", f"'{base}' is already in the chain of extended files",
                                           span, "remove the `extends` that closes the loop."))
@@ -70,6 +84,11 @@ def load_chain(path: str, text: str | None = None,
     return chain, diagnostics
 
 
+def unreadable(path: str, error: Exception) -> Diagnostic:
+    """The diagnostic for a methodology file that cannot be read (OSError, UnicodeDecodeError)."""
+    return _unreadable(path, error, None)
+
+
 def _unreadable(path: str, error: Exception, referrer: Span | None) -> Diagnostic:
     if isinstance(error, FileNotFoundError):
         message, hint = f"file not found: {path}", "check the path (relative to the extending file)."
@@ -78,6 +97,8 @@ def _unreadable(path: str, error: Exception, referrer: Span | None) -> Diagnosti
     elif isinstance(error, UnicodeDecodeError):
         message = f"{path} is not valid UTF-8 (byte {error.start})"
         hint = "save the methodology as UTF-8."
+        if bytes(error.object[:2]) in (b"\xff\xfe", b"\xfe\xff"):
+            hint = "the file starts with a UTF-16 byte-order mark: save the methodology as UTF-8."
     else:
         message, hint = f"cannot read {path}: {error.strerror or error}", "check the file's permissions."
     return Diagnostic(ERROR, "unreadable-file", message, referrer, hint)

@@ -220,6 +220,24 @@ class TierSpec:
 
 # ---------------------------------------------------------------- nodes
 
+UNIFORM = "uniform"
+NORMAL = "normal"
+ONE_OF = "one of"
+
+
+@attrs.frozen
+class Distribution:
+    """How a param may vary in a sensitivity analysis (docs/sensitivity.md).
+
+    `range lo..hi` is UNIFORM with values (lo, hi); `range normal(mean, sd)` is NORMAL with
+    values (mean, sd); `one of [a, b, c]` is ONE_OF with the options as plain values (numbers,
+    booleans, texts or labels), equally likely."""
+
+    kind: str  # UNIFORM, NORMAL or ONE_OF
+    values: tuple
+    text: str = attrs.field(default="", eq=False)  # as written: "40%..60%", "normal(50%, 5%)"
+
+
 INPUT = "input"
 PARAM = "param"
 TIER = "tier"
@@ -243,6 +261,7 @@ class Node:
     range: tuple[float, float] | None = None  # inputs and params
     required: bool = False  # inputs
     value: float | bool | str | None = None  # params: the declared value
+    distribution: Distribution | None = None  # params: how it may vary (range, normal, one of)
     source_text: str = attrs.field(default="", eq=False)  # the declaration as written
     overrides: str | None = attrs.field(default=None, eq=False)  # file of the base definition replaced
     span: Span | None = _span()

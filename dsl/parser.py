@@ -7,6 +7,7 @@ blanked out (newlines kept, so positions stay true) and parsing starts again.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from decimal import Decimal
 from functools import cache
@@ -17,11 +18,19 @@ import lark
 from lark import Token, Transformer, v_args
 
 from dsl import syntax as S
-from dsl.errors import ERROR, Diagnostic, Span, TierError
+from dsl.errors import ERROR, Diagnostic, Span, TierError, source_lines
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_SYNTAX_ERRORS = 50
 MAX_SOURCE_BYTES = 5_000_000
+# Expressions nest at most this deep: each operator, call, `if`, `map`, `band`, list and `for`
+# is one level (parentheses alone are not). Every later stage (checker, interpreter, formatter)
+# walks expressions recursively and stays far within Python's recursion limit below it.
+MAX_NESTING = 100
+_NESTING_RULES = frozenset({
+    "or_op", "and_op", "not_op", "compare", "is_missing", "is_not_missing", "add", "sub", "mul",
+    "div", "neg", "power", "pick", "call", "list", "map_expr", "band_expr", "if_expr",
+})
 
 STATEMENT_KEYWORDS = (
     "methodology", "version", "effective", "entity", "extends", "type", "input", "param",
@@ -88,6 +97,7 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
             continue
         except RecursionError:
             return S.Module(S.Header(), (), path=path), diagnostics + [_too_deep(path)]
+        broken += _drop_too_deep(tree, path, diagnostics)
         try:
             module = _Builder(path, diagnostics).transform(tree)
         except RecursionError:
@@ -98,6 +108,42 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
             raise
         return attrs.evolve(module, broken=tuple(broken)), diagnostics
     return S.Module(S.Header(), (), path=path), diagnostics
+
+
+def _drop_too_deep(tree: lark.Tree, path: str, diagnostics: list[Diagnostic]) -> list[str]:
+    """Report, and remove from the tree, every top-level statement holding an expression nested
+    more than MAX_NESTING levels deep (measured without recursion). Gives the names of the
+    statements removed, so that their uses are not reported as unknown names."""
+    kept, dropped = [], []
+    for statement in tree.children:
+        deepest = _first_too_deep(statement)
+        if deepest is None:
+            kept.append(statement)
+            continue
+        meta = deepest.meta
+        span = Span.point(path, getattr(meta, "line", 1), getattr(meta, "column", 1))
+        diagnostics.append(Diagnostic(
+            ERROR, "too-deep", f"this expression is nested more than {MAX_NESTING} levels deep", span,
+            "split it into named definitions (`let`), each nesting less deeply."))
+        name = next((c for c in statement.children if isinstance(c, Token) and c.type == "NAME"), None)
+        if name is not None:
+            dropped.append(str(name))
+    tree.children = kept
+    return dropped
+
+
+def _first_too_deep(node) -> lark.Tree | None:
+    stack = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if not isinstance(current, lark.Tree):
+            continue
+        if current.data in _NESTING_RULES:
+            depth += 1
+            if depth > MAX_NESTING:
+                return current
+        stack.extend((child, depth) for child in reversed(current.children))
+    return None
 
 
 def _too_deep(path: str) -> Diagnostic:
@@ -158,7 +204,9 @@ def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: 
         if token is not None and token.end_line is not None:
             line, column = token.end_line, token.end_column  # just after the last token
         else:
-            lines = text.splitlines() or [""]
+            lines = source_lines(text)
+            if len(lines) > 1 and lines[-1] == "":
+                lines.pop()  # after a final newline, the end is on the last line
             line, column = len(lines), len(lines[-1]) + 1
         message = "unexpected end of file"
         width = 1
@@ -224,13 +272,20 @@ def number_value(text: str) -> float:
         return float(digits) / 100 if percent else float(digits)
 
 
+def _written_nonzero(text: str) -> bool:
+    try:
+        return Decimal(text.rstrip("%")) != 0
+    except ArithmeticError:
+        return True
+
+
 def unquote(text: str) -> str:
     body = text[1:-1]
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
 
 
 def undoc(text: str) -> str:
-    return inspect.cleandoc(text[3:-3])
+    return inspect.cleandoc(text[3:-3].replace("\r\n", "\n"))  # the same text whatever the line endings
 
 
 @v_args(meta=True)
@@ -359,6 +414,12 @@ class _Builder(Transformer):
     def param_range(self, meta, c):
         return ("range", S.Range(c[0], c[1], span=self._s(meta)))
 
+    def param_normal(self, meta, c):
+        return ("range", S.Normal(c[0], c[1], span=self._s(meta)))
+
+    def param_one_of(self, meta, c):
+        return ("range", S.OneOf(tuple(x for x in c if x is not None), span=self._s(meta)))
+
     def required(self, meta, c):
         return ("required", True)
 
@@ -463,7 +524,16 @@ class _Builder(Transformer):
 
     # -- expressions
     def _number(self, token) -> S.Number:
-        return S.Number(number_value(str(token)), str(token), span=self._tok(token))
+        value = number_value(str(token))
+        if math.isinf(value):
+            self.diagnostics.append(Diagnostic(
+                ERROR, "number-too-large", f"the number {token} is too large", self._tok(token),
+                "numbers are 64-bit floats: at most about 1.8e308 in size."))
+        elif value == 0 and _written_nonzero(str(token)):
+            self.diagnostics.append(Diagnostic(
+                ERROR, "number-too-small", f"the number {token} is too small: it would be read as 0",
+                self._tok(token), "numbers are 64-bit floats: write 0, or a number above 1e-308 in size."))
+        return S.Number(value, str(token), span=self._tok(token))
 
     def number(self, meta, c):
         return self._number(c[0])

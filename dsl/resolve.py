@@ -17,7 +17,9 @@ from dsl import builtins as B
 from dsl import model as M
 from dsl import syntax as S
 from dsl import types as T
-from dsl.errors import ERROR, WARNING, Diagnostic, Span, did_you_mean
+from dsl.errors import ERROR, WARNING, Diagnostic, Span, did_you_mean, source_lines
+from dsl.parser import MAX_NESTING
+from dsl.paths import PathRefused, methodology_root, resolve_reference
 
 ERROR_TYPE = T.Type("error")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -95,7 +97,7 @@ def names_in(root, functions: dict) -> set[str]:
 def source_slice(text: str, span: Span | None) -> str:
     if span is None:
         return ""
-    lines = text.splitlines()
+    lines = source_lines(text)
     if not 1 <= span.line <= len(lines):
         return ""
     if span.line == span.end_line:
@@ -143,6 +145,9 @@ class Resolver:
         self.param_values: dict[str, object] = {}
         self.list_lengths: dict[str, int] = {}
         self.levels: list[T.LevelType] = list(symbols.level_types.values())
+        self._depth = 0  # expressions being resolved, one inside the other
+        self._too_deep_reported = False
+        self._outer_calls: list[Span] = []  # user-function calls written in the statement itself
 
     def error(self, code, message, span, hint=None, notes=()):
         self.diagnostics.append(Diagnostic(ERROR, code, message, span, hint, tuple(notes)))
@@ -229,18 +234,66 @@ class Resolver:
             value_expr.label if isinstance(value_expr, M.LabelConst) else None)
         kind = value_expr.type.as_scalar() if not is_error(value_expr.type) else ERROR_TYPE
         value_range = None
-        if decl.range is not None:
+        distribution = None
+        if isinstance(decl.range, S.OneOf):
+            if not is_error(kind):
+                distribution = self._one_of(decl, value_expr, ctx)
+        elif decl.range is not None:
             if kind.base != T.NUMBER:
                 self.error("range-not-number", f"param '{decl.name}' is {kind.base}: only numbers take a range",
-                           decl.range.span, "remove the range.")
+                           decl.range.span, "remove the range, or list the options: `one of [...]`.")
+            elif isinstance(decl.range, S.Normal):
+                distribution = self._normal(decl, value)
             else:
                 value_range = self._range(decl.range)
                 if value_range and not (value_range[0] <= value <= value_range[1]):
                     self.error("param-out-of-range", f"param '{decl.name}' = {decl.value.text} is outside its range "
                                f"{decl.range.low.text}..{decl.range.high.text}", decl.value.span,
                                "change the value or widen the range.")
+                elif value_range:
+                    distribution = M.Distribution(M.UNIFORM, value_range,
+                                                  f"{decl.range.low.text}..{decl.range.high.text}")
         self.param_values[decl.name] = value
-        return M.Node(kind=M.PARAM, type=kind, deps=(), value=value, range=value_range, **self._common(decl, file))
+        return M.Node(kind=M.PARAM, type=kind, deps=(), value=value, range=value_range, distribution=distribution,
+                      **self._common(decl, file))
+
+    def _normal(self, decl: S.ParamDecl, value: float) -> M.Distribution | None:
+        """`range normal(mean, sd)`: sd must be above 0; a value far from the mean is suspicious."""
+        mean, sd = decl.range.mean, decl.range.sd
+        if not sd.value > 0 or not math.isfinite(sd.value) or not math.isfinite(mean.value):
+            self.error("bad-sd", f"param '{decl.name}': the standard deviation {sd.text} must be above 0",
+                       sd.span, "write e.g. `range normal(50%, 5%)`.")
+            return None
+        if abs(value - mean.value) > 3 * sd.value:
+            self.warning("param-far-from-mean", f"param '{decl.name}' = {decl.value.text} is more than 3 standard "
+                         f"deviations from the mean {mean.text} of its range", decl.value.span,
+                         "a param's value is usually the centre of its plausible values.")
+        return M.Distribution(M.NORMAL, (mean.value, sd.value), f"normal({mean.text}, {sd.text})")
+
+    def _one_of(self, decl: S.ParamDecl, value_expr: M.Expr, ctx: Ctx) -> M.Distribution | None:
+        """`one of [a, b, c]`: options of the value's type, distinct, the value among them."""
+        options, texts = [], []
+        for option in decl.range.options:
+            resolved = self.expr(option, ctx, expect=value_expr.type)
+            if is_error(resolved.type):
+                return None
+            plain = _plain(resolved)
+            if not resolved.type.same_kind(value_expr.type) or plain is None:
+                self._type_error(option.span, f"param '{decl.name}' is {value_expr.type.as_scalar(False)}: "
+                                 f"an option cannot be {resolved.type.as_scalar(False)}")
+                return None
+            if any(_same_option(plain, seen) for seen in options):
+                self.error("duplicate-option", f"param '{decl.name}': the option {_literal_text(option)} is listed "
+                           "twice", option.span, "list each option once.")
+                return None
+            options.append(plain)
+            texts.append(_literal_text(option))
+        value = _plain(value_expr)
+        if not any(_same_option(value, option) for option in options):
+            self.error("param-not-an-option", f"param '{decl.name}' = {_literal_text(decl.value)} is not one of its "
+                       f"options [{', '.join(texts)}]", decl.value.span, "add the value to the options.")
+            return None
+        return M.Distribution(M.ONE_OF, tuple(options), f"one of [{', '.join(texts)}]")
 
     def _definition(self, decl: S.Definition, file: str) -> M.Node:
         ctx = Ctx(file, [])
@@ -395,14 +448,21 @@ class Resolver:
         return M.TestCase(decl.name, tuple(givens), data_path, tuple(expects), tuple(texts), span=decl.span)
 
     def _check_data_path(self, item: S.GivenData, file: str) -> None:
-        if file == "<string>":
+        try:
+            target = resolve_reference(file, item.path, methodology_root(file))
+        except PathRefused as refused:
+            self.error(refused.code, f"given data: {refused.message}", item.span, refused.hint)
             return
-        target = Path(file).parent / item.path
+        if file == "<string>":
+            return  # text without a file: the data is looked for when the test runs
         try:
             found = target.is_file()
         except (OSError, ValueError):  # e.g. a name too long for the file system
             found = False
-        if not found:
+        if not found and _is_dir(target):
+            self.error("test-data-missing", f"{item.path} is a folder, not a data file", item.span,
+                       "name a .csv, .tsv or .xlsx file.")
+        elif not found:
             self.error("test-data-missing", f"data file not found: {item.path}", item.span,
                        f"the path is relative to {Path(file).name}'s folder.")
 
@@ -435,8 +495,22 @@ class Resolver:
     # ------------------------------------------------------------ expressions
 
     def expr(self, e, ctx: Ctx, expect: T.Type | None = None) -> M.Expr:
+        if self._depth > MAX_NESTING:  # only through user functions: the parser limits the rest
+            if not self._too_deep_reported:
+                self._too_deep_reported = True
+                where = self._outer_calls[0] if self._outer_calls else e.span
+                self.error("too-deep", f"with its functions expanded, this expression is nested more than "
+                           f"{MAX_NESTING} levels deep", where,
+                           "split it into named definitions (`let`), or simplify the functions.")
+            return M.Const(None, ERROR_TYPE, span=e.span)
         method = getattr(self, f"_e_{type(e).__name__}")
-        return method(e, ctx, expect)
+        self._depth += 1
+        try:
+            return method(e, ctx, expect)
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._too_deep_reported = False
 
     def _e_Number(self, e: S.Number, ctx, expect):
         return M.Const(float(e.value), T.number(scalar=True), span=e.span)
@@ -821,7 +895,13 @@ class Resolver:
             return M.Const(None, ERROR_TYPE, span=e.span)
         env = tuple((param, argument, ctx) for param, argument in zip(decl.params, plain))
         inner = Ctx(ctx.file, ctx.deps, env, ctx.functions + (e.function,))
-        return self.expr(decl.body, inner, expect)
+        if ctx.functions:
+            return self.expr(decl.body, inner, expect)
+        self._outer_calls.append(e.span)
+        try:
+            return self.expr(decl.body, inner, expect)
+        finally:
+            self._outer_calls.pop()
 
     # ------------------------------------------------------------ small checks
 
@@ -1123,6 +1203,13 @@ def _is_literal(expr: M.Expr) -> bool:
     return isinstance(expr, (M.Const, M.LabelConst))
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def _option_text(option) -> str:
     if isinstance(option, S.Polarity):
         return f"{option.direction} is better"
@@ -1137,3 +1224,32 @@ def _option_text(option) -> str:
 
 def _fmt(value: float) -> str:
     return f"{value:.10g}"
+
+
+def _plain(expr: M.Expr) -> float | bool | str | None:
+    """The plain value of a resolved literal (a label as its text); None if it is not one."""
+    if isinstance(expr, M.LabelConst):
+        return expr.label
+    if isinstance(expr, M.Const):
+        return expr.value
+    return None
+
+
+def _same_option(a, b) -> bool:
+    """Equal options; numbers compare as the language does (one part in 10^12)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1.0)
+    return type(a) is type(b) and a == b
+
+
+def _literal_text(literal) -> str:
+    """A param value or option as written."""
+    if isinstance(literal, S.Number):
+        return literal.text or f"{literal.value:g}"
+    if isinstance(literal, S.Boolean):
+        return "true" if literal.value else "false"
+    if isinstance(literal, S.String):
+        return f'"{literal.value}"'
+    if isinstance(literal, S.Name):
+        return literal.name
+    return "?"

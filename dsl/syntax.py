@@ -258,6 +258,23 @@ class Range:
 
 
 @attrs.frozen
+class Normal:
+    """`range normal(mean, sd)`: a param's plausible values, normally distributed."""
+
+    mean: Number
+    sd: Number
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class OneOf:
+    """`one of [a, b, c]`: a param's plausible values, equally likely (literals like the value)."""
+
+    options: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
 class InputDecl:
     name: str
     type: TypeRef
@@ -274,7 +291,7 @@ class InputDecl:
 class ParamDecl:
     name: str
     value: Expr  # a literal: Number, String, Boolean or Name (a level label)
-    range: Range | None = None
+    range: Range | Normal | OneOf | None = None  # how it may vary (docs/sensitivity.md)
     doc: str | None = None
     span: Span | None = _span()
     name_span: Span | None = _span()

@@ -60,6 +60,7 @@ from interpreter.errors import (
     UNSUPPORTED_FORMAT,
     DataError,
     DataProblem,
+    plural,
     quote,
     rows_text,
 )
@@ -214,7 +215,10 @@ def _decode(data: bytes, path: str, encoding: str) -> str:
             f"cannot decode the file as {encoding}: byte 0x{data[offset]:02X} at byte offset "
             f"{offset} (line {line}) is not valid {encoding}"
         )
-        if codec == "utf-8":
+        wide = _wide_bom(data)
+        if codec == "utf-8" and wide:
+            hint = f"the file starts with a {wide} byte-order mark: try --encoding {wide.lower()}"
+        elif codec == "utf-8":
             hint = (
                 "the file is in another encoding: if it was saved by Excel or another Windows "
                 "program, try --encoding cp1252 (or --encoding latin-1)"
@@ -224,10 +228,31 @@ def _decode(data: bytes, path: str, encoding: str) -> str:
         _fail(path, DataProblem(message, hint=hint, code=BAD_ENCODING))
 
 
+def _wide_bom(data: bytes) -> str | None:
+    """Which wide encoding (UTF-16 or UTF-32) the byte-order mark the bytes start with names."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    return None
+
+
 def _read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd.DataFrame:
     text = _decode(data, path, encoding)
     if not text.strip():
         _fail(path, DataProblem("the file is empty", code=EMPTY_FILE))
+    if "\x00" in text:  # never in a text table: a binary file, or UTF-16/32 read as UTF-8
+        nul = text.index("\x00")
+        wide = _wide_bom(data) or "UTF-16"
+        _fail(
+            path,
+            DataProblem(
+                f"the file holds a NUL character (line {text.count(chr(10), 0, nul) + 1}): it is not a "
+                f"{encoding} text table",
+                hint=f"save it as a UTF-8 CSV file; if it is in {wide}, try --encoding {wide.lower()}",
+                code=BAD_ENCODING,
+            ),
+        )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     separator = "comma" if delimiter == "," else "tab"
     problems: list[DataProblem] = []
@@ -294,7 +319,10 @@ def _malformed_csv(error: csv.Error, row: int, line: int) -> DataProblem:
 def _ragged(row: int, line: int, cells: int, width: int, hint: str | None) -> DataProblem:
     where = f" (line {line} of the file)" if line != row else ""
     return DataProblem(
-        f"has {cells} cells but the header has {width}{where}", row=row, hint=hint, code=RAGGED_ROW
+        f"has {plural(cells, 'cell')} but the header has {width}{where}",
+        row=row,
+        hint=hint,
+        code=RAGGED_ROW,
     )
 
 

@@ -106,10 +106,27 @@ class DataError(Exception):
         super().__init__(render_data_error(self))
 
 
+QUOTE_MAX = 60  # characters of a value shown in a message; a longer one is cut, its length given
+
+
 def quote(text: str) -> str:
-    """A value or column name in double quotes, with control characters escaped so that
-    surrounding or odd whitespace is visible: `" E54000007"`, `"a\\tb"`."""
-    return json.dumps(text, ensure_ascii=False)
+    """A value or column name in double quotes, with control and other invisible characters
+    escaped so that surrounding or odd whitespace is visible: `" E54000007"`, `"a\\tb"`,
+    `"\\ufeffcode"`. A value longer than QUOTE_MAX characters is cut:
+    `"99999…" (100,000 characters)`."""
+    if len(text) > QUOTE_MAX:
+        return f'{_quoted(text[: QUOTE_MAX - 10])[:-1]}…" ({len(text):,} characters)'
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    shown = json.dumps(text, ensure_ascii=False)
+    if shown.isprintable():
+        return shown
+    return "".join(
+        c if c.isprintable() else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        for c in shown
+    )
 
 
 def rows_text(rows: Sequence[int], limit: int = SHOW_PER_GROUP) -> str:

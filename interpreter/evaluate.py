@@ -47,6 +47,7 @@ import pandas as pd
 
 from dsl.model import (
     INPUT,
+    ONE_OF,
     PARAM,
     TIER,
     BandOf,
@@ -106,12 +107,20 @@ class Evaluator:
     """Evaluates resolved expressions over every entity of `index`.
 
     `env` holds the internal value of every node evaluated so far; `lookup`, if given, is
-    asked for a node not in env (used to evaluate expressions against a finished run)."""
+    asked for a node not in env (used to evaluate expressions against a finished run).
 
-    def __init__(self, methodology: Methodology, index: pd.Index, params: dict, lookup=None):
+    `blocks` > 1 evaluates `blocks` copies of the entities at once (sample-major: row
+    `b * len(index) + e` is entity e in block b; see SampleEvaluator): values may differ from
+    block to block, and every population computation (population functions, `count` of a
+    condition, `x for "KEY"`, tier rank rules) is done within each block."""
+
+    def __init__(self, methodology: Methodology, index: pd.Index, params: dict, lookup=None, *,
+                 blocks: int = 1):
         self.methodology = methodology
         self.index = index
-        self.n = len(index)
+        self.blocks = blocks
+        self.entities = len(index)
+        self.n = len(index) * blocks
         self.params = params
         self.env: dict[str, Val] = {}
         self._lookup = lookup
@@ -151,7 +160,12 @@ class Evaluator:
         return self.env[name]
 
     def const(self, expr: Expr):
-        """The value of a constant argument (a literal, a param or -constant); None if missing."""
+        """The value of a constant argument (a literal, a param or -constant); None if missing.
+
+        With blocks, a value that differs between blocks is a float array with one value per
+        block (NaN where missing)."""
+        if self.blocks > 1:
+            return self._block_const(expr)
         if isinstance(expr, Const):
             return None if expr.value is None else float(expr.value)
         if isinstance(expr, Ref) and self.methodology.has(expr.name) \
@@ -165,6 +179,18 @@ class Evaluator:
             return None
         v = self.eval(expr)
         return None if v.missing[0] else float(v.data[0])
+
+    def _block_const(self, expr: Expr):
+        if isinstance(expr, Const):
+            return None if expr.value is None else float(expr.value)
+        if self.entities == 0:
+            return None
+        per_block = np.asarray(self.eval(expr).data[:: self.entities], dtype=float)
+        return per_block_or_one(per_block)
+
+    def block_rows(self, data: np.ndarray) -> np.ndarray:
+        """A per-row array as (blocks, entities)."""
+        return data.reshape(self.blocks, self.entities)
 
     def eval(self, expr: Expr) -> Val:
         method = _DISPATCH.get(type(expr))
@@ -230,8 +256,10 @@ class Evaluator:
         else:
             zero = np.zeros(self.n, dtype=bool)
         undefined = ~missing & ~zero & np.isnan(out)
-        out = np.where(zero | undefined, np.nan, out)
-        reasons = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, reasons))
+        failed = zero | undefined
+        if failed.any():
+            out = np.where(failed, np.nan, out)
+            reasons = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, reasons))
         return finish(t, out, reasons)
 
     def _comparison(self, op: str, a: Val, b: Val, t: Type) -> Val:
@@ -293,6 +321,10 @@ class Evaluator:
         position = self.index.get_indexer([key])[0] if self.n else -1
         if position < 0:
             return finish(t, empty_like_type(t, self.n), np.full(self.n, NOT_IN_DATA, dtype=object))
+        if self.blocks > 1:  # the entity's value in each block
+            rows = position + self.entities * np.arange(self.blocks)
+            return finish(t, np.repeat(v.data[rows], self.entities),
+                          np.repeat(v.reasons[rows], self.entities).astype(object))
         data = np.full(self.n, v.data[position], dtype=v.data.dtype)
         return finish(t, data, np.full(self.n, v.reasons[position], dtype=object))
 
@@ -386,13 +418,46 @@ def constant(value, t: Type, n: int) -> Val:
     return finish(t, np.full(n, float(value)))
 
 
+def per_block_or_one(values: np.ndarray):
+    """One value per block as a float (None if missing) when every block has the same, else
+    the float array itself."""
+    first = values[0]
+    if np.isnan(first):
+        return None if np.isnan(values).all() else values
+    return float(first) if (values == first).all() else values
+
+
+def block_constant(values, t: Type, n: int) -> Val:
+    """A param's sampled values (one per block: numbers, booleans, labels or texts), each
+    repeated for the n entities of its block."""
+    values = np.asarray(values, dtype=object if t.base in (LEVEL, TEXT) else None)
+    if t.base == LEVEL:
+        codes = np.array([np.nan if v is None else float(t.level.order(str(v))) for v in values])
+        return finish(t, np.repeat(codes, n))
+    if t.base == TEXT:
+        return finish(t, np.repeat(values.astype(object), n))
+    return finish(t, np.repeat(values.astype(float), n))
+
+
+def tile(v: Val, blocks: int) -> Val:
+    """A value over the entities, repeated for each block."""
+    if v.is_list:
+        return list_val(v.type, [tile(item, blocks) for item in v.items])
+    return Val(v.type, np.tile(v.data, blocks), np.tile(v.reasons, blocks))
+
+
 def as_component(v: Val, t: Type) -> Val:
     """A node's value read by another expression: its missing values become component_missing."""
     if v.is_list:
         return list_val(t, [as_component(item, item_type(t)) for item in v.items])
     if t.base != v.type.base:  # pragma: no cover - the checker guarantees the type
         t = v.type.as_scalar(t.scalar)
-    return Val(t, v.data, np.where(v.missing, COMPONENT_MISSING, None).astype(object))
+    missing = v.missing
+    if not missing.any():  # its reasons are all None already
+        return Val(t, v.data, v.reasons)
+    reasons = nones(len(missing))
+    reasons[missing] = COMPONENT_MISSING
+    return Val(t, v.data, reasons)
 
 
 def retype(v: Val, t: Type) -> Val:
@@ -419,6 +484,8 @@ def resolve_params(methodology: Methodology, overrides: dict | None) -> dict:
 def _describe_param(p: Node) -> str:
     if p.range is not None:
         return f"{p.name} (range {p.range[0]:g}..{p.range[1]:g})"
+    if p.distribution is not None:
+        return f"{p.name} ({p.distribution.text})"
     if p.type.base == LEVEL:
         return f"{p.name} (one of {', '.join(p.type.level.labels)})"
     return f"{p.name} ({p.type.base})"
@@ -434,6 +501,15 @@ def _unknown_param(name: str, declared: dict[str, Node]) -> str:
 
 
 def _check_param(p: Node, value):
+    value = _check_param_type(p, value)
+    if p.distribution is not None and p.distribution.kind == ONE_OF:
+        options = p.distribution.values
+        if not any(numeric.close(value, o) if p.type.base == NUMBER else value == o for o in options):
+            raise ParamError(f"param {p.name} = {value!r} is not one of its options ({p.distribution.text})")
+    return value
+
+
+def _check_param_type(p: Node, value):
     base = p.type.base
     if base == NUMBER:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -536,3 +612,155 @@ def evaluate_expression(result: RunResult, expr: Expr) -> pd.Series:
     """`expr` evaluated for every entity of a finished run, in the trace.py representation
     (a boolean expression gives a nullable boolean Series; a scalar one, its value repeated)."""
     return to_series(evaluate_value(result, expr), result.keys)
+
+
+# ---------------------------------------------------------------- many param samples at once
+
+
+def varying_nodes(methodology: Methodology, sampled) -> frozenset[str]:
+    """The sampled params and every node that reads one of them, directly or not."""
+    varying = set(sampled)
+    for node in methodology.nodes:
+        if node.name not in varying and any(d in varying for d in node.deps):
+            varying.add(node.name)
+    return frozenset(varying)
+
+
+def needed_nodes(methodology: Methodology, wanted) -> frozenset[str]:
+    """The wanted nodes and every node they read, directly or not."""
+    needed = set(wanted)
+    for node in reversed(methodology.nodes):
+        if node.name in needed:
+            needed.update(node.deps)
+    return frozenset(needed)
+
+
+class SampleEvaluator:
+    """Evaluates a methodology for many samples of its params at once (docs/sensitivity.md).
+
+    The entities are stacked once per sample (a table of entities × samples rows, sample-major)
+    and each sampled param becomes a per-row value: its sampled value repeated for the
+    entities of its sample. Every population computation is done within each sample, so each
+    sample's values are those a single run with that sample's params gives. Nodes that no
+    sampled param reaches are evaluated once over the entities and repeated per sample (unless
+    `share_invariant` is False); only the `wanted` nodes and what they read are evaluated.
+    Nothing is traced: `run` gives internal values (interpreter.values), and each sampled
+    block is as long as the input table.
+
+        ev = SampleEvaluator(m, inputs, sampled=["w"], wanted=["rating"])
+        values = ev.run({"w": np.array([0.4, 0.5, 0.6])})   # 3 samples
+        ev.matrix(values["rating"])                          # (3, entities) tier positions
+    """
+
+    def __init__(self, methodology: Methodology, inputs: pd.DataFrame, params: dict | None = None, *,
+                 sampled, wanted=None, share_invariant: bool = True):
+        self.methodology = methodology
+        self.inputs = inputs
+        self.index = inputs.index
+        self.entities = len(inputs.index)
+        self.params = resolve_params(methodology, params)
+        self.sampled = tuple(sampled)
+        for name in self.sampled:
+            if not methodology.has(name) or methodology.node(name).kind != PARAM:
+                raise ParamError(_unknown_param(name, {p.name: p for p in methodology.params}))
+        wanted = [n.name for n in methodology.nodes] if wanted is None else list(wanted)
+        self.wanted = tuple(wanted)
+        needed = needed_nodes(methodology, wanted)
+        varying = varying_nodes(methodology, self.sampled)
+        if not share_invariant:
+            varying = frozenset(needed)
+        self.order = tuple(n for n in methodology.nodes if n.name in needed and n.name in varying)
+        self.varying = frozenset(n.name for n in self.order)
+        self._shared = self._evaluate_once([n for n in methodology.nodes if n.name in needed
+                                            and n.name not in varying])
+        self._last_use = self._last_uses()
+
+    def _evaluate_once(self, nodes: list[Node]) -> dict[str, Val]:
+        ev = Evaluator(self.methodology, self.index, self.params)
+        for node in nodes:
+            ev.env[node.name] = retype(self._node_value(ev, node, self.params), node.type)
+        return ev.env
+
+    def _last_uses(self) -> dict[str, int]:
+        """For each node, the position in `order` of the last node reading it."""
+        last: dict[str, int] = {}
+        for i, node in enumerate(self.order):
+            for d in node.deps:
+                last[d] = i
+        return last
+
+    def _node_value(self, ev: Evaluator, node: Node, params: dict) -> Val:
+        if node.kind == INPUT:
+            value = _input_value(node, self.inputs, self.index)
+            return tile(value, ev.blocks) if ev.blocks > 1 else value
+        if node.kind == PARAM:
+            if node.name in params and isinstance(params[node.name], np.ndarray):
+                return block_constant(params[node.name], node.type, self.entities)
+            return constant(params[node.name], node.type, ev.n)
+        if node.kind == TIER:
+            ev.begin(node.tier.source)
+            return evaluate_tier(ev, node, trace=False)[0]
+        ev.begin(node.expr)
+        return ev.eval(node.expr)
+
+    def run(self, samples: dict) -> dict[str, Val]:
+        """The wanted nodes' values for these samples: {param: one value per sample} for every
+        sampled param (numbers, booleans, labels or texts), all of the same length."""
+        if set(samples) != set(self.sampled):
+            raise ParamError(f"samples are given for {sorted(samples)}, expected {sorted(self.sampled)}")
+        lengths = {len(v) for v in samples.values()}
+        if len(lengths) > 1:
+            raise ParamError("every sampled param needs the same number of samples")
+        blocks = lengths.pop() if lengths else 1
+        params = dict(self.params)
+        for name, values in samples.items():
+            params[name] = _check_samples(self.methodology.node(name), values)
+        shared = self._shared
+
+        def lookup(name: str) -> Val:
+            return tile(shared[name], blocks)
+
+        ev = Evaluator(self.methodology, self.index, params, lookup=lookup, blocks=blocks)
+        keep = set(self.wanted)
+        for i, node in enumerate(self.order):
+            ev.env[node.name] = retype(self._node_value(ev, node, params), node.type)
+            for d in node.deps:
+                if self._last_use.get(d) == i and d not in keep:
+                    ev.env.pop(d, None)
+        out = {}
+        for name in self.wanted:
+            out[name] = ev.env[name] if name in ev.env else tile(shared[name], blocks)
+        return out
+
+    def matrix(self, v: Val) -> np.ndarray:
+        """A (not list) value of `run` as a (samples, entities) array."""
+        return v.data.reshape(-1, self.entities)
+
+
+def _check_samples(p: Node, values) -> np.ndarray:
+    """Sampled values of one param as an array, checked like overrides (type, range, options)."""
+    base = p.type.base
+    if base == NUMBER:
+        arr = np.asarray(values, dtype=float)
+        if not np.isfinite(arr).all():
+            raise ParamError(f"param {p.name} needs finite numbers")
+        if p.range is not None:
+            lo, hi = p.range
+            inside = numeric.compare(">=", arr, lo) & numeric.compare("<=", arr, hi)
+            if not inside.all():
+                bad = arr[~inside][0]
+                raise ParamError(f"param {p.name} = {bad:g} is outside its range {lo:g}..{hi:g}")
+        if p.distribution is not None and p.distribution.kind == ONE_OF:
+            allowed = np.zeros(len(arr), dtype=bool)
+            for option in p.distribution.values:
+                allowed |= numeric.close(arr, option)
+            if not allowed.all():
+                raise ParamError(f"param {p.name} = {arr[~allowed][0]:g} is not one of its options "
+                                 f"({p.distribution.text})")
+        return arr
+    distinct = {(type(v), v) for v in values}
+    for _, value in distinct:
+        _check_param(p, value)
+    if base == BOOLEAN:
+        return np.asarray(values, dtype=bool)
+    return np.asarray(values, dtype=object)

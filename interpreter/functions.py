@@ -32,6 +32,11 @@ rank, percentile: n; quantile_band, quartile: cut_1..cut_{n-1}, n; zscore: mean,
 minmax: min, max, n; winsorize: low, high, n; population_mean/median/sd/quantile: value, n;
 count of a single per-entity condition (a population count): value, n (entities with a known
 condition). With `within G`, each is recorded per group as `name[GROUP]`.
+
+Blocks (interpreter.evaluate.Evaluator, `ev.blocks` > 1: many param samples evaluated at once,
+docs/sensitivity.md): population functions compute within each block, with the same numpy
+operations row by row (`_population_blocks`); constant arguments may then differ by block
+(`ev.const` gives one value per block). Statistics are not recorded.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from dsl.builtins import BUILTINS
-from dsl.model import Call
+from dsl.model import Call, Const
 from dsl.types import BOOLEAN, LEVEL, NUMBER, Type
 from interpreter import numeric
 from interpreter.trace import BELOW_REQUIRE, COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN
@@ -119,6 +124,12 @@ def _clip(ev, call: Call) -> Val:
 def _round(ev, call: Call) -> Val:
     x = ev.eval(call.args[0])
     digits = ev.const(call.args[1])
+    if isinstance(digits, np.ndarray):
+        return _per_block(ev, digits, lambda d: _round_to(ev, call, x, d))
+    return _round_to(ev, call, x, digits)
+
+
+def _round_to(ev, call: Call, x: Val, digits) -> Val:
     if digits is None or not np.isfinite(digits):
         return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.reasons, COMPONENT_MISSING))
     return _row(call.type, ev.n, [x], lambda v: numeric.round_half_away(v, int(digits)))
@@ -151,18 +162,32 @@ def _coalesce(ev, call: Call) -> Val:
 # ---------------------------------------------------------------- aggregations
 
 
-def _spread(ev, call: Call) -> tuple[list[Val], list[Val] | None]:
-    """The components of an aggregation (lists spread) and their weights (or None)."""
+def _spread(ev, call: Call) -> tuple[list[Val], list | None]:
+    """The components of an aggregation (lists spread) and their weights (or None). With
+    blocks, scalar weights are given as their value per block (a float array) instead."""
     values: list[Val] = []
-    weights: list[Val] | None = [] if call.weights is not None else None
+    weights: list | None = [] if call.weights is not None else None
+    per_block = ev.blocks > 1 and weights is not None and all(w.type.scalar for w in call.weights)
     for i, expr in enumerate(call.args):
         v = ev.eval(expr)
         items = list(v.items) if v.is_list else [v]
         values.extend(items)
         if weights is not None:
-            w = ev.eval(call.weights[i])
+            w = _block_weight(ev, call.weights[i]) if per_block else ev.eval(call.weights[i])
             weights.extend([w] * len(items))
     return values, weights
+
+
+def _block_weight(ev, expr) -> np.ndarray:
+    """A scalar weight's value in each block (NaN where missing)."""
+    if isinstance(expr, Const):
+        return np.full(ev.blocks, np.nan if expr.value is None else float(expr.value))
+    return np.asarray(ev.eval(expr).data[:: ev.entities], dtype=float)
+
+
+def _columns(arrays: list[np.ndarray]) -> np.ndarray:
+    """np.column_stack(arrays), built faster (one contiguous stack, then one transposing copy)."""
+    return np.ascontiguousarray(np.stack(arrays).T)
 
 
 class _Components:
@@ -173,28 +198,37 @@ class _Components:
         n, k = ev.n, len(values)
         self.n, self.k = n, k
         self.values = values
-        self.x = np.column_stack([v.data for v in values]) if k else np.zeros((n, 0))
-        self.missing = np.column_stack([v.missing for v in values]) if k else np.zeros((n, 0), bool)
+        self.x = _columns([v.data for v in values]) if k else np.zeros((n, 0))
+        self.missing = np.isnan(self.x)  # components are numbers or booleans: NaN is missing
+        any_missing = bool(self.missing.any())
         self.present = ~self.missing
         self.count = self.present.sum(axis=1)
         self.skip = call.skip_missing or call.require is not None
         self.need = call.require if call.require is not None else (1 if self.skip else k)
-        self.xz = np.where(self.missing, 0.0, self.x)
+        self.xz = np.where(self.missing, 0.0, self.x) if any_missing else self.x
         self.weighted = weights is not None
         if self.skip:
             self.invalid = self.count < self.need
             reason = BELOW_REQUIRE if call.require is not None else COMPONENT_MISSING
-            reasons = np.where(self.invalid, reason, None).astype(object)
+            reasons = np.where(self.invalid, reason, None).astype(object) if self.invalid.any() else nones(n)
         else:
             self.invalid = self.count < k
             reasons = first_reason(n, *values)
         if weights is not None:
-            self.w = np.column_stack([w.data for w in weights])
-            w_missing = np.column_stack([w.missing for w in weights]).any(axis=1)
-            reasons = np.where(~self.invalid & w_missing, COMPONENT_MISSING, reasons)
+            if isinstance(weights[0], np.ndarray):  # one value per block: repeated per entity
+                per_block = np.column_stack(weights)
+                self.w = np.repeat(per_block, ev.entities, axis=0)
+                w_missing = np.repeat(np.isnan(per_block).any(axis=1), ev.entities)
+                w = np.repeat(np.nan_to_num(per_block), ev.entities, axis=0)
+            else:
+                self.w = _columns([w.data for w in weights])
+                w_missing = np.isnan(self.w).any(axis=1)
+                w = np.nan_to_num(self.w)
+            if w_missing.any():
+                reasons = np.where(~self.invalid & w_missing, COMPONENT_MISSING, reasons)
             self.invalid |= w_missing
-            self.wz = np.where(self.missing, 0.0, np.nan_to_num(self.w))
-            self.w_all = np.nan_to_num(self.w).sum(axis=1)
+            self.wz = np.where(self.missing, 0.0, w) if any_missing else w
+            self.w_all = w.sum(axis=1)
             self.w_present = self.wz.sum(axis=1)
         else:
             self.w = np.ones((n, k))
@@ -205,8 +239,9 @@ class _Components:
 
     def fail(self, mask: np.ndarray, reason: str) -> None:
         """Make the result missing with `reason` where mask holds (and it is not yet invalid)."""
-        self.reasons = np.where(~self.invalid & mask, reason, self.reasons)
-        self.invalid = self.invalid | mask
+        if mask.any():
+            self.reasons = np.where(~self.invalid & mask, reason, self.reasons)
+            self.invalid = self.invalid | mask
 
     def renormalised(self, total: np.ndarray, normalise: bool) -> np.ndarray:
         """total (a weighted sum over present components) re-normalised per the semantics."""
@@ -303,6 +338,10 @@ def _all(ev, call: Call) -> Val:
 def _population_count(ev, call: Call) -> Val:
     cond = ev.eval(call.args[0])
     holds = cond.present & (cond.data == 1.0)
+    if ev.blocks > 1:
+        counts = ev.block_rows(holds).sum(axis=1).astype(float)
+        ev.record(call, {})
+        return finish(call.type, np.repeat(counts, ev.entities))
     value = float(holds.sum())
     ev.record(call, {"value": value, "n": float(cond.present.sum())})
     return const_val(value, call.type, ev.n)
@@ -341,12 +380,15 @@ def _key(stat: str, group: str | None) -> str:
     return stat if group is None else f"{stat}[{group}]"
 
 
-def _population(ev, call: Call, kernel, scalar_result: bool) -> Val:
+def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> Val:
     """Apply kernel(values) -> (out, bad, stats) to the present values of each group.
 
     Per-entity functions (`scalar_result` False): `out` is aligned with the present values,
     `bad` is None or a reason for all of them (a degenerate statistic). Scalar functions:
-    `out` is one number given to every member of the group."""
+    `out` is one number given to every member of the group. With blocks, `kernel2d` does the
+    same for many blocks at once (see _population_blocks)."""
+    if ev.blocks > 1:
+        return _population_blocks(ev, call, kernel2d, scalar_result)
     x = ev.eval(call.args[0])
     data = np.full(ev.n, np.nan)
     reasons = nones(ev.n) if scalar_result else np.where(x.missing, x.reasons, None).astype(object)
@@ -387,7 +429,12 @@ def _rank(ev, call: Call) -> Val:
             out = 1.0 + (len(s) - numeric.count_at_most(s, v))
         return out, None, {"n": float(len(s))}
 
-    return _population(ev, call, kernel, scalar_result=False)
+    def kernel2d(s, v, rows):
+        if lower:
+            return 1.0 + _count_below_rows(s, v), None
+        return 1.0 + (s.shape[1] - _count_at_most_rows(s, v)), None
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 @builtin("percentile")
@@ -398,7 +445,12 @@ def _percentile(ev, call: Call) -> Val:
         beaten = (len(s) - numeric.count_below(s, v)) if lower else numeric.count_at_most(s, v)
         return 100.0 * beaten / max(len(s), 1), None, {"n": float(len(s))}
 
-    return _population(ev, call, kernel, scalar_result=False)
+    def kernel2d(s, v, rows):
+        m = s.shape[1]
+        beaten = (m - _count_below_rows(s, v)) if lower else _count_at_most_rows(s, v)
+        return 100.0 * beaten / max(m, 1), None
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 def _quantile_band(ev, call: Call, bands) -> Val:
@@ -419,12 +471,25 @@ def _quantile_band(ev, call: Call, bands) -> Val:
         stats["n"] = float(len(s))
         return out, None, stats
 
-    return _population(ev, call, kernel, scalar_result=False)
+    def kernel2d(s, v, rows):
+        out = np.ones(v.shape)
+        if s.shape[1]:
+            cuts = np.quantile(s, levels, axis=1, method="linear")
+        else:
+            cuts = np.full((len(levels), len(s)), np.nan)
+        for cut in cuts:
+            out += numeric.compare("<" if lower else ">", v, cut[:, None])
+        return out, None
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 @builtin("quantile_band")
 def _quantile_band_builtin(ev, call: Call) -> Val:
-    return _quantile_band(ev, call, ev.const(call.args[1]))
+    bands = ev.const(call.args[1])
+    if isinstance(bands, np.ndarray):
+        return _per_block(ev, bands, lambda b: _quantile_band(ev, call, b))
+    return _quantile_band(ev, call, bands)
 
 
 @builtin("quartile")
@@ -444,7 +509,16 @@ def _zscore(ev, call: Call) -> Val:
             return None, DIVISION_BY_ZERO, {"mean": mean, "sd": sd, "n": float(len(s))}
         return sign * (v - mean) / sd, None, {"mean": mean, "sd": sd, "n": float(len(s))}
 
-    return _population(ev, call, kernel, scalar_result=False)
+    def kernel2d(s, v, rows):
+        if s.shape[1] < 2:
+            return np.full(v.shape, np.nan), _reasons(len(s), DIVISION_BY_ZERO)
+        mean = np.mean(s, axis=1)
+        sd = np.std(s, axis=1, ddof=1)
+        with np.errstate(all="ignore"):
+            out = sign * (v - mean[:, None]) / sd[:, None]
+        return out, _reasons(len(s), DIVISION_BY_ZERO, numeric.close(s[:, 0], s[:, -1]))
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 @builtin("minmax")
@@ -460,7 +534,15 @@ def _minmax(ev, call: Call) -> Val:
         out = (hi - v) / (hi - lo) if lower else (v - lo) / (hi - lo)
         return out, None, stats
 
-    return _population(ev, call, kernel, scalar_result=False)
+    def kernel2d(s, v, rows):
+        if s.shape[1] == 0:
+            return np.full(v.shape, np.nan), _reasons(len(s), DIVISION_BY_ZERO)
+        lo, hi = s[:, :1], s[:, -1:]
+        with np.errstate(all="ignore"):
+            out = (hi - v) / (hi - lo) if lower else (v - lo) / (hi - lo)
+        return out, _reasons(len(s), DIVISION_BY_ZERO, numeric.close(lo[:, 0], hi[:, 0]))
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 def _valid_level(q) -> bool:
@@ -478,11 +560,23 @@ def _winsorize(ev, call: Call) -> Val:
         high = float(np.quantile(s, hi_q, method="linear")) if len(s) else np.nan
         return np.minimum(np.maximum(v, low), high), None, {"low": low, "high": high, "n": float(len(s))}
 
-    return _population(ev, call, kernel, scalar_result=False)
+    def kernel2d(s, v, rows):
+        lo, hi = _per_row(lo_q, rows), _per_row(hi_q, rows)
+        valid = _valid_levels(lo) & _valid_levels(hi)
+        if s.shape[1] == 0:
+            low = high = np.full(len(s), np.nan)
+        else:
+            low, high = _quantile_rows(s, np.where(valid, lo, 0.0)), _quantile_rows(s, np.where(valid, hi, 0.0))
+        out = np.minimum(np.maximum(v, low[:, None]), high[:, None])
+        return out, _reasons(len(s), OUT_OF_DOMAIN, ~valid)
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: str = COMPONENT_MISSING,
-                 level=None) -> Val:
+                 level=None, statistic2d=None) -> Val:
+    """`statistic(sorted values)`; with blocks, `statistic2d(sorted rows, levels per row)`."""
+
     def kernel(s, v):
         if level is not None and not _valid_level(level):
             return None, OUT_OF_DOMAIN, {"n": float(len(s))}
@@ -492,17 +586,30 @@ def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: str 
         value = float(statistic(s))
         return value, None, {"value": value, "n": float(len(s))}
 
-    return _population(ev, call, kernel, scalar_result=True)
+    def kernel2d(s, v, rows):
+        m = s.shape[1]
+        levels = None if level is None else _per_row(level, rows)
+        invalid = np.zeros(len(s), dtype=bool) if levels is None else ~_valid_levels(levels)
+        if m < minimum:
+            value = np.full(len(s), np.nan)
+            bad = _reasons(len(s), COMPONENT_MISSING if m == 0 else short_reason)
+        else:
+            safe = None if levels is None else np.where(invalid, 0.0, levels)
+            value = np.asarray(statistic2d(s, safe), dtype=float)
+            bad = _reasons(len(s), None)
+        return value, np.where(invalid, OUT_OF_DOMAIN, bad).astype(object)
+
+    return _population(ev, call, kernel, scalar_result=True, kernel2d=kernel2d)
 
 
 @builtin("population_mean")
 def _population_mean(ev, call: Call) -> Val:
-    return _scalar_stat(ev, call, np.mean)
+    return _scalar_stat(ev, call, np.mean, statistic2d=lambda s, _: np.mean(s, axis=1))
 
 
 @builtin("population_median")
 def _population_median(ev, call: Call) -> Val:
-    return _scalar_stat(ev, call, np.median)
+    return _scalar_stat(ev, call, np.median, statistic2d=lambda s, _: np.median(s, axis=1))
 
 
 @builtin("population_sd")
@@ -510,13 +617,155 @@ def _population_sd(ev, call: Call) -> Val:
     def sd(s):
         return 0.0 if numeric.close(s[0], s[-1]) else np.std(s, ddof=1)
 
-    return _scalar_stat(ev, call, sd, minimum=2, short_reason=DIVISION_BY_ZERO)
+    def sd2d(s, _):
+        return np.where(numeric.close(s[:, 0], s[:, -1]), 0.0, np.std(s, axis=1, ddof=1))
+
+    return _scalar_stat(ev, call, sd, minimum=2, short_reason=DIVISION_BY_ZERO, statistic2d=sd2d)
 
 
 @builtin("population_quantile")
 def _population_quantile(ev, call: Call) -> Val:
     q = ev.const(call.args[1])
-    return _scalar_stat(ev, call, lambda s: np.quantile(s, q, method="linear"), level=q)
+    return _scalar_stat(ev, call, lambda s: np.quantile(s, q, method="linear"), level=q,
+                        statistic2d=_quantile_rows)
+
+
+# ---------------------------------------------------------------- blocks (many samples at once)
+
+
+def _population_blocks(ev, call: Call, kernel2d, scalar_result: bool) -> Val:
+    """_population within each block. Within a group, the rows (blocks) with the same number m
+    of present values go to kernel2d(s, v, rows) together: s (rows × m) their present values
+    sorted, v (rows × group members) the values (NaN where missing), rows the block indices.
+    It gives `out` (like v, or one value per row for scalar functions) and None or, per row,
+    None or the reason that makes the row's result missing. Each row gets what the 1-d kernel
+    gives for that block: the same numpy operations, applied along rows."""
+    x = ev.eval(call.args[0])
+    blocks, n = ev.blocks, ev.entities
+    data = np.full((blocks, n), np.nan)
+    initial = nones(ev.n) if scalar_result else np.where(x.missing, x.reasons, None).astype(object)
+    reasons = ev.block_rows(initial).copy()
+    groups, ungrouped = _block_groups(ev, call)
+    if ungrouped.any():
+        stray = reasons[:, ungrouped]
+        reasons[:, ungrouped] = np.where(np.equal(stray, None), COMPONENT_MISSING, stray)
+    values = ev.block_rows(x.data)
+    for members in groups:
+        v = values[:, members]
+        use = ~np.isnan(v)
+        counts = use.sum(axis=1)
+        ordered = np.sort(v, axis=1)  # missing (NaN) last
+        out = np.full(blocks if scalar_result else v.shape, np.nan)
+        bad = nones(blocks)
+        for m in np.unique(counts):
+            rows = np.flatnonzero(counts == m)
+            o, b = kernel2d(np.ascontiguousarray(ordered[rows, :m]), v[rows], rows)
+            out[rows] = o
+            if b is not None:
+                bad[rows] = b
+        failed = ~np.equal(bad, None)[:, None]
+        target = np.ones(v.shape, dtype=bool) if scalar_result else use
+        wide = np.broadcast_to(out[:, None], v.shape) if scalar_result else out
+        data[:, members] = np.where(target & ~failed, wide, np.nan)
+        reasons[:, members] = np.where(target & failed, np.broadcast_to(bad[:, None], v.shape), reasons[:, members])
+    ev.record(call, {})
+    return finish(call.type, data.ravel(), reasons.ravel())
+
+
+def _block_groups(ev, call: Call) -> tuple[list[np.ndarray], np.ndarray]:
+    """The `within` groups as masks over the entities (groups are inputs: the same in every
+    block), and the mask of entities in no group."""
+    if call.within is None:
+        return [np.ones(ev.entities, dtype=bool)], np.zeros(ev.entities, dtype=bool)
+    g = ev.eval_ref(call.within)
+    first = Val(g.type, g.data[: ev.entities], g.reasons[: ev.entities])
+    codes, uniques = pd.factorize(_group_names(first), use_na_sentinel=True)
+    return [codes == k for k in range(len(uniques))], codes < 0
+
+
+def _per_block(ev, values: np.ndarray, compute) -> Val:
+    """compute(value) for each distinct per-block value (None for missing), each block taking
+    the result computed with its own value."""
+    missing = np.isnan(values)
+    choices = ([None] if missing.any() else []) + [float(u) for u in np.unique(values[~missing])]
+    data = reasons = result = None
+    for choice in choices:
+        result = compute(choice)
+        rows = np.repeat(missing if choice is None else values == choice, ev.entities)
+        if data is None:
+            data, reasons = result.data.copy(), result.reasons.copy()
+        else:
+            data = np.where(rows, result.data, data)
+            reasons = np.where(rows, result.reasons, reasons)
+    return Val(result.type, data, reasons)
+
+
+def _reasons(rows: int, reason: str | None, where: np.ndarray | None = None) -> np.ndarray:
+    """Per row: `reason` (where `where` holds, or everywhere), else None."""
+    out = nones(rows)
+    if reason is not None:
+        out[:] = reason if where is None else np.where(where, reason, None)
+    return out
+
+
+def _per_row(level, rows: np.ndarray) -> np.ndarray:
+    """A constant argument (None, a float, or one value per block) for the given blocks."""
+    if isinstance(level, np.ndarray):
+        return level[rows]
+    return np.full(len(rows), np.nan if level is None else float(level))
+
+
+def _valid_levels(q: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(q) & (q >= 0.0) & (q <= 1.0)
+
+
+def _count_rows(s: np.ndarray, q: np.ndarray, side: str) -> np.ndarray:
+    """np.searchsorted(s[r], q[r], side) for every row r: s is (rows × m) ascending without
+    NaN, q (rows × k). Exact: each row of s and q is merged by one stable sort."""
+    rows, m = s.shape
+    k = q.shape[1]
+    if m == 0 or k == 0:
+        return np.zeros(q.shape, dtype=np.int64)
+    # Ties: a value of s equal to a query counts for side "right" (s sorts first), not "left".
+    merged = np.concatenate([s, q], axis=1) if side == "right" else np.concatenate([q, s], axis=1)
+    order = np.argsort(merged, axis=1, kind="stable")
+    is_query = order >= m if side == "right" else order < k
+    queries_before = np.cumsum(is_query, axis=1) - is_query
+    s_before = np.arange(m + k)[None, :] - queries_before
+    column = order[is_query].reshape(rows, k) - (m if side == "right" else 0)
+    out = np.empty(q.shape, dtype=np.int64)
+    np.put_along_axis(out, column, s_before[is_query].reshape(rows, k), axis=1)
+    return out
+
+
+def _count_at_most_rows(s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """numeric.count_at_most row by row."""
+    return _count_rows(s, v + numeric.tolerance(v), "right")
+
+
+def _count_below_rows(s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """numeric.count_below row by row."""
+    return _count_rows(s, v - numeric.tolerance(v), "left")
+
+
+def _quantile_rows(s: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """np.quantile(s[r], q[r], method="linear") for every row r (s ascending, no NaN, m >= 1),
+    computed as numpy does it (virtual index, neighbours, its two-sided linear interpolation)."""
+    m = s.shape[1]
+    virtual = (m - 1) * np.asarray(q, dtype=float)
+    previous = np.floor(virtual)
+    above = virtual >= m - 1
+    below = virtual < 0
+    previous = np.where(above, -1.0, np.where(below, 0.0, previous))
+    following = np.where(above, -1.0, np.where(below, 0.0, previous + 1))
+    gamma = virtual - previous
+    a = np.take_along_axis(s, np.where(previous < 0, m - 1, previous).astype(np.int64)[:, None], axis=1)[:, 0]
+    b = np.take_along_axis(s, np.where(following < 0, m - 1, following).astype(np.int64)[:, None], axis=1)[:, 0]
+    diff = b - a
+    with np.errstate(invalid="ignore"):
+        out = a + diff * gamma
+        return np.where(gamma >= 0.5, b - diff * (1 - gamma), out)
 
 
 POPULATION_FUNCTIONS = frozenset(n for n, b in BUILTINS.items() if b.scope == "population")

@@ -22,7 +22,6 @@ an evaluation error) become failures with a message, so that every test is repor
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import attrs
 import numpy as np
@@ -85,13 +84,22 @@ def run_tests(methodology: Methodology, data_loader: DataLoader | None = None) -
 
 
 def default_loader(methodology: Methodology) -> DataLoader:
-    """Loads `given data` files with interpreter.data, relative to the methodology's folder."""
-    base = Path(methodology.path).parent if methodology.path and methodology.path != "<string>" else Path.cwd()
+    """Loads `given data` files with interpreter.data, relative to the methodology's folder and
+    only inside its root folder (dsl.paths: checked again here, when the file is read)."""
+    from dsl.paths import PathRefused, methodology_root, resolve_reference
+
+    referrer = methodology.path if methodology.path else "<string>"
+    root = methodology_root(referrer)
 
     def load(path: str):
         from interpreter.data import prepare_inputs, read_dataset
+        from interpreter.errors import UNREADABLE, DataError, DataProblem
 
-        prepared = prepare_inputs(methodology, read_dataset(base / path))
+        try:
+            target = resolve_reference(referrer, path, root)
+        except PathRefused as refused:
+            raise DataError([DataProblem(refused.message, hint=refused.hint, code=UNREADABLE)], path) from None
+        prepared = prepare_inputs(methodology, read_dataset(target))
         return prepared.frame, prepared.labels
 
     return load

@@ -39,7 +39,10 @@ from interpreter.trace import NO_RULE, LimitTrace, TierTrace
 from interpreter.values import Val, finish, nones, to_series
 
 
-def evaluate_tier(ev, node: Node) -> tuple[Val, TierTrace, dict[str, float]]:
+def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace | None, dict[str, float]]:
+    """The tier's value, its trace (None with `trace=False`) and its rule statistics. With
+    blocks (interpreter.evaluate.Evaluator), rank rules take their entities within each block
+    and the statistics are those of the first block."""
     spec = node.tier
     n = ev.n
     index = ev.index
@@ -57,9 +60,12 @@ def evaluate_tier(ev, node: Node) -> tuple[Val, TierTrace, dict[str, float]]:
         source = ev.eval(spec.source)
         from_values = source.data.astype(float)
         src_missing = source.missing
-        reasons = np.where(src_missing, source.reasons, None).astype(object)
+        reasons = np.where(src_missing, source.reasons, None).astype(object) if src_missing.any() else nones(n)
         decided |= src_missing
-        present_sorted = np.sort(from_values[~src_missing])
+        if ev.blocks > 1:  # sorted per block, missing (NaN) last
+            present_sorted = np.sort(ev.block_rows(from_values), axis=1)
+        else:
+            present_sorted = np.sort(from_values[~src_missing])
     else:
         present_sorted = np.zeros(0)
 
@@ -82,7 +88,10 @@ def evaluate_tier(ev, node: Node) -> tuple[Val, TierTrace, dict[str, float]]:
         elif isinstance(cond, RankRule):
             assert from_values is not None, f"tier {node.name}: a rank rule needs a `from` value"
             uses_rank = True
-            holds, count, edge = _rank_rule(cond, from_values, present_sorted)
+            if ev.blocks > 1:
+                holds, count, edge = _rank_rule_blocks(cond, ev.block_rows(from_values), present_sorted)
+            else:
+                holds, count, edge = _rank_rule(cond, from_values, present_sorted)
             unknown = np.zeros(n, dtype=bool)
             unknown_reasons = None
             stats[f"{prefix}.count"] = count
@@ -103,12 +112,15 @@ def evaluate_tier(ev, node: Node) -> tuple[Val, TierTrace, dict[str, float]]:
         codes = np.where(assign, float(scale.order(rule.label)), codes)
         rule_index = np.where(assign, i, rule_index)
         decided |= assign
-    reasons = np.where(~decided, NO_RULE, reasons).astype(object)
+    if not decided.all():
+        reasons = np.where(~decided, NO_RULE, reasons).astype(object)
     if uses_rank:
-        stats["n"] = float(len(present_sorted))
+        if ev.blocks > 1:
+            stats["n"] = float(np.count_nonzero(~np.isnan(present_sorted[0])))
+        else:
+            stats["n"] = float(len(present_sorted))
 
-    before = finish(t, codes, reasons)
-    before_series = to_series(before, index)
+    before_series = to_series(finish(t, codes, reasons), index) if trace else None
 
     limit_traces = []
     current = codes
@@ -122,10 +134,13 @@ def evaluate_tier(ev, node: Node) -> tuple[Val, TierTrace, dict[str, float]]:
         else:
             acted = holds & has_tier & (current < target)
         current = np.where(acted, target, current)
-        after = to_series(finish(t, current, reasons), index)
-        limit_traces.append(LimitTrace(j, pd.Series(acted, index=index, dtype=bool), after))
+        if trace:
+            after = to_series(finish(t, current, reasons), index)
+            limit_traces.append(LimitTrace(j, pd.Series(acted, index=index, dtype=bool), after))
 
     final = finish(t, current, reasons)
+    if not trace:
+        return final, None, stats
     label_array = np.array(list(scale.labels) + [None], dtype=object)
     shown = label_array[np.where(np.isnan(current), -1, current).astype(np.int64)]
     if spec.missing_label is not None:
@@ -158,3 +173,19 @@ def _rank_rule(rule: RankRule, values: np.ndarray, present_sorted: np.ndarray) -
         holds = numeric.compare("<=", values, edge)
     return holds, wanted, edge
 
+
+
+def _rank_rule_blocks(rule: RankRule, values: np.ndarray, sorted_rows: np.ndarray
+                      ) -> tuple[np.ndarray, float, float]:
+    """_rank_rule within each block: `values` and `sorted_rows` (ascending, NaN last) are
+    (blocks, entities). Gives the flat mask, and the count and edge of the first block."""
+    n_present = np.count_nonzero(~np.isnan(sorted_rows), axis=1)
+    wanted = numeric.ceil(rule.count * n_present) if rule.percent else np.full(len(n_present), float(rule.count))
+    k = np.minimum(np.maximum(wanted, 0), n_present).astype(np.int64)
+    taken = k > 0
+    position = np.where(taken, n_present - k if rule.direction == "top" else k - 1, 0)
+    if sorted_rows.shape[1] == 0:
+        return np.zeros(values.size, dtype=bool), float(wanted[0]) if len(wanted) else np.nan, np.nan
+    edge = np.where(taken, np.take_along_axis(sorted_rows, position[:, None], axis=1)[:, 0], np.nan)
+    holds = numeric.compare(">=" if rule.direction == "top" else "<=", values, edge[:, None]) & taken[:, None]
+    return holds.ravel(), float(wanted[0]), float(edge[0])

@@ -89,7 +89,7 @@ def first_reason(n: int, *vals: Val) -> np.ndarray:
     """Per entity, the reason of the first of `vals` that is missing there (None if none is)."""
     conds = [v.missing for v in vals]
     choices = [v.reasons for v in vals]
-    if not conds:
+    if not any(c.any() for c in conds):
         return nones(n)
     return np.select(conds, choices, default=None).astype(object)
 

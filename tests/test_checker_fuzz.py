@@ -43,9 +43,8 @@ MUTATIONS = (
 # fmt: on
 
 
-# dsl/loader.py raises ValueError ("embedded null byte") for `extends "a\x00b"`: a known bug,
-# pinned by test_a_nul_character_in_an_extends_path_is_a_diagnostic (xfail) and kept out of the
-# random tests so that they stay deterministic.
+# A NUL in an extends path is covered by test_a_nul_character_in_an_extends_path_is_a_diagnostic
+# and kept out of the random tests so that they stay deterministic.
 LOADER_NUL_BUG = re.compile(r'extends[ \t]*"[^"\n]*\x00')
 
 
@@ -390,7 +389,6 @@ def test_a_very_long_data_file_name_is_a_diagnostic():
     assert [d.code for d in report.diagnostics] == ["test-data-missing"]
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="dsl/loader.py: NUL in an extends path")
 def test_a_nul_character_in_an_extends_path_is_a_diagnostic():
     text = 'methodology "M"\nentity E key k\nextends "base\x00.tier"\n'
     report = check_file(ROOT / "tests/golden/valid_checked/nul.tier", text)

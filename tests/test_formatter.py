@@ -21,7 +21,7 @@ from dsl.formatter import (
     format_preserves_comments,
     format_source,
 )
-from dsl.parser import number_value, parse
+from dsl.parser import MAX_NESTING, number_value, parse
 from tests.test_parser import mutate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,13 +266,18 @@ def test_an_empty_file_formats_to_nothing():
     assert format_source("# just a comment\n") == "# just a comment\n"
 
 
+def test_windows_line_endings_become_newlines():
+    text = 'methodology "m"\r\n"""Doc\r\nover lines."""\r\n# c\r\nlet x = 1  # t\r\n'
+    assert format_source(text) == 'methodology "m"\n"""\nDoc\nover lines.\n"""\n\n# c\nlet x = 1  # t\n'
+
+
 def test_format_source_reports_syntax_errors():
     with pytest.raises(TierError):
         format_source("let x = ", "f.tier")
 
 
 def test_deepest_readable_expression_formats():
-    depth = 400  # about the most the parser reads (it says "too deep" past it)
+    depth = MAX_NESTING  # the parser says "too deep" past it
     nested = "f(" * depth + "1" + ")" * depth
     formatted = format_module(parse(f"let x = {nested}"))
     assert formatted == f"let x =\n  {nested}\n"  # one argument each: nothing to wrap

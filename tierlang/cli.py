@@ -12,7 +12,7 @@ import click
 import dsl
 from dsl.errors import Diagnostic, diagnostics_json, render_all
 from tierlang import __version__
-from tierlang.cli_support import AUDIT_OPTION, guarded
+from tierlang.cli_support import AUDIT_OPTION, fail, guarded
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,15 +95,24 @@ def _count(items: list[Diagnostic], word: str) -> str:
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file is not canonical; change nothing.")
 def fmt(files: tuple[str, ...], check_only: bool) -> None:
     """Rewrite methodology FILES in canonical layout."""
-    from dsl.formatter import format_source
+    from dsl.formatter import FormatError, format_source
+    from dsl.loader import read_text, unreadable
 
     status = 0
     for file in files:
-        text = Path(file).read_text(encoding="utf-8-sig")
         try:
+            text = read_text(Path(file))
             formatted = format_source(text, file)
+        except (OSError, UnicodeDecodeError) as error:
+            click.echo(render_all([unreadable(file, error)], {}), err=True)
+            status = 1
+            continue
         except dsl.TierError as error:
             click.echo(render_all(error.diagnostics, error.sources or {file: text}), err=True)
+            status = 1
+            continue
+        except FormatError as error:
+            click.echo(f"{file}: error: cannot format this file: {error}", err=True)
             status = 1
             continue
         if formatted == text:
@@ -112,7 +121,12 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
             click.echo(f"{file}: not canonical (run `tierlang fmt {file}`)", err=True)
             status = 1
         else:
-            Path(file).write_text(formatted, encoding="utf-8")
+            try:
+                Path(file).write_text(formatted, encoding="utf-8")
+            except OSError as error:
+                click.echo(f"{file}: error: cannot write the file: {error.strerror or error}", err=True)
+                status = 1
+                continue
             click.echo(f"{file}: reformatted")
     sys.exit(status)
 
@@ -140,12 +154,26 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
         store = None if no_audit else api.audit_path(audit)
         return api.run(m, data, params=overrides, audit=store, encoding=encoding, sheet=sheet)
 
+    if out:
+        _check_out_path(out)  # before running: a bad --out must not leave a recorded run behind
     outcome = guarded(action)
     if out:
-        report.write_results(outcome, out)
+        try:
+            report.write_results(outcome, out)
+        except OSError as error:
+            recorded = f" (the run was recorded as run {outcome.run_id})" if outcome.run_id is not None else ""
+            fail(f"error: --out {out}: cannot write the results: {error.strerror or error}{recorded}")
     click.echo(report.render_run(outcome, output_format), nl=False)
     if out and output_format == "table":
         click.echo(f"results written to {out}")
+
+
+def _check_out_path(out: str) -> None:
+    if not out.lower().endswith((".csv", ".xlsx", ".json")):
+        fail(f"error: --out {out}: use a .csv, .xlsx or .json file name")
+    folder = Path(out).parent
+    if not folder.is_dir():
+        fail(f"error: --out {out}: there is no folder {folder}")
 
 
 @main.command()
@@ -153,11 +181,19 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
 @click.option("--run", "run_id", type=int, default=None, help="Run id (default: the latest run).")
 @AUDIT_OPTION
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def explain(entity, run_id, audit, output_format) -> None:
+@click.option("--against", "against", type=int, default=None, metavar="B",
+              help="Show ENTITY's derivation in run B side by side, differing nodes marked.")
+def explain(entity, run_id, audit, output_format, against) -> None:
     """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
     from audit.explain import render_text, to_json
     from tierlang import api
 
+    if against is not None:
+        from tierlang.diffing import explain_against, render_side_by_side
+
+        side = guarded(lambda: explain_against(entity, run_id, against, audit=audit))
+        click.echo(render_side_by_side(side, output_format), nl=False)
+        return
     explanation = guarded(lambda: api.explain(entity, run_id=run_id, audit=audit))
     if output_format == "json":
         click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
@@ -168,10 +204,18 @@ def explain(entity, run_id, audit, output_format) -> None:
 @main.command()
 @AUDIT_OPTION
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def runs(audit, output_format) -> None:
+@click.option("--digest", is_flag=True,
+              help="Print only the latest run id and chain hash, to publish or keep elsewhere (see docs/audit.md).")
+def runs(audit, output_format, digest) -> None:
     """List the recorded runs, newest first."""
     from audit import open_store
     from tierlang import api, report
+
+    if digest:
+        from tierlang.cli_verify import print_digest
+
+        print_digest(audit)
+        return
 
     def action():
         store = open_store(api.audit_path(audit), create=False)
@@ -198,6 +242,16 @@ def test_command(files, quiet) -> None:
 
 
 # Commands defined in their own modules register here.
+from tierlang.cli_diff import diff  # noqa: E402
+
+main.add_command(diff)
+from tierlang.cli_verify import rerun, verify  # noqa: E402
+
+main.add_command(verify)
+main.add_command(rerun)
+from tierlang.cli_sensitivity import sensitivity  # noqa: E402
+
+main.add_command(sensitivity)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,118 @@
+"""Sensitivity benchmark (run on demand: `.venv/bin/python benchmarks/sensitivity.py`; never part
+of `make test`).
+
+Two analyses (tierlang.sensitivity.analyse, nothing recorded), each timed whole (loading the
+data, the nominal run, every sample, the summary):
+  (1) the STP methodology (methodologies/stp_dashboard_2017.tier) on its example data, 10,000
+      samples;
+  (2) a generated methodology with 50 indicators (quartiles) in 10 domains, three sampled domain
+      weights and a sampled cut-off, on 10,000 entities, 1,000 samples.
+For each, the analysis's evaluations are also done the naive way, one `interpreter.evaluate`
+run per evaluation (the same param values), for the first 100 evaluations; that time is
+extrapolated to all of them, and the ratio naive / analysis is printed.
+Targets: (1) under 2 seconds; the ratio at least 20x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import dsl
+from interpreter.data import dataset_from_frame, prepare_inputs, read_dataset
+from interpreter.evaluate import evaluate
+from tierlang.sensitivity import _Design, analyse, param_choices
+
+ROOT = Path(__file__).resolve().parents[1]
+STP = ROOT / "methodologies" / "stp_dashboard_2017.tier"
+STP_DATA = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
+DOMAINS = 10
+PER_DOMAIN = 5
+NAIVE_RUNS = 100
+
+
+def methodology_text() -> str:
+    lines = ['methodology "Sensitivity benchmark"', "entity org key org_id label org_name", ""]
+    for i in range(DOMAINS * PER_DOMAIN):
+        lines.append(f"input x{i:02d}: number range 0..100")
+    for i in range(DOMAINS * PER_DOMAIN):
+        polarity = "lower" if i % 7 == 0 else "higher"
+        lines.append(f"indicator s{i:02d} = quartile(x{i:02d}, {polarity} is better)")
+    for d in range(DOMAINS):
+        parts = ", ".join(f"s{d * PER_DOMAIN + k:02d}" for k in range(PER_DOMAIN))
+        lines.append(f"domain d{d} = mean({parts}, skip missing, require 3)")
+    for d in range(3):
+        lines.append(f"param w{d} = 10% range 5%..15%")
+    weights = ", ".join(f"d{d}: w{d}" if d < 3 else f"d{d}: 10%" for d in range(DOMAINS))
+    lines.append(f"score overall = weighted_mean({weights}, skip missing, normalise)")
+    lines.append("param good_cutoff = 2.5 range 2.25..2.75")
+    lines += [
+        "tier grade from overall {",
+        "  best: top 10%",
+        "  worst: bottom 10%",
+        "  good: >= good_cutoff",
+        "  fair: otherwise",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def data_frame(entities: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 100, size=(entities, DOMAINS * PER_DOMAIN)).round(1)
+    values[rng.random(values.shape) < 0.02] = np.nan  # 2% missing
+    frame = pd.DataFrame(values, columns=[f"x{i:02d}" for i in range(DOMAINS * PER_DOMAIN)])
+    frame.insert(0, "org_name", [f"Organisation {i}" for i in range(entities)])
+    frame.insert(0, "org_id", [f"ORG{i:06d}" for i in range(entities)])
+    return frame
+
+
+def naive_seconds_per_run(methodology, dataset, samples: int, seed: int) -> float:
+    """Single `evaluate` runs over the first NAIVE_RUNS evaluations of the analysis's design."""
+    inputs = prepare_inputs(methodology, dataset).frame
+    choices = param_choices(methodology)
+    design = _Design(choices, -(-samples // 2), samples, np.random.default_rng(seed))
+    rows = design.chunk(0, max(1, -(-NAIVE_RUNS // design.row_types)))
+    count = min(NAIVE_RUNS, len(next(iter(rows.values()))))
+    start = time.perf_counter()
+    for i in range(count):
+        evaluate(methodology, inputs, params={name: float(values[i]) for name, values in rows.items()})
+    return (time.perf_counter() - start) / count
+
+
+def bench(title: str, methodology, dataset, samples: int, seed: int = 1) -> None:
+    print(f"== {title}")
+    wall, cpu = time.perf_counter(), time.process_time()
+    analysis = analyse(methodology, dataset, samples=samples, seed=seed)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    entities = len(analysis.entities)
+    print(f"   {entities:,} entities, {samples:,} samples, {len(analysis.choices)} choices: "
+          f"{analysis.evaluations:,} evaluations ({analysis.evaluations * entities:,} entity rows)")
+    print(f"   analysis: {wall:.2f} s wall ({cpu:.2f} s CPU)")
+    per_run = naive_seconds_per_run(methodology, dataset, samples, seed)
+    naive = per_run * analysis.evaluations
+    print(f"   naive loop: {per_run * 1000:.1f} ms per run x {analysis.evaluations:,} runs = {naive:.1f} s "
+          f"(extrapolated from the first {NAIVE_RUNS})")
+    print(f"   ratio naive / analysis: {naive / wall:.0f}x")
+    print(f"   most important choice: {analysis.choices[0].name}; stable: {analysis.stable_count} of {entities}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=1_000)
+    parser.add_argument("--stp-samples", type=int, default=10_000)
+    args = parser.parse_args()
+    stp = dsl.load(STP)
+    analyse(stp, read_dataset(STP_DATA), samples=20, seed=1)  # warm up (imports, caches)
+    bench("STP progress dashboard", stp, read_dataset(STP_DATA), args.stp_samples)
+    generated = dsl.check_source(methodology_text(), "sensitivity_benchmark.tier")
+    bench("50 indicators", generated, dataset_from_frame(data_frame(args.entities)), args.samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,458 @@
+"""Re-evaluating recorded runs from the audit store alone (`tierlang verify`), and re-running a
+recorded methodology on new data (`tierlang rerun`).
+
+Orchestration only: `audit` reads the store and recomputes its hashes (audit/integrity.py),
+`dsl` checks the recorded methodology sources from memory, `interpreter` evaluates. A run is
+*reproduced* when its recorded methodology source, checked again, evaluated on its recorded
+inputs (the `input` nodes' values, the entities' keys and labels) with its recorded params,
+gives every recorded value, missing reason, population statistic and tier step exactly
+(numbers bit for bit). Nothing is read from disk but the store; `verify` writes nothing
+(opening a store written by an older tierlang migrates it, as every command does).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from audit import integrity
+from audit.recorder import build_rows
+from audit.store import AuditError, AuditStore, open_store
+from dsl import types as T
+from dsl.checker import check_sources
+from dsl.errors import TierError
+from dsl.model import Methodology
+from interpreter import evaluate
+from interpreter.data import prepare_inputs
+from interpreter.param_errors import ParamError
+from tierlang import __version__
+from tierlang.api import RunOutcome, UsageError, audit_path, read_data
+from tierlang.results import summary_table, tier_counts
+
+EXAMPLES = 5  # differing entities shown per node
+
+
+@attrs.frozen
+class NodeDifference:
+    """One recorded node whose recomputed values differ from the stored ones."""
+
+    node: str
+    kind: str
+    count: int  # entities that differ
+    entities: int  # entities in the run
+    examples: tuple[tuple[str, str, str], ...]  # (entity key, stored, recomputed) as text
+
+
+@attrs.frozen
+class RunVerification:
+    run_id: int
+    integrity: integrity.RunCheck
+    recorded_version: str | None  # tierlang that recorded the run
+    error: str | None = None  # the run could not be re-evaluated at all
+    differences: tuple[NodeDifference, ...] = ()  # values and missing reasons
+    other_differences: tuple[str, ...] = ()  # statistics, tier steps, nodes missing or new
+    notes: tuple[str, ...] = ()  # node definitions printed differently (not a failure)
+
+    @property
+    def reproduced(self) -> bool:
+        return self.error is None and not self.differences and not self.other_differences
+
+    @property
+    def ok(self) -> bool:
+        return self.reproduced and self.integrity.ok
+
+    @property
+    def differing_values(self) -> int:
+        return sum(d.count for d in self.differences)
+
+
+@attrs.frozen
+class VerifyReport:
+    store_problems: tuple[str, ...]
+    runs: tuple[RunVerification, ...]
+    latest: tuple[int, str | None] | None  # (id, chain hash) of the store's latest run
+    tool_version: str = __version__
+
+    @property
+    def ok(self) -> bool:
+        return not self.store_problems and all(r.ok for r in self.runs)
+
+
+# ---------------------------------------------------------------- verify
+
+
+def verify(
+    audit: str | None = None,
+    run_ids: Iterable[int] | None = None,
+    on_run: Callable[[RunVerification], None] | None = None,
+) -> VerifyReport:
+    """Check the store (audit/integrity.py) and re-evaluate each of `run_ids` (default: every
+    run) from the store alone. `on_run` is called with each run's result as it is found."""
+    store = open_store(audit_path(audit), create=False)
+    try:
+        conn = store.conn
+        known = set(integrity.run_ids(conn))
+        chosen = sorted(known) if run_ids is None else list(dict.fromkeys(run_ids))
+        unknown = [r for r in chosen if r not in known]
+        if unknown:
+            store.run(unknown[0])  # raises AuditError naming the runs recorded
+        counts = integrity.value_counts(conn)
+        problems = tuple(integrity.store_problems(conn, counts))
+        results = []
+        for run_id in chosen:
+            result = verify_run(store, run_id, counts)
+            results.append(result)
+            if on_run is not None:
+                on_run(result)
+        return VerifyReport(problems, tuple(results), integrity.latest_digest(conn))
+    finally:
+        store.close()
+
+
+def verify_run(
+    store: AuditStore, run_id: int, value_counts: dict[int, int] | None = None
+) -> RunVerification:
+    """The store-side checks of one run, and its re-evaluation compared with what is stored.
+    `value_counts`: `audit.integrity.value_counts`, if already counted."""
+    conn = store.conn
+    try:
+        body = integrity.read_body(conn, run_id)
+        stored_sections = body.sections()
+    except (sqlite3.Error, TypeError, ValueError) as error:
+        check = integrity.RunCheck(run_id, 0, False, False, (f"cannot be read: {error}",))
+        return RunVerification(run_id, check, None, error="its rows cannot be read")
+    check = integrity.safe_check_run(
+        conn, run_id, integrity.body_digest(stored_sections), value_counts
+    )
+    header = integrity.read_header(conn, run_id)
+    version = header.run.get("tool_version")
+    try:
+        methodology = recorded_methodology(header)
+        result = _reevaluate(methodology, header, body)
+    except _CannotRerun as error:
+        return RunVerification(run_id, check, version, error=str(error))
+    recomputed = integrity.body_of_rows(build_rows(result))
+    new_sections = recomputed.sections()
+    if new_sections == stored_sections:
+        return RunVerification(run_id, check, version)
+    values, others, notes = [], [], []
+    if new_sections["values"] != stored_sections["values"] or (
+        new_sections["nodes"] != stored_sections["nodes"]
+    ):
+        found, missing_nodes = _value_differences(body, recomputed)
+        values += found
+        others += missing_nodes
+    if new_sections["entities"] != stored_sections["entities"]:
+        others.append("the entities (keys, labels) differ")
+    if new_sections["scalars"] != stored_sections["scalars"]:
+        others += _scalar_differences(body, recomputed)
+    if new_sections["tier_steps"] != stored_sections["tier_steps"]:
+        others += _tier_step_differences(body, recomputed)
+    if new_sections["nodes"] != stored_sections["nodes"]:
+        notes += _node_differences(body, recomputed)
+    return RunVerification(run_id, check, version, None, tuple(values), tuple(others), tuple(notes))
+
+
+class _CannotRerun(Exception):
+    pass
+
+
+def recorded_methodology(header: integrity.Header) -> Methodology:
+    """The run's methodology, checked again from its recorded source texts (and those of the
+    files it extends), reading nothing from disk."""
+    row = header.methodology
+    if row is None:
+        raise _CannotRerun(
+            f"its methodology {header.run['methodology_sha256']} is not in the store"
+        )
+    try:
+        sources = [(str(p), str(t)) for p, t in json.loads(row["sources"])]
+    except (TypeError, ValueError):
+        raise _CannotRerun("its recorded methodology sources are not readable") from None
+    if not sources:
+        raise _CannotRerun("its recorded methodology has no source text")
+    report = check_sources(sources)
+    if report.methodology is None:
+        first = report.errors[0] if report.errors else None
+        where = f"{first.span.file}:{first.span.line}: " if first and first.span else ""
+        what = f"{where}{first.message}" if first else "it does not check"
+        raise _CannotRerun(
+            f"its recorded methodology no longer checks with tierlang {__version__} "
+            f"({len(report.errors)} error{'s' if len(report.errors) != 1 else ''}; {what})"
+        )
+    return report.methodology
+
+
+def _reevaluate(methodology: Methodology, header: integrity.Header, body: integrity.Body):
+    try:
+        params = json.loads(header.run["params"])
+    except (TypeError, ValueError):
+        raise _CannotRerun("its recorded params are not valid JSON") from None
+    try:
+        frame, labels = recorded_inputs(methodology, header, body)
+    except (TypeError, ValueError) as error:
+        raise _CannotRerun(f"its recorded inputs cannot be read: {error}") from None
+    try:
+        return evaluate(methodology, frame, params=params, labels=labels)
+    except ParamError as error:
+        raise _CannotRerun(f"its recorded params are refused: {error}") from None
+    except Exception as error:  # noqa: BLE001 - a damaged store must be reported, not crash
+        raise _CannotRerun(f"re-evaluation failed: {type(error).__name__}: {error}") from None
+
+
+def recorded_inputs(
+    methodology: Methodology, header: integrity.Header, body: integrity.Body
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The inputs as `interpreter.data.prepare_inputs` gave them to the run, rebuilt from the
+    recorded `input` nodes' values, and the entities' labels."""
+    stride = int(header.run["values_per_entity"] or 0)
+    keys = pd.Index([str(k) for k in body.entities[1]], dtype=object, name=methodology.key)
+    n = len(keys)
+    positions = {
+        name: position
+        for name, position, kind in zip(body.nodes[0], body.nodes[1], body.nodes[2])
+        if kind == "input" and position is not None and position < stride
+    }
+    num, text, flag = body.values[0], body.values[1], body.values[2]
+    columns = {}
+    for node in methodology.inputs:
+        if node.name not in positions:
+            continue  # not recorded: evaluation sees it missing, and the comparison says so
+        p = positions[node.name]
+        base = node.type.base
+        if base == T.NUMBER:
+            column = pd.Series(np.asarray(num[p::stride][:n], dtype=np.float64), index=keys)
+        elif base == T.BOOLEAN:
+            flags = [None if b is None else bool(b) for b in flag[p::stride][:n]]
+            column = pd.Series(pd.array(flags, dtype="boolean"), index=keys)
+        elif base == T.LEVEL:
+            categorical = pd.Categorical(
+                list(text[p::stride][:n]), categories=list(node.type.level.labels), ordered=True
+            )
+            column = pd.Series(categorical, index=keys)
+        else:
+            column = pd.Series(list(text[p::stride][:n]), index=keys, dtype=object)
+        columns[node.name] = column
+    frame = pd.DataFrame(columns, index=keys)
+    labels = None
+    if methodology.label_column:
+        labels = pd.Series(
+            list(body.entities[2]), index=keys, dtype=object, name=methodology.label_column
+        )
+    return frame, labels
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def show(value: Any, reason: str | None = None) -> str:
+    """A value as verify prints it: numbers exactly (shortest text that reads back as the
+    same double), labels and texts quoted, missing values with their reason."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"missing ({reason})" if reason else "missing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value + 0.0)
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+
+
+def _node_columns(body: integrity.Body) -> dict[str, tuple[int, str, str]]:
+    """name -> (position, kind, base) of the nodes with values."""
+    names, positions, kinds, bases = body.nodes[0], body.nodes[1], body.nodes[2], body.nodes[11]
+    return {n: (p, k, b) for n, p, k, b in zip(names, positions, kinds, bases)}
+
+
+def _column(body: integrity.Body, position: int, stride: int, n: int) -> tuple[list, list]:
+    """(values, reasons) of one node: values plain (float, str, bool or None)."""
+    num, text, flag, reason = body.values
+    return (
+        [num[position::stride][:n], text[position::stride][:n], flag[position::stride][:n]],
+        list(reason[position::stride][:n]),
+    )
+
+
+def _plain(base: str, column: list[Sequence]) -> list:
+    """Values comparable across stored and recomputed rows; a stored cell of a wrong type
+    (a damaged store) is kept as it is, so it differs."""
+    num, text, flag = column
+    if base == T.NUMBER:
+        return [_number(v) for v in num]
+    if base == T.BOOLEAN:
+        return [_flag(v) for v in flag]
+    return list(text)
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        f = float(v)
+        return None if f != f else f + 0.0
+    return v
+
+
+def _flag(v: Any) -> Any:
+    if v is None or (isinstance(v, (bool, int, np.integer, np.bool_)) and v in (0, 1)):
+        return None if v is None else bool(v)
+    return v
+
+
+def _value_differences(
+    stored: integrity.Body, recomputed: integrity.Body
+) -> tuple[list[NodeDifference], list[str]]:
+    keys = list(stored.entities[1])
+    n = len(keys)
+    old_nodes, new_nodes = _node_columns(stored), _node_columns(recomputed)
+    old_stride = len(stored.values[0]) // n if n else 0
+    new_stride = len(recomputed.values[0]) // n if n else 0
+    differences, others = [], []
+    for name, (position, kind, base) in old_nodes.items():
+        if position >= old_stride:
+            continue
+        if name not in new_nodes or new_nodes[name][0] >= new_stride:
+            others.append(f"node {name} is recorded but re-evaluation does not produce it")
+            continue
+        new_position, _, new_base = new_nodes[name]
+        old_values, old_reasons = _column(stored, position, old_stride, n)
+        new_values, new_reasons = _column(recomputed, new_position, new_stride, n)
+        a, b = _plain(base, old_values), _plain(new_base, new_values)
+        differ = [i for i in range(n) if a[i] != b[i] or old_reasons[i] != new_reasons[i]]
+        if differ:
+            examples = tuple(
+                (str(keys[i]), show(a[i], old_reasons[i]), show(b[i], new_reasons[i]))
+                for i in differ[:EXAMPLES]
+            )
+            differences.append(NodeDifference(name, kind, len(differ), n, examples))
+    for name, (position, _kind, _base) in new_nodes.items():
+        if name not in old_nodes and position < new_stride:
+            others.append(f"node {name} is produced by re-evaluation but not recorded")
+    return differences, others
+
+
+def _rows(columns: list[Sequence]) -> list[tuple]:
+    return list(zip(*columns)) if columns and len(columns[0]) else []
+
+
+def _scalar_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
+    def table(body):
+        return {
+            (node, name): (integrity._cell(value, integrity.REAL), text)
+            for node, _position, name, value, text in _rows(body.scalars)
+        }
+
+    old, new = table(stored), table(recomputed)
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        if old.get(key) != new.get(key):
+            node, name = key
+            was = _scalar_text(old.get(key))
+            now = _scalar_text(new.get(key))
+            out.append(f"statistic {node}.{name}: stored {was}, recomputed {now}")
+    return out[:20] + ([f"... and {len(out) - 20} more statistics"] if len(out) > 20 else [])
+
+
+def _scalar_text(entry: tuple | None) -> str:
+    if entry is None:
+        return "absent"
+    value, text = entry
+    return show(text) if text is not None else show(value)
+
+
+def _tier_step_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
+    keys = list(stored.entities[1])
+
+    def table(body):
+        return {
+            (row[0], row[1]): tuple(
+                integrity._cell(v, kind) for v, (_c, kind) in zip(row, integrity.TIER_COLUMNS)
+            )
+            for row in _rows(body.tier_steps)
+        }
+
+    old, new = table(stored), table(recomputed)
+    by_tier: dict[str, list[str]] = {}
+    for key in sorted(set(old) | set(new), key=str):
+        if old.get(key) != new.get(key):
+            tier, entity = key
+            key_text = (
+                str(keys[entity])
+                if isinstance(entity, int) and 0 <= entity < len(keys)
+                else str(entity)
+            )
+            by_tier.setdefault(str(tier), []).append(key_text)
+    return [
+        f"tier steps of {tier}: {len(entities)} "
+        f"{'entity differs' if len(entities) == 1 else 'entities differ'} ({', '.join(entities[:EXAMPLES])}{', ...' if len(entities) > EXAMPLES else ''})"
+        for tier, entities in by_tier.items()
+    ]
+
+
+def _node_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
+    names = [c for c, _ in integrity.NODE_COLUMNS]
+    old = {row[0]: row for row in _rows(stored.nodes)}
+    new = {row[0]: row for row in _rows(recomputed.nodes)}
+    out = []
+    for name in old:
+        if name in new and old[name] != new[name]:
+            fields = [
+                names[i]
+                for i in range(len(names))
+                if integrity._cell(old[name][i], integrity.NODE_COLUMNS[i][1])
+                != integrity._cell(new[name][i], integrity.NODE_COLUMNS[i][1])
+            ]
+            if fields:
+                out.append(
+                    f"node {name}: recorded {', '.join(fields)} differ from tierlang "
+                    f"{__version__}'s"
+                )
+    return out
+
+
+# ---------------------------------------------------------------- rerun
+
+
+def rerun(
+    run_id: int,
+    data,
+    audit: str | None = None,
+    encoding: str = "utf-8",
+    sheet: str | None = None,
+    note: str | None = None,
+) -> RunOutcome:
+    """Run the methodology recorded for run `run_id` (its source texts from the store, not from
+    disk) with that run's params on new `data`, and record it as a new run linked to the old
+    (`runs.rerun_of`). Raises AuditError (no such run or store), TierError (the recorded
+    methodology no longer checks), DataError, UsageError."""
+    path = audit_path(audit)
+    store = open_store(path, create=False)
+    try:
+        info = store.run(run_id)
+        header = integrity.read_header(store.conn, run_id)
+        row = header.methodology
+        if row is None:
+            raise AuditError(f"the methodology of run {run_id} is not in the audit store {path}")
+        sources = [(str(p), str(t)) for p, t in json.loads(row["sources"])]
+        report = check_sources(sources)
+        if report.methodology is None:
+            raise TierError(report.diagnostics, report.sources)
+        methodology = report.methodology
+        dataset = read_data(data, encoding=encoding, sheet=sheet)
+        prepared = prepare_inputs(methodology, dataset)
+        try:
+            result = evaluate(
+                methodology, prepared.frame, params=info.params, labels=prepared.labels
+            )
+        except ParamError as error:
+            raise UsageError(str(error)) from None
+        new_id = store.record(
+            result, dataset=dataset, tool_version=__version__, note=note, rerun_of=run_id
+        )
+    finally:
+        store.close()
+    return RunOutcome(result, dataset, new_id, path, summary_table(result), tier_counts(result))
