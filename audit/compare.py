@@ -49,6 +49,7 @@ from audit.explain import format_number
 from audit.recorder import now_iso
 from audit.store import AuditError, AuditStore, NodeInfo, RunInfo, decode_value, installed_version
 from dsl.diff import StructuralDiff
+from interpreter.ranking import rank_by_tier_and_score
 
 UNRATED = "(no tier)"
 _AGGREGATIONS = ("mean", "weighted_mean", "sum")
@@ -266,26 +267,12 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
 
 
 def _ranks(run: _Run) -> list[int | None]:
-    """As `tierlang run` ranks: by tier (best first), then score (higher first, equal at 12
-    significant digits sharing a rank); no tier, no rank."""
+    """As `tierlang run` ranks (interpreter.ranking)."""
     scale = list(run.tier.scale or ()) if run.tier is not None else []
     code = {label: i for i, label in enumerate(scale)}
-    rated = [(i, code[t]) for i, t in enumerate(run.final) if t in code]
-    if not rated:
-        return [None] * len(run.keys)
-    frame = pd.DataFrame({
-        "code": [c for _, c in rated],
-        "score": [float(f"{run.scores[i]:.12g}") if not np.isnan(run.scores[i]) else -np.inf
-                  for i, _ in rated],
-    }, index=[i for i, _ in rated])
-    frame = frame.sort_values(["code", "score"], ascending=False, kind="stable")
-    new_group = ~frame.duplicated(["code", "score"])
-    positions = pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
-    ranks = positions.where(new_group).ffill().astype(int)
-    out: list[int | None] = [None] * len(run.keys)
-    for i, r in ranks.items():
-        out[i] = int(r)
-    return out
+    codes = [code.get(t, -1) for t in run.final]
+    ranks = rank_by_tier_and_score(codes, run.scores)
+    return [None if np.isnan(r) else int(r) for r in ranks]
 
 
 # ---------------------------------------------------------------- rank correlation
@@ -373,6 +360,8 @@ def compare(
     """Compare two recorded runs. `structural` names the causes (changed nodes); without it
     causes are named after values only. `attribute`: "movers" (entities whose tier changed)
     or "all" (every common entity, also returned in `Comparison.entities`)."""
+    if attribute not in ("movers", "all"):
+        raise ValueError(f"attribute must be 'movers' or 'all', not {attribute!r}")
     old, new = _read_run(store, old_run), _read_run(store, new_run)
     only_old = tuple(k for k in old.keys if k not in new.index)
     only_new = tuple(k for k in new.keys if k not in old.index)
@@ -439,13 +428,9 @@ def _examples(keys: tuple[str, ...]) -> str:
     return f": {shown}{', ...' if len(keys) > 5 else ''}"
 
 
-def _labels_best_first(run: _Run) -> list[str]:
-    return run.scale_best_first
-
-
 def _transitions(old: _Run, new: _Run, common: list[str]):
     def axis(run: _Run, present: set) -> list[str]:
-        labels = _labels_best_first(run)
+        labels = run.scale_best_first
         extra = run.missing_label
         if extra and extra not in labels:
             labels.append(extra)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,173 +29,15 @@ import pandas as pd
 
 from dsl import model as M
 from dsl import types as T
+from dsl.printer import Printer, condition_text, label_text
 from interpreter.trace import LimitTrace, NodeTrace, RunResult, TierTrace
 
 # ---------------------------------------------------------------- expression text
 
-# Words that cannot stand as a bare label in an expression; such labels are printed quoted.
-_KEYWORDS = frozenset(
-    {
-        "and",
-        "or",
-        "not",
-        "if",
-        "then",
-        "else",
-        "is",
-        "missing",
-        "for",
-        "map",
-        "band",
-        "otherwise",
-        "true",
-        "false",
-        "within",
-        "skip",
-        "require",
-        "top",
-        "bottom",
-        "normalise",
-        "normalize",
-    }
-)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-# Binding strength, loosest first (dsl/grammar.lark).
-_IF, _OR, _AND, _NOT, _CMP, _IS, _SUM, _PRODUCT, _NEG, _POW, _POSTFIX, _ATOM = range(12)
-_BINARY = {"or": _OR, "and": _AND, "+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "^": _POW}
-_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
-
-
-def quote(text: str) -> str:
-    """A string literal of the Tier language."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def label_text(label: str) -> str:
-    """A level label as it would be written: bare if it is a plain name, else quoted."""
-    return label if _NAME.match(label) and label not in _KEYWORDS else quote(label)
-
-
-def number_text(value: float) -> str:
-    """A number literal: shortest text that reads back as the same float."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    value = float(value)
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
-
-
-def _const_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return quote(value)
-    if value is None:
-        return "missing"
-    return number_text(value)
-
 
 def expression_text(expr: M.Expr | None) -> str:
     """The resolved expression printed in Tier syntax (user functions appear expanded)."""
-    if expr is None:
-        return ""
-    return _expr(expr, _IF)
-
-
-def _paren(text: str, strength: int, needed: int) -> str:
-    return f"({text})" if strength < needed else text
-
-
-def _expr(e: M.Expr, needed: int) -> str:  # noqa: C901 - one case per expression class
-    if isinstance(e, M.Const):
-        text = _const_text(e.value)
-        return _paren(text, _NEG if text.startswith("-") else _ATOM, needed)
-    if isinstance(e, M.LabelConst):
-        return label_text(e.label)
-    if isinstance(e, M.Ref):
-        return e.name
-    if isinstance(e, M.Unary):
-        if e.op == "not":
-            return _paren(f"not {_expr(e.operand, _NOT)}", _NOT, needed)
-        return _paren(f"-{_expr(e.operand, _NEG)}", _NEG, needed)
-    if isinstance(e, M.Binary):
-        if e.op in _COMPARE:
-            text = f"{_expr(e.left, _IS)} {e.op} {_expr(e.right, _IS)}"
-            return _paren(text, _CMP, needed)
-        strength = _BINARY.get(e.op, _SUM)
-        if e.op == "^":
-            text = f"{_expr(e.left, _POSTFIX)} ^ {_expr(e.right, _NEG)}"
-        else:
-            text = f"{_expr(e.left, strength)} {e.op} {_expr(e.right, strength + 1)}"
-        return _paren(text, strength, needed)
-    if isinstance(e, M.IsMissing):
-        text = f"{_expr(e.operand, _SUM)} is {'not ' if e.negated else ''}missing"
-        return _paren(text, _IS, needed)
-    if isinstance(e, M.IfElse):
-        text = (
-            f"if {_expr(e.condition, _IF)} then {_expr(e.then, _IF)} else {_expr(e.otherwise, _IF)}"
-        )
-        return _paren(text, _IF, needed)
-    if isinstance(e, M.ListOf):
-        return "[" + ", ".join(_expr(i, _IF) for i in e.items) + "]"
-    if isinstance(e, M.Pick):
-        return _paren(f"{_expr(e.operand, _ATOM)} for {quote(e.key)}", _POSTFIX, needed)
-    if isinstance(e, M.Call):
-        return _call_text(e)
-    if isinstance(e, M.MapOf):
-        as_label = e.subject.type.base == T.LEVEL
-        cases = []
-        for key, value in zip(e.keys, e.values):
-            if isinstance(key, str):
-                key_text = label_text(key) if as_label else quote(key)
-            else:
-                key_text = _const_text(key)
-            cases.append(f"{key_text}: {_expr(value, _IF)}")
-        if e.otherwise is not None:
-            cases.append(f"otherwise: {_expr(e.otherwise, _IF)}")
-        return f"map {_expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
-    if isinstance(e, M.BandOf):
-        cases = [
-            f"{op} {_expr(t, _IF)}: {_expr(v, _IF)}"
-            for op, t, v in zip(e.ops, e.thresholds, e.values)
-        ]
-        if e.otherwise is not None:
-            cases.append(f"otherwise: {_expr(e.otherwise, _IF)}")
-        return f"band {_expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
-    return f"<{type(e).__name__}>"
-
-
-def _call_text(e: M.Call) -> str:
-    parts = []
-    for i, arg in enumerate(e.args):
-        text = _expr(arg, _IF)
-        if e.weights is not None and i < len(e.weights):
-            text = f"{text}: {_expr(e.weights[i], _IF)}"
-        parts.append(text)
-    if e.polarity:
-        parts.append(f"{e.polarity} is better")
-    if e.within:
-        parts.append(f"within {e.within}")
-    if e.skip_missing:
-        parts.append("skip missing")
-    if e.require is not None:
-        parts.append(f"require {e.require}")
-    if e.normalise:
-        parts.append("normalise")
-    return f"{e.function}({', '.join(parts)})"
-
-
-def condition_text(condition: M.TierCondition) -> str:
-    if isinstance(condition, M.ThresholdRule):
-        return f"{condition.op} {expression_text(condition.value)}"
-    if isinstance(condition, M.RankRule):
-        count = number_text(condition.count)
-        return f"{condition.direction} {count}{'%' if condition.percent else ''}"
-    if isinstance(condition, M.OtherwiseRule):
-        return "otherwise"
-    return expression_text(condition.condition)
+    return Printer().text(expr)
 
 
 # ---------------------------------------------------------------- constant folding

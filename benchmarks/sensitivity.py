@@ -71,17 +71,18 @@ def data_frame(entities: int, seed: int = 1) -> pd.DataFrame:
     return frame
 
 
-def naive_seconds_per_run(methodology, dataset, samples: int, seed: int) -> float:
-    """Single `evaluate` runs over the first NAIVE_RUNS evaluations of the analysis's design."""
+def naive_seconds_per_run(methodology, dataset, samples: int, seed: int) -> tuple[float, float]:
+    """Single `evaluate` runs over the first NAIVE_RUNS evaluations of the analysis's design:
+    wall and CPU seconds per run."""
     inputs = prepare_inputs(methodology, dataset).frame
     choices = param_choices(methodology)
     design = _Design(choices, -(-samples // 2), samples, np.random.default_rng(seed))
     rows = design.chunk(0, max(1, -(-NAIVE_RUNS // design.row_types)))
     count = min(NAIVE_RUNS, len(next(iter(rows.values()))))
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         evaluate(methodology, inputs, params={name: float(values[i]) for name, values in rows.items()})
-    return (time.perf_counter() - start) / count
+    return (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
 
 
 def bench(title: str, methodology, dataset, samples: int, seed: int = 1) -> None:
@@ -93,11 +94,11 @@ def bench(title: str, methodology, dataset, samples: int, seed: int = 1) -> None
     print(f"   {entities:,} entities, {samples:,} samples, {len(analysis.choices)} choices: "
           f"{analysis.evaluations:,} evaluations ({analysis.evaluations * entities:,} entity rows)")
     print(f"   analysis: {wall:.2f} s wall ({cpu:.2f} s CPU)")
-    per_run = naive_seconds_per_run(methodology, dataset, samples, seed)
-    naive = per_run * analysis.evaluations
-    print(f"   naive loop: {per_run * 1000:.1f} ms per run x {analysis.evaluations:,} runs = {naive:.1f} s "
-          f"(extrapolated from the first {NAIVE_RUNS})")
-    print(f"   ratio naive / analysis: {naive / wall:.0f}x")
+    per_run, per_run_cpu = naive_seconds_per_run(methodology, dataset, samples, seed)
+    naive, naive_cpu = per_run * analysis.evaluations, per_run_cpu * analysis.evaluations
+    print(f"   naive loop: {per_run * 1000:.1f} ms per run x {analysis.evaluations:,} runs = {naive:.1f} s wall "
+          f"({naive_cpu:.1f} s CPU), extrapolated from the first {NAIVE_RUNS}")
+    print(f"   ratio naive / analysis: {naive / wall:.0f}x wall, {naive_cpu / cpu:.0f}x CPU")
     print(f"   most important choice: {analysis.choices[0].name}; stable: {analysis.stable_count} of {entities}")
 
 

@@ -82,6 +82,11 @@ BUILTINS: dict[str, Builtin] = {
                 doc="goalpost(x, lo, hi): (x - lo) / (hi - lo) clipped to [0, 1]; reversed if lower is better"),
         Builtin("coalesce", ROW, (ANY,), R_SAME, variadic=ANY, min_args=2,
                 missing="the first argument that is present", doc="first present value"),
+        Builtin("only", ROW, (NUM, BOOL), R_NUMBER,
+                missing="missing (reason `excluded`) where the condition is false or missing; a missing x "
+                        "stays missing with its own reason",
+                doc="only(x, condition): x where the condition holds, else missing; population functions "
+                    "over only(x, c) compute over the entities for which c holds"),
         # -- row-wise aggregations over their arguments (lists are spread)
         Builtin("min", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG,
                 doc="smallest of the arguments"),
@@ -111,6 +116,9 @@ BUILTINS: dict[str, Builtin] = {
                 doc="percentile rank 0..100, 100 = best: share of entities that the value equals or beats"),
         Builtin("quantile_band", POPULATION, (NUM, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="quantile_band(x, n): 1..n, n = best; cut points at the k/n quantiles"),
+        Builtin("scaled_rank", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="scaled_rank(x, best, worst): rank r (1 = best, ties share the best rank) of the M "
+                    "entities with a value, scored best + (worst - best) × (r - 1) / (M - 1); best if M = 1"),
         Builtin("quartile", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="quantile_band(x, 4): 1..4, 4 = best quarter"),
         Builtin("zscore", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,

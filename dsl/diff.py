@@ -31,6 +31,16 @@ import attrs
 from dsl import model as M
 from dsl import types as T
 from dsl.builtins import BUILTINS, POLARITY
+from dsl.printer import (
+    Printer,
+    is_number_literal,
+    label_text,
+    number_text,
+    option_texts,
+    quote,
+    squash,
+    value_text,
+)
 
 SECTIONS = ("header", "types", "inputs", "params", "definitions", "tiers")
 HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column", "doc")
@@ -153,194 +163,6 @@ class StructuralDiff:
         return self.node_changes().get(name)
 
 
-# ---------------------------------------------------------------- printing expressions
-
-_KEYWORDS = frozenset({
-    "and", "or", "not", "if", "then", "else", "is", "missing", "true", "false", "for", "map", "band",
-    "otherwise", "within", "skip", "require", "normalise", "normalize", "higher", "lower", "better",
-    "top", "bottom",
-})
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# Binding strength, loosest first (dsl/grammar.lark).
-_IF, _OR, _AND, _NOT, _CMP, _IS, _SUM, _PRODUCT, _NEG, _POW, _POSTFIX, _ATOM = range(12)
-_BINARY = {"or": _OR, "and": _AND, "+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "^": _POW}
-_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def label_text(label: str) -> str:
-    return label if _NAME.match(label) and label not in _KEYWORDS else _quote(label)
-
-
-def number_text(value: float) -> str:
-    """Shortest text that reads back as the same number."""
-    value = float(value)
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
-
-
-def value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _quote(value)
-    if value is None:
-        return "missing"
-    return number_text(value)
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-class Printer:
-    """Prints resolved expressions in Tier syntax. Number literals keep their written text
-    (`25%`) when the source texts are given and the span points at a literal."""
-
-    def __init__(self, sources: dict[str, str] | None = None):
-        self.lines = {path: text.splitlines() for path, text in (sources or {}).items()}
-
-    def written(self, span) -> str | None:
-        if span is None or span.file not in self.lines:
-            return None
-        lines = self.lines[span.file]
-        if not 1 <= span.line <= len(lines) or span.line != span.end_line:
-            return None
-        return lines[span.line - 1][span.column - 1:span.end_column - 1].strip() or None
-
-    def text(self, expr: M.Expr | None) -> str:
-        return "" if expr is None else self._expr(expr, _IF)
-
-    def _paren(self, text: str, strength: int, needed: int) -> str:
-        return f"({text})" if strength < needed else text
-
-    def _const(self, e: M.Const) -> str:
-        written = self.written(e.span)
-        if written is not None and isinstance(e.value, float) and _is_number_literal(written, e.value):
-            return written
-        return value_text(e.value)
-
-    def _expr(self, e: M.Expr, needed: int) -> str:  # noqa: C901 - one case per expression class
-        if isinstance(e, M.Const):
-            text = self._const(e)
-            return self._paren(text, _NEG if text.startswith("-") else _ATOM, needed)
-        if isinstance(e, M.LabelConst):
-            return label_text(e.label)
-        if isinstance(e, M.Ref):
-            return e.name
-        if isinstance(e, M.Unary):
-            if e.op == "not":
-                return self._paren(f"not {self._expr(e.operand, _NOT)}", _NOT, needed)
-            return self._paren(f"-{self._expr(e.operand, _NEG)}", _NEG, needed)
-        if isinstance(e, M.Binary):
-            if e.op in _COMPARE:
-                text = f"{self._expr(e.left, _IS)} {e.op} {self._expr(e.right, _IS)}"
-                return self._paren(text, _CMP, needed)
-            strength = _BINARY.get(e.op, _SUM)
-            if e.op == "^":
-                text = f"{self._expr(e.left, _POSTFIX)} ^ {self._expr(e.right, _NEG)}"
-            else:
-                text = f"{self._expr(e.left, strength)} {e.op} {self._expr(e.right, strength + 1)}"
-            return self._paren(text, strength, needed)
-        if isinstance(e, M.IsMissing):
-            text = f"{self._expr(e.operand, _SUM)} is {'not ' if e.negated else ''}missing"
-            return self._paren(text, _IS, needed)
-        if isinstance(e, M.IfElse):
-            text = (f"if {self._expr(e.condition, _IF)} then {self._expr(e.then, _IF)} "
-                    f"else {self._expr(e.otherwise, _IF)}")
-            return self._paren(text, _IF, needed)
-        if isinstance(e, M.ListOf):
-            return "[" + ", ".join(self._expr(i, _IF) for i in e.items) + "]"
-        if isinstance(e, M.Pick):
-            return self._paren(f"{self._expr(e.operand, _ATOM)} for {_quote(e.key)}", _POSTFIX, needed)
-        if isinstance(e, M.Call):
-            return self.call(e)
-        if isinstance(e, M.MapOf):
-            cases = [f"{self.key(e, k)}: {self._expr(v, _IF)}" for k, v in zip(e.keys, e.values)]
-            if e.otherwise is not None:
-                cases.append(f"otherwise: {self._expr(e.otherwise, _IF)}")
-            return f"map {self._expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
-        if isinstance(e, M.BandOf):
-            cases = [f"{self.case(op, t)}: {self._expr(v, _IF)}"
-                     for op, t, v in zip(e.ops, e.thresholds, e.values)]
-            if e.otherwise is not None:
-                cases.append(f"otherwise: {self._expr(e.otherwise, _IF)}")
-            return f"band {self._expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
-        return f"<{type(e).__name__}>"
-
-    def key(self, e: M.MapOf, key: Any) -> str:
-        if isinstance(key, str):
-            return label_text(key) if e.subject.type.base == T.LEVEL else _quote(key)
-        return value_text(key)
-
-    def case(self, op: str, threshold: M.Expr) -> str:
-        return f"{op} {self._expr(threshold, _IF)}"
-
-    def argument(self, e: M.Call, i: int) -> str:
-        text = self._expr(e.args[i], _IF)
-        if e.weights is not None and i < len(e.weights):
-            text = f"{text}: {self._expr(e.weights[i], _IF)}"
-        return text
-
-    def call(self, e: M.Call) -> str:
-        parts = [self.argument(e, i) for i in range(len(e.args))]
-        parts += [text for _, text in _option_texts(e)]
-        return f"{e.function}({', '.join(parts)})"
-
-    def condition(self, rule: M.TierRule) -> str:
-        written = _squash(rule.source_text) if rule.source_text.strip() else None
-        return written or condition_text(rule.condition, self)
-
-    def limit(self, tier: str, limit: M.Limit) -> str:
-        if limit.source_text.strip():
-            return _squash(limit.source_text)
-        return (f"limit {tier} to {limit.direction} {label_text(limit.label)} "
-                f"when {self.text(limit.condition)}")
-
-
-def _is_number_literal(written: str, value: float) -> bool:
-    match = re.fullmatch(r"-?\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)", written)
-    if match is None:
-        return False
-    try:
-        number = float(written.rstrip("%").replace(" ", ""))
-    except ValueError:
-        return False
-    if written.endswith("%"):
-        number /= 100
-    return math.isclose(number, value, rel_tol=1e-12, abs_tol=1e-15)
-
-
-def _option_texts(e: M.Call) -> list[tuple[str, str]]:
-    out = []
-    if e.polarity:
-        out.append(("polarity", f"{e.polarity} is better"))
-    if e.within:
-        out.append(("within", f"within {e.within}"))
-    if e.skip_missing:
-        out.append(("skip_missing", "skip missing"))
-    if e.require is not None:
-        out.append(("require", f"require {e.require}"))
-    if e.normalise:
-        out.append(("normalise", "normalise"))
-    return out
-
-
-def condition_text(condition: M.TierCondition, printer: Printer | None = None) -> str:
-    printer = printer or Printer()
-    if isinstance(condition, M.ThresholdRule):
-        return f"{condition.op} {printer.text(condition.value)}"
-    if isinstance(condition, M.RankRule):
-        return f"{condition.direction} {number_text(condition.count)}{'%' if condition.percent else ''}"
-    if isinstance(condition, M.OtherwiseRule):
-        return "otherwise"
-    return printer.text(condition.condition)
-
-
 # ---------------------------------------------------------------- diffing
 
 
@@ -399,8 +221,8 @@ class _Differ:
             a, b = getattr(self.old, field), getattr(self.new, field)
             if a == b:
                 continue
-            old_text = None if a is None else (_quote(_squash(a)) if field in _QUOTED else str(a))
-            new_text = None if b is None else (_quote(_squash(b)) if field in _QUOTED else str(b))
+            old_text = None if a is None else (quote(squash(a)) if field in _QUOTED else str(a))
+            new_text = None if b is None else (quote(squash(b)) if field in _QUOTED else str(b))
             change = "added" if a is None else "removed" if b is None else "changed"
             detail = Detail(field, None, change, old_text, new_text)
             summary = f"{field} {_arrow(old_text, new_text)}"
@@ -468,9 +290,9 @@ class _Differ:
     def describe(self, node: M.Node, printer: Printer) -> str:
         """A short description of a whole node (for added and removed ones)."""
         m = self.new if printer is self.p_new else self.old
-        label = f" {_quote(node.label)}" if node.label else ""
+        label = f" {quote(node.label)}" if node.label else ""
         if node.kind == M.INPUT:
-            column = f' from {_quote(node.column)}' if node.column and node.column != node.name else ""
+            column = f' from {quote(node.column)}' if node.column and node.column != node.name else ""
             rng = f" range {_range_text(node.range, node)}" if node.range else ""
             return f"input {node.name}: {self.type_text(node.type, m)}{label}{column}{rng}"
         if node.kind == M.PARAM:
@@ -518,12 +340,12 @@ class _Differ:
             details += self.expr_details(o.expr, n.expr, written_o.expr, written_n.expr)
         if o.label != n.label:
             details.append(Detail("label", None, _presence(o.label, n.label),
-                                  _quote(o.label) if o.label else None,
-                                  _quote(n.label) if n.label else None))
+                                  quote(o.label) if o.label else None,
+                                  quote(n.label) if n.label else None))
         if o.doc != n.doc:
             details.append(Detail("doc", None, _presence(o.doc, n.doc),
-                                  _quote(_squash(o.doc)) if o.doc else None,
-                                  _quote(_squash(n.doc)) if n.doc else None))
+                                  quote(squash(o.doc)) if o.doc else None,
+                                  quote(squash(n.doc)) if n.doc else None))
         if not details:
             if o.deps == n.deps and o.required == n.required:
                 return None  # equal but for fields that compare by identity: nothing to show
@@ -542,7 +364,7 @@ class _Differ:
     def input_details(self, o: M.Node, n: M.Node) -> list[Detail]:
         out = []
         if (o.column or o.name) != (n.column or n.name):
-            out.append(Detail("column", None, "changed", _quote(o.column or o.name), _quote(n.column or n.name)))
+            out.append(Detail("column", None, "changed", quote(o.column or o.name), quote(n.column or n.name)))
         if o.range != n.range:
             out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range, o),
                               _range_text(n.range, n), _json_range(o.range), _json_range(n.range)))
@@ -616,7 +438,7 @@ class _Differ:
                     out.append(Detail("weight", self.p_new.text(x), change,
                                       self._weight_text(w, self.p_old), self._weight_text(nw, self.p_new),
                                       _weight_value(w), _weight_value(nw)))
-        old_options, new_options = dict(_option_texts(a)), dict(_option_texts(b))
+        old_options, new_options = dict(option_texts(a)), dict(option_texts(b))
         for option in _OPTIONS:
             if getattr(a, option) != getattr(b, option):
                 name = option.replace("_", " ")
@@ -798,7 +620,7 @@ def _range_text(r: tuple[float, float] | None, node: M.Node | None = None) -> st
         match = _RANGE.search(node.source_text.split("\n", 1)[0])
         if match:
             low, high = match.group(1).strip(), match.group(2).strip()
-            if _is_number_literal(low, r[0]) and _is_number_literal(high, r[1]):
+            if is_number_literal(low, r[0]) and is_number_literal(high, r[1]):
                 return f"{low}..{high}"
     return f"{number_text(r[0])}..{number_text(r[1])}"
 
@@ -855,7 +677,7 @@ def _param_value_text(node: M.Node) -> str:
     if match:
         written = match.group(1).strip()
         if isinstance(node.value, float) and not isinstance(node.value, bool):
-            if _is_number_literal(written, node.value):
+            if is_number_literal(written, node.value):
                 return written
         elif (isinstance(node.value, bool) and written in ("true", "false")) or (
                 isinstance(node.value, str) and written.strip('"') == node.value):

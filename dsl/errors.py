@@ -11,6 +11,7 @@ Rendering follows the compilers users already know:
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterable
 
@@ -94,11 +95,12 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
-def source_lines(text: str) -> list[str]:
+@functools.lru_cache(maxsize=16)
+def source_lines(text: str) -> tuple[str, ...]:
     """The lines of a source text as the parser numbers them: split at "\n" only (not at the
     other characters str.splitlines breaks at, such as form feeds or U+2028), without the "\r"
-    of a CRLF ending."""
-    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    of a CRLF ending. Cached: the checker asks for the lines of one text once per statement."""
+    return tuple(line[:-1] if line.endswith("\r") else line for line in text.split("\n"))
 
 
 # Shown in place of characters that a terminal would act on or hide: control characters and

@@ -49,6 +49,7 @@ def _lark() -> lark.Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         lexer_callbacks={"NAME": _statement_keyword_at_line_start},
+        cache=True,  # the grammar analysis is cached in the temp folder, keyed by grammar and options
     )
 
 
@@ -204,7 +205,7 @@ def _syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: 
         if token is not None and token.end_line is not None:
             line, column = token.end_line, token.end_column  # just after the last token
         else:
-            lines = source_lines(text)
+            lines = list(source_lines(text))
             if len(lines) > 1 and lines[-1] == "":
                 lines.pop()  # after a final newline, the end is on the last line
             line, column = len(lines), len(lines[-1]) + 1

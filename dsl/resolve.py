@@ -472,15 +472,18 @@ class Resolver:
             return None
         seen.add(given.name)
         entry = self.symbols.statements.get(given.name)
-        if entry is None or not isinstance(entry[0], (S.InputDecl, S.ParamDecl)):
-            candidates = [n for n, (s, _) in self.symbols.statements.items() if isinstance(s, (S.InputDecl, S.ParamDecl))]
+        givable = (S.InputDecl, S.ParamDecl, S.Definition)  # a given definition replaces its computation
+        if entry is None or not isinstance(entry[0], givable):
+            candidates = [n for n, (s, _) in self.symbols.statements.items() if isinstance(s, givable)]
             if entry is None:
                 suggestion = did_you_mean(given.name, candidates)
                 hint = f"did you mean '{suggestion}'?" if suggestion else "give values to inputs and params."
                 self.error("unknown-name", f"unknown input '{given.name}'", given.span, hint)
             else:
-                self.error("given-not-input", f"'{given.name}' is computed, not an input: a test cannot give it",
-                           given.span, "give values to the inputs it depends on.")
+                what = "a tier, computed by its rules" if isinstance(entry[0], S.TierDecl) else \
+                    "not an input, param or definition"
+                self.error("given-not-input", f"'{given.name}' is {what}: a test cannot give it",
+                           given.span, "give values to the definitions or inputs it depends on.")
             return None
         expected = self.types.get(given.name, ERROR_TYPE)
         value = self.expr(given.value, Ctx(file, []), expected)

@@ -460,15 +460,7 @@ def _read_xlsx(data: bytes, path: str, sheet: str | None) -> tuple[pd.DataFrame,
             warnings.simplefilter("ignore")
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # a damaged or non-xlsx file can fail in many ways inside openpyxl
-        reason = str(e) or type(e).__name__
-        _fail(
-            path,
-            DataProblem(
-                f"not a readable .xlsx file ({reason})",
-                hint="open it in Excel and save it as .xlsx, or export it as CSV",
-                code=BAD_XLSX,
-            ),
-        )
+        _fail(path, _unreadable_xlsx(e))
     try:
         names = list(workbook.sheetnames)
         if sheet is None:
@@ -512,6 +504,10 @@ def _read_xlsx(data: bytes, path: str, sheet: str | None) -> tuple[pd.DataFrame,
                 matrix.append(cells)
                 row_numbers.append(number)
         sheet_path = worksheet._worksheet_path  # openpyxl's resolved path of the sheet's XML
+    except DataError:
+        raise
+    except Exception as e:  # damaged sheet XML fails only when its rows are read
+        _fail(path, _unreadable_xlsx(e))
     finally:
         workbook.close()
     if header is None:
@@ -529,10 +525,26 @@ def _read_xlsx(data: bytes, path: str, sheet: str | None) -> tuple[pd.DataFrame,
                 code=FORMULA_NO_VALUE,
             ),
         )
-        for row, col, formula in _formulas_without_value(data, sheet_path)
+        for row, col, formula in _formulas_of(data, sheet_path, path)
         if row > header_row
     ]
     return _assemble(path, header, header_row, matrix, row_numbers, [], late), title
+
+
+def _unreadable_xlsx(error: Exception) -> DataProblem:
+    reason = str(error) or type(error).__name__
+    return DataProblem(
+        f"not a readable .xlsx file ({reason})",
+        hint="open it in Excel and save it as .xlsx, or export it as CSV",
+        code=BAD_XLSX,
+    )
+
+
+def _formulas_of(data: bytes, sheet_path: str, path: str) -> list[tuple[int, int, str | None]]:
+    try:
+        return _formulas_without_value(data, sheet_path)
+    except Exception as e:  # the sheet's XML, read again: damaged in a way openpyxl let pass
+        _fail(path, _unreadable_xlsx(e))
 
 
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")

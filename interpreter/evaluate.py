@@ -674,6 +674,8 @@ class SampleEvaluator:
         self._shared = self._evaluate_once([n for n in methodology.nodes if n.name in needed
                                             and n.name not in varying])
         self._last_use = self._last_uses()
+        self._tiled: dict[str, Val] = {}
+        self._tiled_blocks = 0
 
     def _evaluate_once(self, nodes: list[Node]) -> dict[str, Val]:
         ev = Evaluator(self.methodology, self.index, self.params)
@@ -716,9 +718,14 @@ class SampleEvaluator:
         for name, values in samples.items():
             params[name] = _check_samples(self.methodology.node(name), values)
         shared = self._shared
+        if self._tiled_blocks != blocks:  # chunks of the same size share the repeated values
+            self._tiled, self._tiled_blocks = {}, blocks
+        tiled = self._tiled
 
         def lookup(name: str) -> Val:
-            return tile(shared[name], blocks)
+            if name not in tiled:
+                tiled[name] = tile(shared[name], blocks)
+            return tiled[name]
 
         ev = Evaluator(self.methodology, self.index, params, lookup=lookup, blocks=blocks)
         keep = set(self.wanted)
@@ -727,10 +734,7 @@ class SampleEvaluator:
             for d in node.deps:
                 if self._last_use.get(d) == i and d not in keep:
                     ev.env.pop(d, None)
-        out = {}
-        for name in self.wanted:
-            out[name] = ev.env[name] if name in ev.env else tile(shared[name], blocks)
-        return out
+        return {name: ev.env[name] if name in ev.env else lookup(name) for name in self.wanted}
 
     def matrix(self, v: Val) -> np.ndarray:
         """A (not list) value of `run` as a (samples, entities) array."""

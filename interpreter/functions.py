@@ -50,7 +50,13 @@ from dsl.builtins import BUILTINS
 from dsl.model import Call, Const
 from dsl.types import BOOLEAN, LEVEL, NUMBER, Type
 from interpreter import numeric
-from interpreter.trace import BELOW_REQUIRE, COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN
+from interpreter.trace import (
+    BELOW_REQUIRE,
+    COMPONENT_MISSING,
+    DIVISION_BY_ZERO,
+    EXCLUDED,
+    OUT_OF_DOMAIN,
+)
 from interpreter.values import Val, const_val, empty_like_type, finish, first_reason, nones
 
 FUNCTIONS: dict[str, Callable] = {}
@@ -147,6 +153,17 @@ def _goalpost(ev, call: Call) -> Val:
                 ((DIVISION_BY_ZERO, lambda x, lo, hi: hi == lo),))
 
 
+@builtin("only")
+def _only(ev, call: Call) -> Val:
+    """x where the condition is true; elsewhere missing, reason `excluded` (a missing x keeps
+    its own reason where the condition holds)."""
+    x, condition = _args(ev, call)
+    keep = condition.present & (condition.data == 1.0)
+    data = np.where(keep, x.data, np.nan)
+    reasons = np.where(keep, x.reasons, EXCLUDED).astype(object)
+    return finish(call.type, data, reasons)
+
+
 @builtin("coalesce")
 def _coalesce(ev, call: Call) -> Val:
     args = _args(ev, call)
@@ -202,7 +219,7 @@ class _Components:
         self.missing = np.isnan(self.x)  # components are numbers or booleans: NaN is missing
         any_missing = bool(self.missing.any())
         self.present = ~self.missing
-        self.count = self.present.sum(axis=1)
+        self.count = self.present.sum(axis=1) if any_missing else np.full(n, k, dtype=np.int64)
         self.skip = call.skip_missing or call.require is not None
         self.need = call.require if call.require is not None else (1 if self.skip else k)
         self.xz = np.where(self.missing, 0.0, self.x) if any_missing else self.x
@@ -213,23 +230,25 @@ class _Components:
             reasons = np.where(self.invalid, reason, None).astype(object) if self.invalid.any() else nones(n)
         else:
             self.invalid = self.count < k
-            reasons = first_reason(n, *values)
+            reasons = first_reason(n, *values) if any_missing else nones(n)
         if weights is not None:
             if isinstance(weights[0], np.ndarray):  # one value per block: repeated per entity
                 per_block = np.column_stack(weights)
-                self.w = np.repeat(per_block, ev.entities, axis=0)
                 w_missing = np.repeat(np.isnan(per_block).any(axis=1), ev.entities)
-                w = np.repeat(np.nan_to_num(per_block), ev.entities, axis=0)
+                w_block = np.nan_to_num(per_block)
+                w = np.repeat(w_block, ev.entities, axis=0)
+                self.w = w if not w_missing.any() else np.repeat(per_block, ev.entities, axis=0)
+                self.w_all = np.repeat(w_block.sum(axis=1), ev.entities)
             else:
                 self.w = _columns([w.data for w in weights])
                 w_missing = np.isnan(self.w).any(axis=1)
                 w = np.nan_to_num(self.w)
+                self.w_all = w.sum(axis=1)
             if w_missing.any():
                 reasons = np.where(~self.invalid & w_missing, COMPONENT_MISSING, reasons)
             self.invalid |= w_missing
             self.wz = np.where(self.missing, 0.0, w) if any_missing else w
-            self.w_all = w.sum(axis=1)
-            self.w_present = self.wz.sum(axis=1)
+            self.w_present = self.wz.sum(axis=1) if any_missing else self.w_all
         else:
             self.w = np.ones((n, k))
             self.wz = self.present.astype(float)
@@ -388,7 +407,7 @@ def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> V
     `out` is one number given to every member of the group. With blocks, `kernel2d` does the
     same for many blocks at once (see _population_blocks)."""
     if ev.blocks > 1:
-        return _population_blocks(ev, call, kernel2d, scalar_result)
+        return _population_blocks(ev, call, kernel2d or _kernel_by_row(kernel, scalar_result), scalar_result)
     x = ev.eval(call.args[0])
     data = np.full(ev.n, np.nan)
     reasons = nones(ev.n) if scalar_result else np.where(x.missing, x.reasons, None).astype(object)
@@ -490,6 +509,31 @@ def _quantile_band_builtin(ev, call: Call) -> Val:
     if isinstance(bands, np.ndarray):
         return _per_block(ev, bands, lambda b: _quantile_band(ev, call, b))
     return _quantile_band(ev, call, bands)
+
+
+@builtin("scaled_rank")
+def _scaled_rank(ev, call: Call) -> Val:
+    """NOF 2025/26 standard ranking model (the formula is inferred, see docs/semantics.md):
+    best + (worst - best) × (r - 1) / (M - 1), r the competition rank (1 = best), M the
+    entities with a value; best when M = 1."""
+    lower = _polarity_lower(call)
+    best, worst = ev.const(call.args[1]), ev.const(call.args[2])
+
+    def scale(r, m, lo, hi):
+        with np.errstate(all="ignore"):
+            return np.where(m > 1, lo + (hi - lo) * (r - 1.0) / max(m - 1, 1), lo + 0.0 * r)
+
+    def kernel(s, v):
+        r = 1.0 + (numeric.count_below(s, v) if lower else len(s) - numeric.count_at_most(s, v))
+        lo, hi = (np.nan if b is None else float(b) for b in (best, worst))
+        return scale(r, len(s), lo, hi), None, {"n": float(len(s))}
+
+    def kernel2d(s, v, rows):
+        m = s.shape[1]
+        r = 1.0 + (_count_below_rows(s, v) if lower else m - _count_at_most_rows(s, v))
+        return scale(r, m, _per_row(best, rows)[:, None], _per_row(worst, rows)[:, None]), None
+
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 @builtin("quartile")
@@ -670,6 +714,26 @@ def _population_blocks(ev, call: Call, kernel2d, scalar_result: bool) -> Val:
         reasons[:, members] = np.where(target & failed, np.broadcast_to(bad[:, None], v.shape), reasons[:, members])
     ev.record(call, {})
     return finish(call.type, data.ravel(), reasons.ravel())
+
+
+def _kernel_by_row(kernel, scalar_result: bool):
+    """A kernel2d applying the 1-d kernel to each row in turn (for a function without one)."""
+
+    def kernel2d(s, v, rows):
+        out = np.full(len(rows) if scalar_result else v.shape, np.nan)
+        bad = nones(len(rows))
+        for i in range(len(rows)):
+            use = ~np.isnan(v[i])
+            value, reason, _ = kernel(s[i], v[i][use])
+            if reason is not None:
+                bad[i] = reason
+            elif scalar_result:
+                out[i] = value
+            else:
+                out[i, use] = value
+        return out, bad
+
+    return kernel2d
 
 
 def _block_groups(ev, call: Call) -> tuple[list[np.ndarray], np.ndarray]:

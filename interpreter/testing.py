@@ -3,7 +3,9 @@
 `run_tests(methodology, data_loader=None) -> list[TestOutcome]`, one outcome per TestCase in
 written order:
 - `given a = v, b = w`: a one-entity inputs table with key "test"; inputs not given are
-  missing; a given param overrides the param for that test.
+  missing; a given param overrides the param for that test; a given definition (indicator,
+  domain, score, let) takes the given value for every entity, replacing its computation in
+  that test (what it depends on is still computed and recorded; what reads it sees the value).
 - `given data "path"`: `data_loader(path) -> (inputs_frame, labels)` is called with the path as
   written (the caller resolves it against the methodology's directory). Without a loader,
   `default_loader(methodology)` is used: interpreter.data reads the file, the path taken
@@ -27,7 +29,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from dsl.model import INPUT, PARAM, Binary, Expr, Methodology, TestCase
+from dsl.model import DEFINITION_KINDS, INPUT, PARAM, Binary, Const, Expr, Methodology, TestCase
 from interpreter import numeric
 from interpreter.evaluate import evaluate, evaluate_value
 from interpreter.trace import RunResult
@@ -109,7 +111,7 @@ def run_test(methodology: Methodology, case: TestCase, data_loader: DataLoader |
     texts = _expect_texts(case)
     try:
         inputs, labels, params = _test_inputs(methodology, case, data_loader)
-        result = evaluate(methodology, inputs, params=params, labels=labels)
+        result = evaluate(_with_given_definitions(methodology, case), inputs, params=params, labels=labels)
     except Exception as error:  # noqa: BLE001 - reported as the test's failure
         failure = ExpectFailure("given", message=f"{type(error).__name__}: {error}")
         return TestOutcome(case.name, False, (failure,), None, case)
@@ -168,8 +170,8 @@ def _test_inputs(methodology: Methodology, case: TestCase, data_loader: DataLoad
             params[given.name] = plain
         elif node.kind == INPUT:
             given_inputs[given.name] = plain
-        else:
-            raise ValueError(f"`given {given.name}`: only inputs and params can be given")
+        elif node.kind not in DEFINITION_KINDS:
+            raise ValueError(f"`given {given.name}`: only inputs, params and definitions can be given")
     labels = None
     if case.data_path is not None:
         if data_loader is None:
@@ -184,6 +186,21 @@ def _test_inputs(methodology: Methodology, case: TestCase, data_loader: DataLoad
         elif node.name not in inputs.columns:
             inputs[node.name] = _column(node, None, inputs.index)
     return inputs, labels, params
+
+
+def _with_given_definitions(methodology: Methodology, case: TestCase) -> Methodology:
+    """The methodology with each given definition's expression replaced by its given value."""
+    given = {g.name: g.value for g in case.givens if methodology.node(g.name).kind in DEFINITION_KINDS}
+    if not given:
+        return methodology
+    nodes = []
+    for node in methodology.nodes:
+        if node.name in given:
+            value = given[node.name]
+            expr = attrs.evolve(value, type=node.type) if isinstance(value, Const) else value
+            node = attrs.evolve(node, expr=expr, deps=())
+        nodes.append(node)
+    return attrs.evolve(methodology, nodes=tuple(nodes))
 
 
 def _column(node, value, index: pd.Index) -> pd.Series:

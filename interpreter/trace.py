@@ -31,8 +31,9 @@ BELOW_REQUIRE = "below_require"  # fewer present components than `require N`
 OUT_OF_DOMAIN = "out_of_domain"  # log/sqrt/geometric mean of a value outside the domain
 NO_RULE = "no_rule_held"  # no tier condition held and there is no `otherwise`
 NOT_IN_DATA = "key_not_in_data"  # `x for "KEY"` named a key that is not in the data
+EXCLUDED = "excluded"  # `only(x, condition)`: the condition did not hold (false or missing)
 REASONS = (INPUT_MISSING, COMPONENT_MISSING, DIVISION_BY_ZERO, BELOW_REQUIRE, OUT_OF_DOMAIN, NO_RULE,
-           NOT_IN_DATA)
+           NOT_IN_DATA, EXCLUDED)
 
 
 @attrs.frozen

@@ -58,7 +58,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "extends_not_found": ("unreadable-file",),
     "function_shadows_builtin": ("shadows-builtin",),
     "function_used_as_value": ("function-as-value",),
-    "given_a_definition": ("given-not-input",),
+    "given_a_tier": ("given-not-input",),
     "given_not_literal": ("given-not-literal",),
     "given_wrong_type": ("type-mismatch",),
     "if_branches_differ": ("type-error",),

@@ -23,6 +23,7 @@ from tierlang.sensitivity import analyse, drop_candidates, sample_ranks, weight_
 
 E = importlib.import_module("interpreter.evaluate")
 F = importlib.import_module("interpreter.functions")
+S = importlib.import_module("tierlang.sensitivity")
 
 ROOT = Path(__file__).resolve().parents[1]
 STP_FILE = ROOT / "methodologies" / "stp_dashboard_2017.tier"
@@ -244,6 +245,43 @@ def test_samples_are_checked_like_overrides():
         evaluator.run({"transformation_weight": np.array([0.5, 0.7])})
     with pytest.raises(ParamError, match="unknown param"):
         E.SampleEvaluator(m, inputs, sampled=["nope"])
+
+
+def test_a_population_function_without_a_block_kernel_is_computed_block_by_block(monkeypatch):
+    numeric = importlib.import_module("interpreter.numeric")
+
+    def rank_1d(ev, call):
+        def kernel(s, v):
+            return 1.0 + (len(s) - numeric.count_at_most(s, v)), None, {"n": float(len(s))}
+
+        return F._population(ev, call, kernel, scalar_result=False)
+
+    def mean_1d(ev, call):
+        def kernel(s, v):
+            return (None, "component_missing", {}) if len(s) == 0 else (float(np.mean(s)), None, {})
+
+        return F._population(ev, call, kernel, scalar_result=True)
+
+    monkeypatch.setitem(F.FUNCTIONS, "rank", rank_1d)
+    monkeypatch.setitem(F.FUNCTIONS, "population_mean", mean_1d)
+    m = check("input x: number\ninput g: text\nparam w = 1 range 0..4\nlet y = sqrt(x - w)\n"
+              "indicator r = rank(y, within g)\nlet pm = population_mean(y)\n")
+    inputs = inputs_of(m, table(x=[0.5, 1.0, 2.0, 3.0, None, 1.5], g=["a", "b", "a", "a", "b", None]))
+    assert_blocks_equal_single_runs(m, inputs, {"w": np.array([0.0, 1.0, 2.0, 4.0, 0.7])}, True)
+
+
+def test_rank_statistics_match_numpy():
+    rng = np.random.default_rng(1)
+    ranks = rng.integers(1, 9, size=(41, 6)).astype(float)
+    ranks[rng.random(ranks.shape) < 0.3] = np.nan
+    ranks[:, 5] = np.nan
+    median, low, high = S._rank_statistics(ranks, 6)
+    for e in range(5):
+        column = ranks[:, e][~np.isnan(ranks[:, e])]
+        assert median[e] == np.median(column)
+        assert low[e] == np.quantile(column, 0.05, method="lower")
+        assert high[e] == np.quantile(column, 0.95, method="higher")
+    assert (median[5], low[5], high[5]) == (None, None, None)
 
 
 def test_row_searchsorted_and_quantiles_match_numpy():

@@ -252,6 +252,9 @@ main.add_command(rerun)
 from tierlang.cli_sensitivity import sensitivity  # noqa: E402
 
 main.add_command(sensitivity)
+from tierlang.cli_reconcile import reconcile  # noqa: E402
+
+main.add_command(reconcile)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -307,9 +307,7 @@ def render_json(analysis) -> str:
 
 def render_csv(analysis) -> str:
     """One row per entity: nominal tier and rank, the probability of each tier, the rank interval."""
-    from tierlang.results import UNRATED
-
-    labels = list(analysis.labels) + [UNRATED]
+    labels = list(analysis.labels) + [analysis.unrated]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["key", "label", "nominal_tier", "nominal_rank", "nominal_score", "held", "stable",

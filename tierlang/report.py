@@ -18,7 +18,9 @@ from tierlang.results import headline_tier, node_frame
 
 def _console(buffer: io.StringIO) -> Console:
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
-    return Console(file=buffer, width=width, no_color=True, highlight=False, emoji=False, soft_wrap=False)
+    # markup=False: cells hold keys and labels from the data, shown as written ("[b]x[/b]" is text)
+    return Console(file=buffer, width=width, no_color=True, highlight=False, emoji=False, soft_wrap=False,
+                   markup=False)
 
 
 def _render(table: Table) -> str:
@@ -118,7 +120,12 @@ def write_results(outcome, path: str) -> None:
     if lower.endswith(".csv"):
         frame.to_csv(path, index=False)
     elif lower.endswith(".xlsx"):
-        frame.to_excel(path, index=False, sheet_name="results")
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            frame.to_excel(writer, index=False, sheet_name="results")
+            for row in writer.sheets["results"].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # text from the data that starts with "=" stays text
+                        cell.data_type = "s"
     elif lower.endswith(".json"):
         data = run_json(outcome)
         data["values"] = json.loads(frame.to_json(orient="records", force_ascii=False))

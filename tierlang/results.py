@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from interpreter.ranking import rank_by_tier_and_score
 from interpreter.trace import RunResult
 
 UNRATED = "(no tier)"
@@ -40,18 +41,8 @@ def summary_table(result: RunResult) -> pd.DataFrame:
 
 
 def _rank(tier_values: pd.Series, score: pd.Series) -> pd.Series:
-    codes = pd.Series(tier_values.cat.codes.to_numpy(), index=tier_values.index)  # -1 for missing
-    rated = codes >= 0
-    # Scores equal at 12 significant digits share a rank, as comparisons in the language do.
-    comparable = score[rated].map(lambda x: float(f"{x:.12g}")).fillna(-np.inf)
-    order = pd.DataFrame({"code": codes[rated], "score": comparable})
-    order = order.sort_values(["code", "score"], ascending=False, kind="stable")
-    new_group = ~order.duplicated(["code", "score"])
-    positions = pd.Series(np.arange(1, len(order) + 1), index=order.index)
-    ranks = positions.where(new_group).ffill()
-    out = pd.Series(pd.NA, index=tier_values.index, dtype="Int64")
-    out.loc[ranks.index] = ranks.astype("int64")
-    return out
+    ranks = rank_by_tier_and_score(tier_values.cat.codes.to_numpy(), score.to_numpy())
+    return pd.Series(pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64"), index=tier_values.index)
 
 
 def tier_counts(result: RunResult) -> list[tuple[str, int]]:

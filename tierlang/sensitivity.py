@@ -41,14 +41,14 @@ from dsl import model as M
 from dsl import types as T
 from dsl.model import Methodology
 from interpreter.data import prepare_inputs
-from interpreter.evaluate import SampleEvaluator, evaluate_value
+from interpreter.evaluate import SampleEvaluator, evaluate, evaluate_value
 from tierlang import __version__, api
-from tierlang.results import UNRATED
+from tierlang.results import UNRATED, summary_table, tier_counts
 
 KIND = "sensitivity"
 STABLE_SHARE = 0.9  # an entity is stable when its nominal tier holds in at least 90% of samples
 RANK_INTERVAL = (0.05, 0.95)  # the 90% rank interval
-CHUNK_ROWS = 1_000_000  # entity rows per evaluated chunk (entities x samples)
+CHUNK_ROWS = 250_000  # entity rows per evaluated chunk (entities x samples); measured faster than 1M
 MAX_STORED_RANKS = 50_000_000  # rank values kept for the median rank and the rank interval
 AGGREGATIONS = ("mean", "weighted_mean", "geometric_mean", "sum", "min", "max", "count", "any", "all")
 SCORE_NODE = "~score"  # the tier's `from` expression, when it is not a node
@@ -391,6 +391,7 @@ class Analysis:
     tier_title: str
     score: str  # the tier's `from` expression, or "tier position" for a rule-based tier
     labels: tuple[str, ...]  # the tier's labels, best first
+    unrated: str  # the key of "no tier" in the probabilities: the `missing:` label, or UNRATED
     seed: int
     samples: int  # uncertainty samples (A and B rows)
     base_samples: int  # rows of A (and of B)
@@ -441,9 +442,8 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
         raise api.UsageError(f"dirichlet({weights}): the concentration must be a number above 0")
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     tier_node = _tier_node(methodology, tier)
-    outcome = api.run(methodology, data, encoding=encoding, sheet=sheet)
+    outcome, inputs = _nominal_run(methodology, data, encoding, sheet)
     nominal = outcome.result
-    inputs = prepare_inputs(methodology, outcome.dataset).frame
 
     choices = param_choices(methodology)
     sampled_methodology, notes = methodology, []
@@ -487,6 +487,16 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
     return analysis
 
 
+def _nominal_run(methodology: Methodology, data, encoding: str, sheet: str | None):
+    """What `api.run` does without recording (the nominal run is recorded with the analysis),
+    keeping the prepared inputs for the samples."""
+    dataset = api.read_data(data, encoding=encoding, sheet=sheet)
+    prepared = prepare_inputs(methodology, dataset)
+    result = evaluate(methodology, prepared.frame, params={}, labels=prepared.labels)
+    outcome = api.RunOutcome(result, dataset, None, None, summary_table(result), tier_counts(result))
+    return outcome, prepared.frame
+
+
 def _tier_node(methodology: Methodology, name: str | None) -> M.Node:
     tiers = methodology.tiers
     if not tiers:
@@ -507,21 +517,23 @@ def _with_score(methodology: Methodology, tier_node: M.Node) -> tuple[Methodolog
         return methodology, tier_node.name
     if isinstance(source, M.Ref):
         return methodology, source.name
-    deps = tuple(d for d in tier_node.deps if any(d == r.name for r in _refs(source)))
-    node = M.Node(SCORE_NODE, "let", source.type, deps, expr=source)
+    node = M.Node(SCORE_NODE, "let", source.type, _reads(source), expr=source)
     return attrs.evolve(methodology, nodes=methodology.nodes + (node,)), SCORE_NODE
 
 
-def _refs(e) -> list[M.Ref]:
-    found: list[M.Ref] = []
+def _reads(e) -> tuple[str, ...]:
+    """The nodes an expression reads: its references and `within` groups."""
+    found: list[str] = []
 
     def visit(x):
         if isinstance(x, M.Ref):
-            found.append(x)
+            found.append(x.name)
+        elif isinstance(x, M.Call) and x.within:
+            found.append(x.within)
         return x
 
     _map_expr(e, visit)
-    return found
+    return tuple(dict.fromkeys(found))
 
 
 class _Reference:
@@ -756,6 +768,7 @@ def _summarise(outcome, tier_node, choices, design, state: _Accumulated, drops, 
                      first[i], total[i], first_t[i], total_t[i], alone_share[i], position)
         for position, i in enumerate(order, start=1))
 
+    unrated = tier_node.tier.missing_label or UNRATED
     table = ref.table.set_index("key").reindex(ref.keys)
     tiers, labels = table["tier"].tolist(), table["label"].tolist()
     nominal_ranks, nominal_scores = table["rank"].tolist(), table["score"].tolist()
@@ -769,7 +782,7 @@ def _summarise(outcome, tier_node, choices, design, state: _Accumulated, drops, 
             for label in labels_best_first:
                 probabilities[label] = float(shares[ref.scale.order(label), e])
             if state.counts[-1, e]:
-                probabilities[UNRATED] = float(shares[-1, e])
+                probabilities[unrated] = float(shares[-1, e])
         nominal_code = ref.codes[e]
         if not k:
             held = 1.0
@@ -804,7 +817,7 @@ def _summarise(outcome, tier_node, choices, design, state: _Accumulated, drops, 
     }
     return Analysis(
         outcome=outcome, tier=tier_node.name, tier_title=tier_node.label or tier_node.name,
-        score=_score_text(tier_node), labels=labels_best_first, seed=seed, samples=design.samples if k else 0,
+        score=_score_text(tier_node), labels=labels_best_first, unrated=unrated, seed=seed, samples=design.samples if k else 0,
         base_samples=design.base if k else 0, evaluations=design.evaluations, choices=ranked,
         entities=tuple(entities), drop_one=tuple(drops), stable_count=sum(e.stable for e in entities),
         mean_abs_rank_shift=shift, notes=tuple(notes), spec=spec, seconds=seconds)

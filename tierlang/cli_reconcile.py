@@ -1,0 +1,69 @@
+"""`tierlang reconcile`: a recorded run compared with a published table (audit/reconcile.py).
+Registered in tierlang/cli.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+
+
+@click.command("reconcile")
+@click.argument("run")
+@click.option("--expected", "expected", required=True, type=click.Path(dir_okay=False),
+              help="The published table (.csv, .tsv or .xlsx).")
+@click.option("--sheet", default=None, help="The sheet of an .xlsx table (default: the first).")
+@click.option("--key", "key_column", required=True, metavar="COLUMN",
+              help="The published table's column holding the run's entity keys.")
+@click.option("--column", "column", required=True, metavar="COLUMN",
+              help="The published column to compare.")
+@click.option("--node", default=None, metavar="NAME",
+              help="The node to compare (default: the headline tier, the last tier declared).")
+@click.option("--tolerance", type=float, default=0.0, show_default=True,
+              help="Numeric nodes: the largest difference that still agrees.")
+@click.option("--fail-under", "fail_under", type=float, default=None, metavar="RATE",
+              help="Exit 1 when the agreement rate (a share, 0..1: 0.8 for 80%) is below RATE.")
+@AUDIT_OPTION
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_under, audit,
+              output_format) -> None:
+    """Compare RUN's headline tier (or --node) with a published table.
+
+    RUN is a run id, or `latest`. Published tier labels match the tier's labels exactly, else
+    ignoring case with spaces and underscores equivalent. Entities the published table leaves
+    blank are listed and not counted. Exits 0 whatever the agreement, unless --fail-under is
+    given and the rate is below it (exit 1); bad inputs exit 1 with a message.
+    """
+    from audit import open_store
+    from audit.reconcile import reconcile as compare
+    from audit.reconcile import render_text, to_json
+    from interpreter.data import read_dataset
+    from tierlang import api
+
+    if run != "latest" and not run.isdigit():
+        raise click.BadParameter(f"expected a run id or 'latest', not {run!r}", param_hint="RUN")
+
+    def action():
+        published = read_dataset(expected, sheet=sheet)
+        store = open_store(api.audit_path(audit), create=False)
+        try:
+            run_id = store.latest_run_id() if run == "latest" else int(run)
+            return compare(store, run_id, published, key_column, column, node=node, tolerance=tolerance)
+        finally:
+            store.close()
+
+    result = guarded(action)
+    if output_format == "json":
+        click.echo(json.dumps(to_json(result), indent=2))
+    else:
+        click.echo(render_text(result), nl=False)
+    if fail_under is not None:
+        if result.rate is None:
+            fail("--fail-under: nothing was compared, so there is no agreement rate")
+        if result.rate < fail_under:
+            click.echo(f"agreement {100 * result.rate:.1f}% is below --fail-under {100 * fail_under:g}%", err=True)
+            sys.exit(1)
