@@ -286,7 +286,8 @@ def unquote(text: str) -> str:
 
 
 def undoc(text: str) -> str:
-    return inspect.cleandoc(text[3:-3].replace("\r\n", "\n"))  # the same text whatever the line endings
+    body = text[3:-3].replace("\r\n", "\n").replace("\r", "\n")  # the same text whatever the line endings
+    return inspect.cleandoc(body)
 
 
 @v_args(meta=True)
