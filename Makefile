@@ -21,6 +21,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/tierlang fmt --check methodologies/*.tier
 	$(BIN)/pytest
 
 demo: $(STAMP)

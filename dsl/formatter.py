@@ -840,7 +840,10 @@ def _with_comment_lines(lines: list[_Line]) -> list[_Line]:
             indent = line.indent + (" " * INDENT if kind == "close" else "")
             if kind == "item" and not follows_opening:
                 out.append(_Line(""))  # an item with its own comments starts a paragraph
-            out += [_Line(indent + c.text) for c in before]
+            for previous, comment in zip([None, *before], before):
+                if previous is not None and comment.line - previous.line > 1:
+                    out.append(_Line(""))  # comment paragraphs stay apart, as written
+                out.append(_Line(indent + comment.text))
         follows_opening = line.text.endswith("{")
         if after:
             line.text = "  ".join([line.text] + [c.text for c in after])
