@@ -539,6 +539,7 @@ class _Comment:
     column: int
     text: str
     trailing: bool  # after code on its line
+    after_blank: bool = False  # the source line before it is blank
 
 
 @attrs.define
@@ -737,7 +738,9 @@ def _scan_source(text: str) -> _SourceFacts:
     for token in tokens:
         if token.type == "COMMENT":
             before = source_lines[token.line - 1][: token.column - 1]
-            facts.comments.append(_Comment(token.line, token.column, token.value.rstrip(), bool(before.strip())))
+            after_blank = token.line > 1 and not source_lines[token.line - 2].strip()
+            facts.comments.append(_Comment(token.line, token.column, token.value.rstrip(), bool(before.strip()),
+                                           after_blank))
     facts.header = _header_anchors(tokens)
     return facts
 
@@ -840,8 +843,8 @@ def _with_comment_lines(lines: list[_Line]) -> list[_Line]:
             indent = line.indent + (" " * INDENT if kind == "close" else "")
             if kind == "item" and not follows_opening:
                 out.append(_Line(""))  # an item with its own comments starts a paragraph
-            for previous, comment in zip([None, *before], before):
-                if previous is not None and comment.line - previous.line > 1:
+            for position, comment in enumerate(before):
+                if position and comment.after_blank:
                     out.append(_Line(""))  # comment paragraphs stay apart, as written
                 out.append(_Line(indent + comment.text))
         follows_opening = line.text.endswith("{")

@@ -499,3 +499,10 @@ def test_mutated_files_that_still_parse_round_trip(path, data):
     canonical = format_module(module)
     assert parse(canonical) == module
     assert format_source(text) == format_source(format_source(text))
+
+
+def test_comment_paragraphs_stay_apart():
+    text = "# Section.\n# First note.\n\n# Second note.\ninput a: number\n"
+    assert format_source(text) == text
+    squeezed = "# Section.\n\n\n# Note.\ninput a: number\n"
+    assert format_source(squeezed) == "# Section.\n\n# Note.\ninput a: number\n"
