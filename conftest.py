@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 METHODOLOGIES = Path(__file__).resolve().parent / "methodologies"
 
 

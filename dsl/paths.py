@@ -3,9 +3,9 @@
 A methodology reads only files inside its *root folder*:
 
 - the root is the nearest folder holding a `.tierlang-root`, `.git` or `pyproject.toml` entry,
-  looking first in the folder of the methodology file itself (its real location, symbolic links
-  resolved), then in each folder above it; when no folder up to the file system's root holds
-  one, the root is the methodology's own folder;
+  looking first in the folder of the methodology file (the folder its relative paths start
+  from), then in each folder above it; when no folder up to the file system's root holds one,
+  the root is the methodology's own folder; the root is then taken at its real location;
 - a path is written relative to the file that names it (`extends` in a base file: relative to
   that base file); absolute paths, empty paths and paths holding a NUL character are refused;
 - the file named must lie inside the root after every symbolic link is resolved, so that
@@ -36,23 +36,24 @@ class PathRefused(ValueError):
 
 
 def methodology_folder(methodology_path: str | os.PathLike | None) -> Path:
-    """The real folder of a methodology file (the working directory for `<string>`)."""
+    """The folder of a methodology file as given, made absolute (the working directory for
+    `<string>`): the folder its relative paths start from."""
     if methodology_path is None or os.fspath(methodology_path) == STRING_PATH:
-        return Path(os.path.realpath(os.getcwd()))
-    return Path(os.path.realpath(os.path.abspath(methodology_path))).parent
+        return Path(os.path.abspath(os.getcwd()))
+    return Path(os.path.abspath(methodology_path)).parent
 
 
 def methodology_root(methodology_path: str | os.PathLike | None) -> Path:
-    """The root folder of a methodology: see the module docstring."""
+    """The root folder of a methodology (see the module docstring), symbolic links resolved."""
     folder = methodology_folder(methodology_path)
     for candidate in (folder, *folder.parents):
         for marker in ROOT_MARKERS:
             try:
                 if os.path.lexists(candidate / marker):
-                    return candidate
+                    return Path(os.path.realpath(candidate))
             except (OSError, ValueError):
                 continue
-    return folder
+    return Path(os.path.realpath(folder))
 
 
 def written_target(referrer: str | os.PathLike | None, written: str) -> Path:

@@ -114,15 +114,22 @@ def _item(t: T.Type) -> T.Type:
 
 
 def _constant_value(expr: M.Expr, params: dict) -> float | None:
+    """The value of a constant number expression; None when it is not one, or not finite (a
+    number too large for a float is reported where it is written)."""
+    value = _fold(expr, params)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _fold(expr: M.Expr, params: dict) -> float | None:
     if isinstance(expr, M.Const) and isinstance(expr.value, float):
         return expr.value
     if isinstance(expr, M.Ref) and expr.name in params and isinstance(params[expr.name], float):
         return params[expr.name]
     if isinstance(expr, M.Unary) and expr.op == "-":
-        inner = _constant_value(expr.operand, params)
+        inner = _fold(expr.operand, params)
         return None if inner is None else -inner
     if isinstance(expr, M.Binary) and expr.op in ("+", "-", "*", "/"):
-        left, right = _constant_value(expr.left, params), _constant_value(expr.right, params)
+        left, right = _fold(expr.left, params), _fold(expr.right, params)
         if left is None or right is None or (expr.op == "/" and right == 0):
             return None
         if expr.op == "+":

@@ -294,7 +294,8 @@ def _read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd
             problems.append(_ragged(row, start, len(cells), width, None))
         matrix.append(cells[:width] + [None] * (width - len(cells)))
         row_numbers.append(row)
-    assert header is not None  # the text is not blank, so some record has a cell
+    if header is None:  # only separators and blank cells
+        _fail(path, DataProblem("the file is empty: no cell holds a value", code=EMPTY_FILE))
     return _assemble(path, header, header_row, matrix, row_numbers, problems)
 
 

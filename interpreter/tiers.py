@@ -174,7 +174,6 @@ def _rank_rule(rule: RankRule, values: np.ndarray, present_sorted: np.ndarray) -
     return holds, wanted, edge
 
 
-
 def _rank_rule_blocks(rule: RankRule, values: np.ndarray, sorted_rows: np.ndarray
                       ) -> tuple[np.ndarray, float, float]:
     """_rank_rule within each block: `values` and `sorted_rows` (ascending, NaN last) are

@@ -466,3 +466,34 @@ def test_a_real_process_prints_no_traceback(command, case, store):
         assert expected in (done.stdout if command == "test" else done.stderr)
     assert "\x1b" not in done.stderr  # control characters of a source line are shown, not sent
     assert snapshot(store) == before
+
+
+# ---------------------------------------------------------------- around the corpus
+
+
+@pytest.mark.parametrize("out", ["/no-such-folder/results.csv", "results.txt"])
+def test_a_bad_out_path_is_refused_before_anything_is_recorded(out, store):
+    before = snapshot(store)
+    result = invoke(["run", str(BASE), "--data", str(GOOD), "--audit", str(store), "--out", out])
+    assert result.stderr.startswith(f"error: --out {out}: ")
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("name", METHODOLOGIES)
+def test_fmt_never_crashes(name):
+    result = CliRunner().invoke(main, ["fmt", "--check", str(CORPUS / "methodologies" / f"{name}.tier")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+
+
+def test_odd_line_separators_do_not_shift_what_the_audit_records(tmp_path):
+    """A form feed or U+2028 in a comment is not a line break for the parser, so it must not be
+    one when the source text of a rule is cut out for the audit (str.splitlines breaks there)."""
+    path = _write(tmp_path, "m.tier", 'methodology "M"\nentity Trust key code\n# odd \x0c and \u2028 here\n'
+                  "input a: number\ntier t from a {\n  high: >= 5\n  low: otherwise\n}\n")
+    data = _write(tmp_path, "d.csv", "code,a\nA1,7\n")
+    store = tmp_path / "a.db"
+    ran = CliRunner().invoke(main, ["run", str(path), "--data", str(data), "--audit", str(store)])
+    assert ran.exit_code == 0, ran.output
+    explained = CliRunner().invoke(main, ["explain", "A1", "--audit", str(store)])
+    assert "rule 1 of 2 (>= 5) assigned high" in explained.output

@@ -150,10 +150,9 @@ def test_bad_methodology_records_nothing(workdir):
 
 
 def test_a_run_that_fails_while_recording_leaves_no_trace(workdir, monkeypatch):
+    import tierlang
     from audit import open_store
     from audit.store import AuditStore
-
-    import tierlang
 
     assert invoke("run", "small.tier", "--data", "small.csv").exit_code == 0
 

@@ -314,6 +314,8 @@ def csv_bytes(rng: random.Random) -> tuple[str, bytes]:
     suffix = rng.choice([".csv", ".csv", ".csv", ".tsv"])
     if rng.random() < 0.05:
         return "junk" + suffix, bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+    if rng.random() < 0.05:  # a few characters of the CSV syntax: the edge cases of reading
+        return "tiny" + suffix, "".join(rng.choice(',\t\n\r "a1') for _ in range(rng.randint(0, 10))).encode()
     delimiter = "," if suffix == ".csv" else "\t"
     if rng.random() < 0.1:
         delimiter = rng.choice([";", "|", "\t", ","])

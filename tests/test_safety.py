@@ -519,3 +519,19 @@ def test_results_written_to_excel_keep_text_as_text(tmp_path, monkeypatch):
     assert not [c.value for c in cells if c.data_type == "f"]
     written = {c.value for c in cells}
     assert {k for k, _ in WEIRD} <= written and {v for _, v in WEIRD} <= written
+
+
+def test_a_linked_methodology_reads_from_where_it_is_linked(tmp_path):
+    """Relative paths start from the folder the methodology is given in, and so does the search
+    for its root: a methodology linked into a project reads that project's files."""
+    project = tmp_path / "project"
+    write(project / ".tierlang-root", "")
+    write(project / "d.csv", "code,a\nA,1\n")
+    real = write(tmp_path / "elsewhere" / "m.tier",
+                 HEADER + 'let x = a\ntest "t" {\n  given data "d.csv"\n  expect x >= 0\n}\n')
+    os.symlink(real, project / "m.tier")
+    assert methodology_root(project / "m.tier") == project.resolve()
+    report = dsl.check_file(project / "m.tier")
+    assert not report.errors
+    (outcome,) = run_tests(report.methodology)
+    assert outcome.passed, outcome.failures

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -31,6 +32,24 @@ def workbook(rows: list[list], title: str = "Sheet") -> bytes:
         sheet.append(row)
     out = io.BytesIO()
     book.save(out)
+    return rezip(out.getvalue())
+
+
+def rezip(book: bytes, replace: tuple[bytes, bytes] | None = None) -> bytes:
+    """The archive written again with fixed times (so that the script writes the same bytes each
+    time), with `replace = (old, new)` applied to the first sheet's XML if given."""
+    source = zipfile.ZipFile(io.BytesIO(book))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the time of saving
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2017-07-21T09:00:00Z", content)
+            if replace is not None and info.filename == "xl/worksheets/sheet1.xml":
+                assert replace[0] in content
+                content = content.replace(*replace)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6]), content,
+                            zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -39,7 +58,8 @@ def cases() -> dict[str, tuple[bytes, list[str]]]:
     good = workbook([HEADER, GOOD])
     not_xlsx = io.BytesIO()
     with zipfile.ZipFile(not_xlsx, "w") as archive:
-        archive.writestr("hello.txt", "a zip archive, but not a workbook")
+        archive.writestr(zipfile.ZipInfo("hello.txt", date_time=FIXED_TIME.timetuple()[:6]),
+                         "a zip archive, but not a workbook")
     return {
         "formula_no_value.xlsx": (workbook([HEADER, ["A1", "Alpha", "=40+50", "good", "false", "North"],
                                             ["B2", "Beta", "=SUM(C2:C2)", "good", "false", "South"]]), []),
@@ -60,7 +80,10 @@ def cases() -> dict[str, tuple[bytes, list[str]]]:
         "key_spaces.xlsx": (workbook([HEADER, [" A1", "Alpha", 90, "good", "false", "North"],
                                       ["B2 ", "Beta", 50, "good", "false", "South"]]), []),
         "unknown_label.xlsx": (workbook([HEADER, ["A1", "Alpha", 90, "Outstanding!", "false", "North"]]), []),
+        # a number cell that holds no number: openpyxl fails only when the rows are read
+        "damaged_sheet_xml.xlsx": (rezip(good, (b"<v>90</v>", b"<v>NaN</v>")), []),
     }
+
 
 
 def write(folder: Path) -> list[Path]:
