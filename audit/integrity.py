@@ -479,7 +479,7 @@ def check_run(
     stored_content, stored_chain = conn.execute(
         "SELECT content_hash, chain_hash FROM runs WHERE id = ?", (run_id,)
     ).fetchone()
-    problems += _shape_problems(conn, run_id, value_counts)
+    problems += shape_problems(conn, run_id, value_counts)
     if isinstance(run["params"], str):
         try:
             json.loads(run["params"])
@@ -545,7 +545,7 @@ def value_counts(conn: sqlite3.Connection) -> dict[int, int]:
     return dict(conn.execute("SELECT run, count(*) FROM node_values GROUP BY run").fetchall())
 
 
-def _shape_problems(
+def shape_problems(
     conn: sqlite3.Connection, run_id: int, counts: dict[int, int] | None
 ) -> list[str]:
     q = conn.execute

@@ -664,45 +664,13 @@ class AuditStore:
     # ------------------------------------------------------------ integrity
 
     def verify(self, run_id: int | None = None) -> list[str]:
-        """Problems found (empty when sound): SQLite's integrity and foreign-key checks, and for
-        each run: its entities and nodes, exactly one value per valued node per entity at the
-        id its position implies, one tier step per tier per entity."""
-        q = self.conn.execute
-        problems = [r[0] for r in q("PRAGMA integrity_check") if r[0] != "ok"]
-        problems += [f"foreign key: {tuple(r)}" for r in q("PRAGMA foreign_key_check")]
+        """Problems found (empty when sound): the store-wide checks and, for each run, its rows'
+        shape (audit.integrity). Content hashes and re-evaluation are `tierlang verify`'s."""
+        counts = integrity.value_counts(self.conn)
+        problems = integrity.store_problems(self.conn, counts)
         ids = [run_id] if run_id is not None else [r.id for r in self.runs()]
-        by_run = dict(q("SELECT run, count(*) FROM node_values GROUP BY run").fetchall())
         for rid in ids:
-            info = self.run(rid)
-            entities = q("SELECT count(*) FROM entities WHERE run = ?", (rid,)).fetchone()[0]
-            nodes = q("SELECT count(*) FROM nodes WHERE run = ?", (rid,)).fetchone()[0]
-            first = info.first_value_id or 0
-            stride = info.values_per_entity
-            expected = info.entity_count * stride
-            in_range, misplaced = q(
-                "SELECT count(*), coalesce(sum(run != ? OR id - ? != entity * ? + node), 0) "
-                "FROM node_values WHERE id BETWEEN ? AND ?",
-                (rid, first, stride, first, first + expected - 1),
-            ).fetchone()
-            tiers = q(
-                "SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND position < ?",
-                (rid, stride),
-            ).fetchone()[0]
-            steps = q("SELECT count(*) FROM tier_steps WHERE run = ?", (rid,)).fetchone()[0]
-            if entities != info.entity_count:
-                problems.append(f"run {rid}: {entities} entities, expected {info.entity_count}")
-            if nodes != info.node_count:
-                problems.append(f"run {rid}: {nodes} nodes, expected {info.node_count}")
-            if in_range != expected or misplaced or by_run.get(rid, 0) != expected:
-                problems.append(
-                    f"run {rid}: {by_run.get(rid, 0)} values, {in_range} in its id "
-                    f"range ({misplaced} out of place), expected {stride} nodes x "
-                    f"{info.entity_count} entities"
-                )
-            if steps != tiers * entities:
-                problems.append(
-                    f"run {rid}: {steps} tier steps for {tiers} tiers x {entities} entities"
-                )
+            problems += [f"run {rid}: {p}" for p in integrity.shape_problems(self.conn, rid, counts)]
         return problems
 
 

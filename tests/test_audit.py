@@ -595,7 +595,7 @@ def test_verify_notices_a_missing_or_moved_value(store):
     run_id = store.record(every_type_result())
     store.conn.execute("DELETE FROM node_values WHERE id = (SELECT max(id) FROM node_values)")
     (problem,) = store.verify(run_id)
-    assert "39 values" in problem
+    assert "39 value rows" in problem
     store.conn.execute("UPDATE node_values SET node = 9 WHERE id = 1")
     assert "out of place" in store.verify(run_id)[0]
 
