@@ -738,6 +738,10 @@ class Resolver:
     def _e_MapExpr(self, e: S.MapExpr, ctx, expect):
         subject = self.expr(e.subject, ctx)
         st = subject.type
+        if not is_error(st) and st.base == T.LIST:  # as `band`: one value per entity (or a scalar)
+            self._type_error(e.subject.span, f"`map` needs one value, not {st}",
+                             "map each item: `[map a { ... }, map b { ... }]`.")
+            st = ERROR_TYPE
         keys, values, otherwise = [], [], None
         anchor_type = self._case_anchor([c.value for c in e.cases], ctx, expect)
         value_type: T.Type | None = None

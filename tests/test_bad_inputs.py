@@ -443,7 +443,7 @@ SUBPROCESS_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("command", "case"), SUBPROCESS_CASES, ids=[c for _, c in SUBPROCESS_CASES])
+@pytest.mark.parametrize(("command", "case"), SUBPROCESS_CASES, ids=[f"{m} {c}" for m, c in SUBPROCESS_CASES])
 def test_a_real_process_prints_no_traceback(command, case, store):
     executable = Path(sys.executable).with_name("tierlang")
     target = CORPUS / case

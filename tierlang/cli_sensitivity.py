@@ -163,7 +163,8 @@ def _table(*headers: tuple[str, str]) -> Table:
 def _render(grid: Table) -> str:
     buffer = io.StringIO()
     width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 400
-    Console(file=buffer, width=width, no_color=True, highlight=False, emoji=False, soft_wrap=False).print(grid)
+    Console(file=buffer, width=width, no_color=True, highlight=False, emoji=False, soft_wrap=False,
+            markup=False).print(grid)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
