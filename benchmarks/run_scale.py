@@ -19,49 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from synthetic import data_frame, methodology_text  # benchmarks/synthetic.py
 
 import dsl
 from audit import open_store
 from interpreter import evaluate
 from interpreter.data import dataset_from_frame, prepare_inputs
-
-DOMAINS = 10
-PER_DOMAIN = 5
-
-
-def methodology_text() -> str:
-    lines = ['methodology "Scale benchmark"', "entity org key org_id label org_name", ""]
-    for i in range(DOMAINS * PER_DOMAIN):
-        lines.append(f"input x{i:02d}: number range 0..100")
-    for i in range(DOMAINS * PER_DOMAIN):
-        polarity = "lower" if i % 7 == 0 else "higher"
-        lines.append(f"indicator s{i:02d} = quartile(x{i:02d}, {polarity} is better)")
-    for d in range(DOMAINS):
-        parts = ", ".join(f"s{d * PER_DOMAIN + k:02d}" for k in range(PER_DOMAIN))
-        lines.append(f"domain d{d} = mean({parts}, skip missing, require 3)")
-    weights = ", ".join(f"d{d}: 10%" for d in range(DOMAINS))
-    lines.append(f"score overall = weighted_mean({weights}, skip missing)")
-    lines += [
-        "tier grade from overall {",
-        "  best: top 10%",
-        "  worst: bottom 10%",
-        "  good: >= 2.5",
-        "  fair: otherwise",
-        "}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def data_frame(entities: int, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    values = rng.uniform(0, 100, size=(entities, DOMAINS * PER_DOMAIN)).round(1)
-    values[rng.random(values.shape) < 0.02] = np.nan  # 2% missing
-    frame = pd.DataFrame(values, columns=[f"x{i:02d}" for i in range(DOMAINS * PER_DOMAIN)])
-    frame.insert(0, "org_name", [f"Organisation {i}" for i in range(entities)])
-    frame.insert(0, "org_id", [f"ORG{i:06d}" for i in range(entities)])
-    return frame
 
 
 def timed(action):
@@ -93,7 +56,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="alternating repetitions; medians are printed")
     args = parser.parse_args()
 
-    methodology = dsl.check_source(methodology_text(), "<benchmark>")
+    methodology = dsl.check_source(methodology_text("Scale benchmark"), "<benchmark>")
     prepared = prepare_inputs(methodology, dataset_from_frame(data_frame(args.entities)))
     evaluate(methodology, prepared.frame, labels=prepared.labels)  # warm-up
 

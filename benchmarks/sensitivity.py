@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from synthetic import data_frame, methodology_text  # benchmarks/synthetic.py
 
 import dsl
 from interpreter.data import dataset_from_frame, prepare_inputs, read_dataset
@@ -30,45 +30,7 @@ from tierlang.sensitivity import _Design, analyse, param_choices
 ROOT = Path(__file__).resolve().parents[1]
 STP = ROOT / "methodologies" / "stp_dashboard_2017.tier"
 STP_DATA = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
-DOMAINS = 10
-PER_DOMAIN = 5
 NAIVE_RUNS = 100
-
-
-def methodology_text() -> str:
-    lines = ['methodology "Sensitivity benchmark"', "entity org key org_id label org_name", ""]
-    for i in range(DOMAINS * PER_DOMAIN):
-        lines.append(f"input x{i:02d}: number range 0..100")
-    for i in range(DOMAINS * PER_DOMAIN):
-        polarity = "lower" if i % 7 == 0 else "higher"
-        lines.append(f"indicator s{i:02d} = quartile(x{i:02d}, {polarity} is better)")
-    for d in range(DOMAINS):
-        parts = ", ".join(f"s{d * PER_DOMAIN + k:02d}" for k in range(PER_DOMAIN))
-        lines.append(f"domain d{d} = mean({parts}, skip missing, require 3)")
-    for d in range(3):
-        lines.append(f"param w{d} = 10% range 5%..15%")
-    weights = ", ".join(f"d{d}: w{d}" if d < 3 else f"d{d}: 10%" for d in range(DOMAINS))
-    lines.append(f"score overall = weighted_mean({weights}, skip missing, normalise)")
-    lines.append("param good_cutoff = 2.5 range 2.25..2.75")
-    lines += [
-        "tier grade from overall {",
-        "  best: top 10%",
-        "  worst: bottom 10%",
-        "  good: >= good_cutoff",
-        "  fair: otherwise",
-        "}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def data_frame(entities: int, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    values = rng.uniform(0, 100, size=(entities, DOMAINS * PER_DOMAIN)).round(1)
-    values[rng.random(values.shape) < 0.02] = np.nan  # 2% missing
-    frame = pd.DataFrame(values, columns=[f"x{i:02d}" for i in range(DOMAINS * PER_DOMAIN)])
-    frame.insert(0, "org_name", [f"Organisation {i}" for i in range(entities)])
-    frame.insert(0, "org_id", [f"ORG{i:06d}" for i in range(entities)])
-    return frame
 
 
 def naive_seconds_per_run(methodology, dataset, samples: int, seed: int) -> tuple[float, float]:
@@ -111,7 +73,7 @@ def main() -> None:
     stp = dsl.load(STP)
     analyse(stp, read_dataset(STP_DATA), samples=20, seed=1)  # warm up (imports, caches)
     bench("STP progress dashboard", stp, read_dataset(STP_DATA), args.stp_samples)
-    generated = dsl.check_source(methodology_text(), "sensitivity_benchmark.tier")
+    generated = dsl.check_source(methodology_text("Sensitivity benchmark", sampled_choices=True), "sensitivity_benchmark.tier")
     bench("50 indicators", generated, dataset_from_frame(data_frame(args.entities)), args.samples)
 
 
