@@ -138,4 +138,7 @@ BUILTINS: dict[str, Builtin] = {
     ]
 }
 
+# `F(x) over services`: aggregates one value per member of a lower entity level
+OVER_FUNCTIONS = frozenset({"sum", "mean", "min", "max", "count", "any", "all"})
+
 AGGREGATIONS = frozenset(n for n, b in BUILTINS.items() if b.variadic and b.name != "coalesce")

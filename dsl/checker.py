@@ -24,6 +24,16 @@ from dsl import syntax as S
 from dsl import types as T
 from dsl.builtins import BUILTINS
 from dsl.errors import ERROR, WARNING, Diagnostic, Span, TierError, did_you_mean
+from dsl.levels import (
+    LevelDecl,
+    Levels,
+    build_levels,
+    check_expression,
+    deepest,
+    infer_level,
+    node_expressions,
+    references,
+)
 from dsl.loader import LoadedFile, load_chain
 from dsl.resolve import Resolver, Symbols, names_in, source_slice
 
@@ -165,6 +175,9 @@ class _Checker:
     def run(self) -> tuple[M.Methodology | None, list[Diagnostic]]:
         merged = self._merge()
         symbols = self._collect(merged)
+        entity_levels = self._levels(merged)
+        symbols.levels = Levels(entity_levels) if entity_levels else None
+        symbols.levels_failed = entity_levels is None and "entity" in merged.header
         order = self._order(merged, symbols)
         resolver = Resolver(symbols, self.diagnostics, self.texts)
         nodes = []
@@ -173,20 +186,26 @@ class _Checker:
             if node is not None:
                 nodes.append(node)
         nodes = self._attach_limits(nodes, merged, resolver)
+        level_of = None
+        if symbols.levels is not None and len(entity_levels) > 1:
+            nodes, level_of = self._assign_levels(nodes, symbols)
         base_files = {o.name: o.base_file for o in merged.overrides}
         nodes = [attrs.evolve(n, overrides=base_files[n.name]) if n.name in base_files else n for n in nodes]
         tests = tuple(t for t in (resolver.test(test, file) for test, file in merged.tests) if t is not None)
+        if level_of is not None:
+            self._level_tests(symbols.levels, level_of, tests)
         header = self._header(merged)
         self._lint(nodes, merged)
-        if header is None:
+        if header is None or entity_levels is None:
             return None, self.diagnostics
+        top = entity_levels[0]
         methodology = M.Methodology(
             name=header["name"],
             version=header.get("version"),
             effective=header.get("effective"),
-            entity=header["entity"],
-            key=header["key"],
-            label_column=header.get("label"),
+            entity=top.name,
+            key=top.key,
+            label_column=top.label_column,
             doc=header.get("doc"),
             path=self.root.path,
             sources=tuple((f.path, f.text) for f in self.chain),
@@ -194,8 +213,79 @@ class _Checker:
             nodes=tuple(nodes),
             tests=tests,
             overrides=tuple(merged.overrides),
+            levels=entity_levels,
         )
         return methodology, self.diagnostics
+
+    # -- entity levels
+    def _levels(self, merged: _Merged) -> tuple[M.EntityLevel, ...] | None:
+        header = merged.header
+        if "entity" not in header:
+            return None
+        span = merged.header_spans.get("entity")
+        decls = [LevelDecl(header["entity"], header.get("within", ()), header.get("key"), header.get("label"), span)]
+        decls += [LevelDecl(e.name, e.within, e.key, e.label, e.span) for e in header.get("more_entities", ())]
+        return build_levels(decls, self.error, span)
+
+    def _assign_levels(self, nodes: list[M.Node], symbols: Symbols) -> list[M.Node]:
+        """Each node's level (dsl/levels.py), checked; scalars keep level None and record the
+        level they are evaluated over in `context`."""
+        levels: Levels = symbols.levels
+        level_of: dict[str, str | None] = {}
+        out = []
+        for node in nodes:
+            statement = symbols.statements[node.name][0]
+            per, per_span = getattr(statement, "per", None), getattr(statement, "per_span", None)
+            if per is not None:
+                found = levels.find(per)
+                if found is None:
+                    suggestion = levels.suggestion(per)
+                    self.error("unknown-level", f"no entity level called '{per}'", per_span,
+                               f"did you mean '{suggestion}'?" if suggestion else
+                               f"the levels are {', '.join(lv.name for lv in levels.levels)}.")
+                    out.append(node)
+                    continue
+                per = found
+            if node.kind == M.PARAM:
+                out.append(node)
+                continue
+            if node.kind == M.INPUT:
+                at = per or levels.top
+            else:
+                exprs = node_expressions(node)
+                at, clash = (per, False) if per else self._inferred_level(levels, exprs, level_of, node)
+                for expr in exprs if not clash else ():
+                    check_expression(levels, expr, at, level_of, self.error, f"'{node.name}'")
+            if node.type.scalar and node.kind != M.INPUT:
+                level_of[node.name] = None
+                out.append(attrs.evolve(node, context=None if at == levels.top else at))
+                continue
+            level_of[node.name] = at
+            out.append(attrs.evolve(node, level=None if at == levels.top else at))
+        return out, level_of
+
+    def _inferred_level(self, levels: Levels, exprs, level_of, node: M.Node) -> tuple[str, bool]:
+        found, clash = deepest(levels, references(exprs, level_of))
+        if clash is not None:
+            (a, _, a_name), (b, span, b_name) = clash
+            self.error("level-mix", f"'{node.name}' reads '{a_name}' (one value per {a}) and '{b_name}' (one value "
+                       f"per {b}), but {a} and {b} do not lie within one another", span or node.span,
+                       "aggregate one of them to a level both lie within, e.g. with `over`.")
+            return levels.top, True
+        return infer_level(levels, exprs, level_of), False
+
+    def _level_tests(self, levels: Levels, level_of: dict[str, str | None], tests) -> None:
+        for test in tests:
+            for expect in test.expects:
+                at = infer_level(levels, [expect], level_of)
+                check_expression(levels, expect, at, level_of, self.error, "`expect`")
+            for given in test.givens:
+                level = level_of.get(given.name)
+                if level is not None and level != levels.top:
+                    self.error("given-lower-level", f"'{given.name}' has one value per {level}: a test can give "
+                               "values only to the top level's inputs, definitions and params",
+                               given.value.span, f"give the {level} values in a data file: "
+                               f"`given data {level} \"FILE\"`.")
 
     # -- 1. merge
     def _merge(self) -> _Merged:
@@ -204,6 +294,9 @@ class _Checker:
         for loaded in reversed(self.chain):  # deepest base first
             module, file = loaded.module, loaded.path
             self._check_duplicates_in_file(module)
+            if module.header.entity is not None:  # the entity lines of one file describe every level
+                merged.header["within"] = module.header.within
+                merged.header["more_entities"] = module.header.more_entities
             for field in ("name", "version", "effective", "entity", "key", "label", "doc"):
                 value = getattr(module.header, field)
                 if value is not None:
@@ -426,7 +519,7 @@ class _Checker:
             missing("missing-header", "the methodology does not say what it rates", first_line,
                        "add e.g. `entity STP key stp_code label stp_name`.")
             ok = False
-        elif "key" not in header:
+        elif "key" not in header and not header.get("within") and not header.get("more_entities"):
             missing("missing-key", f"entity '{header['entity']}' has no key column",
                        merged.header_spans.get("entity") or first_line,
                        "add `key COLUMN`: the data column that identifies each entity uniquely.")

@@ -372,7 +372,8 @@ def _starts_with_minus(expr: S.Expr) -> bool:
 
 def _call(call: S.Call) -> Doc:
     arguments = [_argument(a) for a in call.arguments]
-    return cat(identifier(call.function), "(", Align(filled(arguments)), ")")
+    over = f" over {identifier(call.over)}" if call.over is not None else ""
+    return cat(identifier(call.function), "(", Align(filled(arguments)), ")" + over)
 
 
 def _argument(argument: S.Argument) -> Doc:
@@ -575,15 +576,26 @@ def _header_lines(header: S.Header, anchors: dict[str, Anchor]) -> list[_Line]:
     if header.effective is not None:
         add("effective", f"effective {header.effective}")
     if header.entity is not None:
-        key = f" key {identifier(header.key)}" if header.key is not None else ""
-        shown = f" label {identifier(header.label)}" if header.label is not None else ""
-        add("entity", f"entity {identifier(header.entity)}{key}{shown}")
+        add("entity", _entity_text(header.entity, header.within, header.key, header.label))
+    for i, more in enumerate(header.more_entities, start=1):
+        add(f"entity:{i}", _entity_text(more.name, more.within, more.key, more.label))
     if header.extends is not None:
         add("extends", f"extends {quote(header.extends)}")
     if header.doc is not None:
         written = docstring(header.doc)
         add("doc", written, takes_trailing="\n" not in written)
     return lines
+
+
+def _entity_text(name: str, within: tuple[str, ...], key: str | None, shown: str | None) -> str:
+    text = f"entity {identifier(name)}" + "".join(f" within {identifier(w)}" for w in within)
+    if key is not None:
+        text += f" key {identifier(key)}"
+    return text + (f" label {identifier(shown)}" if shown is not None else "")
+
+
+def _per(level: str | None) -> str:
+    return f" per {identifier(level)}" if level is not None else ""
 
 
 def _statement_unit(statement: S.Statement) -> _Unit:
@@ -607,7 +619,8 @@ def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
         case S.Definition(kind, name, expr, display):
             if kind not in ("indicator", "domain", "score", "let"):
                 raise FormatError(f"unknown definition kind {kind!r}")
-            return _assignment(f"{kind} {identifier(name)}{_display(display)}", expr), kind
+            head = f"{kind} {identifier(name)}{_display(display)}{_per(statement.per)}"
+            return _assignment(head, expr), kind
         case S.FunctionDecl(name, params, body):
             head = f"function {identifier(name)}({', '.join(identifier(p) for p in params)})"
             return _assignment(head, body), "function"
@@ -628,7 +641,7 @@ def _input_text(decl: S.InputDecl) -> str:
     if decl.column is not None:
         text += f" from {quote(decl.column)}"
     text += _range(decl.range)
-    return text + (" required" if decl.required else "")
+    return text + (" required" if decl.required else "") + _per(decl.per)
 
 
 def _literal(value: S.Expr) -> str:
@@ -647,7 +660,7 @@ def _assignment(head: str, expr: S.Expr) -> Doc:
 
 
 def _tier_doc(tier: S.TierDecl) -> Doc:
-    head = f"tier {identifier(tier.name)}{_display(tier.display)}"
+    head = f"tier {identifier(tier.name)}{_display(tier.display)}{_per(tier.per)}"
     if tier.type is not None:
         head += f": {_type(tier.type)}"
     source = cat(" from ", _expr(tier.source)) if tier.source is not None else cat()
@@ -683,8 +696,8 @@ def _test_doc(test: S.TestDecl) -> Doc:
 
 def _test_item(item: S.TestItem) -> Doc:
     match item:
-        case S.GivenData(path):
-            return Text(f"given data {quote(path)}")
+        case S.GivenData(path, level):
+            return Text(f"given data {identifier(level) + ' ' if level else ''}{quote(path)}")
         case S.GivenValues(values):
             given = [cat(identifier(v.name), " = ", _expr(v.value)) for v in values]
             return cat("given ", Align(filled(given)))
@@ -751,10 +764,14 @@ def _header_anchors(tokens: list[lark.Token]) -> dict[str, Anchor]:
     keys = {"METHODOLOGY": "methodology", "VERSION": "version", "EFFECTIVE": "effective",
             "ENTITY": "entity", "EXTENDS": "extends", "DOCSTRING": "doc"}
     anchors: dict[str, Anchor] = {}
+    entities = 0
     for token in tokens:
         if token.type == "COMMENT":
             continue
         key = keys[token.type]
+        if key == "entity":  # every entity line has its own anchor: entity, entity:1, entity:2...
+            key = f"entity:{entities}" if entities else key
+            entities += 1
         if key in anchors:
             continue
         anchors[key] = Anchor(token.line, token.column, token.end_line)

@@ -106,6 +106,11 @@ class Pick:
 class Call:
     """A built-in call (dsl.builtins.BUILTINS[function]).
 
+    With `over` (an entity level name), the single argument is evaluated for every entity of
+    that level and aggregated, per entity of the level the call is evaluated at, over the
+    members of that entity (its descendants at the `over` level): docs/language.md, "Entities
+    at several levels".
+
     `args` are the positional arguments with lists left as written (aggregations spread them);
     `weights` is None, or one weight expression per argument.
     `population_count` is set when `count` was given a single per-entity condition: it then
@@ -122,6 +127,7 @@ class Call:
     require: int | None = None
     normalise: bool = False
     population_count: bool = False
+    over: str | None = None  # `F(x) over services`: x is per service, aggregated to each entity
     span: Span | None = _span()
 
 
@@ -262,6 +268,8 @@ class Node:
     required: bool = False  # inputs
     value: float | bool | str | None = None  # params: the declared value
     distribution: Distribution | None = None  # params: how it may vary (range, normal, one of)
+    level: str | None = None  # entity level of a lower level's node; None: the top level (or scalar)
+    context: str | None = None  # scalars computed over a lower level's entities: that level
     source_text: str = attrs.field(default="", eq=False)  # the declaration as written
     overrides: str | None = attrs.field(default=None, eq=False)  # file of the base definition replaced
     span: Span | None = _span()
@@ -286,6 +294,7 @@ class TestCase:
     data_path: str | None  # a data file, resolved relative to the methodology file
     expects: tuple[Expr, ...]  # boolean expressions that must hold (for every entity)
     expect_texts: tuple[str, ...] = attrs.field(default=(), eq=False)
+    tables: tuple[tuple[str, str], ...] = ()  # (level, data file) for the tables of lower levels
     span: Span | None = _span()
 
 
@@ -294,6 +303,17 @@ class Override:
     name: str
     base_file: str
     file: str
+
+
+@attrs.frozen
+class EntityLevel:
+    """One level of entities: `entity service within location key service_id label name`."""
+
+    name: str
+    key: str  # data column holding the entity key (unique within the level)
+    label_column: str | None
+    parent: str | None  # the level it lies within; None for the top level (the rated entities)
+    span: Span | None = _span()
 
 
 @attrs.frozen
@@ -312,6 +332,9 @@ class Methodology:
     tests: tuple[TestCase, ...] = ()
     overrides: tuple[Override, ...] = ()
     warnings: tuple[Diagnostic, ...] = attrs.field(default=(), eq=False)
+    # every entity level, the top level first and each level after its parent; a single-level
+    # methodology has just its top level (or nothing, for a Methodology built by hand)
+    levels: tuple[EntityLevel, ...] = ()
 
     def node(self, name: str) -> Node:
         return self._by_name()[name]
@@ -337,6 +360,37 @@ class Methodology:
     @property
     def source_text(self) -> str:
         return self.sources[0][1]
+
+    @property
+    def is_multilevel(self) -> bool:
+        return len(self.levels) > 1
+
+    @property
+    def lower_levels(self) -> tuple[EntityLevel, ...]:
+        """The levels below the top, each after its parent."""
+        return tuple(lv for lv in self.levels if lv.parent is not None)
+
+    def level(self, name: str) -> EntityLevel:
+        for lv in self.levels:
+            if lv.name == name:
+                return lv
+        raise KeyError(name)
+
+    def level_nodes(self, level: str | None) -> tuple[Node, ...]:
+        """The nodes evaluated per entity of `level` (None or the top level's name: the top
+        level's nodes and the scalars)."""
+        if level == self.entity:
+            level = None
+        return tuple(n for n in self.nodes if n.level == level)
+
+    def ancestors(self, name: str) -> tuple[str, ...]:
+        """The levels `name` lies within, nearest first."""
+        out = []
+        parent = self.level(name).parent
+        while parent is not None:
+            out.append(parent)
+            parent = self.level(parent).parent
+        return tuple(out)
 
     def dependents(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, list[str]] = {n.name: [] for n in self.nodes}

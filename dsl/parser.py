@@ -312,6 +312,8 @@ class _Builder(Transformer):
         fields: dict = {}
         spans: dict = {}
         for _, key, value, span in header_items:
+            if key == "entity" and key in fields:  # further levels: entity service within location
+                continue
             if key in fields and key != "entity_clause":
                 self.diagnostics.append(Diagnostic(
                     ERROR, "duplicate-header", f"'{key}' is given twice in the header", span,
@@ -320,6 +322,9 @@ class _Builder(Transformer):
             fields[key] = value
             spans[key] = span
         entity = fields.pop("entity", None)
+        entity_lines = [(value, span) for _, kind, value, span in header_items if kind == "entity"]
+        more = tuple(S.EntityDecl(name, within, key, label, span=span)
+                     for (name, key, label, within), span in entity_lines[1:])
         header = S.Header(
             name=fields.get("methodology"),
             version=fields.get("version"),
@@ -327,6 +332,8 @@ class _Builder(Transformer):
             entity=entity[0] if entity else None,
             key=entity[1] if entity else None,
             label=entity[2] if entity else None,
+            within=entity[3] if entity else (),
+            more_entities=more,
             doc=fields.get("doc"),
             extends=fields.get("extends"),
             span=self._s(meta) if header_items else None,
@@ -352,16 +359,22 @@ class _Builder(Transformer):
 
     def entity(self, meta, c):
         key = label = None
+        within: list[str] = []
         for clause in c[1:]:
             kind, value, span = clause
-            if (kind == "key" and key is not None) or (kind == "label" and label is not None):
+            if kind == "within":
+                within.append(value)
+            elif (kind == "key" and key is not None) or (kind == "label" and label is not None):
                 self.diagnostics.append(Diagnostic(ERROR, "duplicate-header", f"'{kind}' is given twice", span,
                                                    f"keep one '{kind}'."))
             elif kind == "key":
                 key = value
             else:
                 label = value
-        return ("header", "entity", (str(c[0]), key, label), self._s(meta))
+        return ("header", "entity", (str(c[0]), key, label, tuple(within)), self._s(meta))
+
+    def entity_within(self, meta, c):
+        return ("within", str(c[0]), self._s(meta))
 
     def entity_key(self, meta, c):
         return ("key", str(c[0]), self._s(meta))
@@ -425,6 +438,16 @@ class _Builder(Transformer):
     def required(self, meta, c):
         return ("required", True)
 
+    def per_level(self, meta, c):
+        return ("per", str(c[0]), self._tok(c[0]))
+
+    @staticmethod
+    def _per(children):
+        for c in children:
+            if isinstance(c, tuple) and c and c[0] == "per":
+                return c[1], c[2]
+        return None, None
+
     def input_decl(self, meta, c):
         return S.InputDecl(
             str(c[0]), c[1],
@@ -433,7 +456,8 @@ class _Builder(Transformer):
             range=self._opt(c, "range"),
             required=bool(self._opt(c, "required")),
             doc=self._opt(c, "doc"),
-            span=self._s(meta), name_span=self._tok(c[0]),
+            per=self._per(c)[0],
+            span=self._s(meta), name_span=self._tok(c[0]), per_span=self._per(c)[1],
         )
 
     def param_decl(self, meta, c):
@@ -448,8 +472,9 @@ class _Builder(Transformer):
         kind, name = c[0], c[1]
         display = self._opt(c[2:3], "display")
         expr = next(x for x in c[2:] if not isinstance(x, tuple) and x is not None)
-        return S.Definition(kind, str(name), expr, display=display, doc=self._opt(c, "doc"),
-                            span=self._s(meta), name_span=self._tok(name))
+        per, per_span = self._per(c[2:])
+        return S.Definition(kind, str(name), expr, display=display, doc=self._opt(c, "doc"), per=per,
+                            span=self._s(meta), name_span=self._tok(name), per_span=per_span)
 
     def function_decl(self, meta, c):
         name = c[0]
@@ -500,7 +525,8 @@ class _Builder(Transformer):
             source=self._opt(c[1:], "from"),
             missing_label=missing[0] if missing else None,
             doc=self._opt(c[1:], "doc"),
-            span=self._s(meta), name_span=self._tok(name),
+            per=self._per(c[1:])[0],
+            span=self._s(meta), name_span=self._tok(name), per_span=self._per(c[1:])[1],
         )
 
     def limit_decl(self, meta, c):
@@ -513,7 +539,8 @@ class _Builder(Transformer):
         return S.TestDecl(unquote(c[0]), tuple(c[1:]), span=self._s(meta))
 
     def given_data(self, meta, c):
-        return S.GivenData(unquote(c[0]), span=self._s(meta))
+        level = str(c[0]) if len(c) > 1 else None
+        return S.GivenData(unquote(c[-1]), level=level, span=self._s(meta))
 
     def given_values(self, meta, c):
         return S.GivenValues(tuple(c), span=self._s(meta))
@@ -559,6 +586,11 @@ class _Builder(Transformer):
     def call(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
         return S.Call(str(c[0]), args, span=self._s(meta), name_span=self._tok(c[0]))
+
+    def call_over(self, meta, c):
+        args = tuple(a for a in c[1:-1] if a is not None)
+        return S.Call(str(c[0]), args, over=str(c[-1]), span=self._s(meta), name_span=self._tok(c[0]),
+                      over_span=self._tok(c[-1]))
 
     def list(self, meta, c):
         return S.ListExpr(tuple(x for x in c if x is not None), span=self._s(meta))

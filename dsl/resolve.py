@@ -40,6 +40,8 @@ class Symbols:
     statements: dict = attrs.Factory(dict)  # node name -> (statement, file)
     functions: dict = attrs.Factory(dict)  # name -> FunctionDecl
     broken: set = attrs.Factory(set)  # names of statements lost to syntax errors (already reported)
+    levels: object = None  # dsl.levels.Levels: the entity levels (None when the header has none)
+    levels_failed: bool = False  # the header's entity lines had errors (already reported)
 
 
 @attrs.frozen
@@ -426,12 +428,28 @@ class Resolver:
 
     def test(self, decl: S.TestDecl, file: str) -> M.TestCase | None:
         givens, expects, texts, data_path = [], [], [], None
+        tables: dict[str, str] = {}
         seen: set[str] = set()
         for item in decl.items:
-            if isinstance(item, S.GivenData):
+            if isinstance(item, S.GivenData) and item.level is not None:
+                level = self.symbols.levels.find(item.level) if self.symbols.levels is not None else None
+                if level is None:
+                    suggestion = self.symbols.levels.suggestion(item.level) if self.symbols.levels else None
+                    self.error("unknown-level", f"given data: no entity level called '{item.level}'", item.span,
+                               f"did you mean '{suggestion}'?" if suggestion else
+                               "name the table of a level declared with `entity`.")
+                elif level in tables:
+                    self.error("test-two-datasets", f"a test can read one data file for level '{level}'",
+                               item.span, "split it into two tests.")
+                else:
+                    tables[level] = item.path
+                self._check_data_path(item, file)
+            elif isinstance(item, S.GivenData):
                 if data_path is not None:
-                    self.error("test-two-datasets", "a test can read one data file", item.span,
-                               "split it into two tests.")
+                    several = self.symbols.levels is not None and len(self.symbols.levels.levels) > 1
+                    self.error("test-two-datasets", "a test can read one data file" + (
+                        " (and one for each lower entity level: `given data LEVEL \"FILE\"`)" if several else ""),
+                        item.span, "split it into two tests.")
                 data_path = item.path
                 self._check_data_path(item, file)
             elif isinstance(item, S.GivenValues):
@@ -445,14 +463,15 @@ class Resolver:
                 self._expect_boolean(expr, item.expr.span, "`expect`")
                 expects.append(expr)
                 texts.append(self.text_of(file, item.expr.span))
-        if data_path is not None and givens and any(
+        if (data_path is not None or tables) and givens and any(
                 self.symbols.statements[g.name][0].__class__ is S.InputDecl for g in givens):
             self.error("test-data-and-values", "this test reads a data file and also gives input values",
                        decl.span, "give input values in a separate test (params may be given with data).")
         if not expects:
             self.warning("test-no-expect", f"test {decl.name!r} expects nothing", decl.span,
                          "add `expect CONDITION`.")
-        return M.TestCase(decl.name, tuple(givens), data_path, tuple(expects), tuple(texts), span=decl.span)
+        return M.TestCase(decl.name, tuple(givens), data_path, tuple(expects), tuple(texts),
+                          tables=tuple(tables.items()), span=decl.span)
 
     def _check_data_path(self, item: S.GivenData, file: str) -> None:
         try:
@@ -952,6 +971,8 @@ class _CallResolver:
 
     def resolve(self) -> M.Expr:
         spec, call = self.spec, self.call
+        if call.over is not None:
+            return self._resolve_over()
         positional = [a for a in call.arguments if not isinstance(a, (S.Polarity, S.Within, S.SkipMissing,
                                                                      S.Require, S.Normalise))]
         ok = self._options() & self._arity(positional)
@@ -975,6 +996,58 @@ class _CallResolver:
                 is_error(w.type) for w in weights)):
             return M.Const(None, ERROR_TYPE, span=call.span)
         return self._build(args, weights)
+
+    def _resolve_over(self) -> M.Expr:
+        """`count(x == good, skip missing) over services`: one value per member, aggregated."""
+        spec, call = self.spec, self.call
+        ok = self._options()
+        if spec.name not in B.OVER_FUNCTIONS:
+            self.error("bad-over", f"{spec.name} does not aggregate `over` a level", call.over_span,
+                       f"`over` works with {', '.join(sorted(B.OVER_FUNCTIONS))}.")
+            ok = False
+        levels = self.r.symbols.levels
+        level = levels.find(call.over) if levels is not None else None
+        if level is None and self.r.symbols.levels_failed:
+            ok = False
+        elif level is None:
+            if levels is None or len(levels.levels) < 2:
+                self.r.error("unknown-level", f"`over {call.over}`: this methodology has no entity levels below its "
+                             "top level", call.over_span, "declare one in the header, e.g. `entity service within "
+                             "trust key service_id`.")
+            else:
+                suggestion = levels.suggestion(call.over)
+                self.r.error("unknown-level", f"no entity level called '{call.over}'", call.over_span,
+                             f"did you mean '{suggestion}'?" if suggestion else
+                             f"the levels are {', '.join(lv.name for lv in levels.levels)}.")
+            ok = False
+        elif level == levels.top:
+            self.r.error("over-not-below", f"`over {call.over}`: '{level}' is the top level, which lies within no "
+                         "other", call.over_span, "aggregate over a lower level.")
+            ok = False
+        positional = [a for a in call.arguments if not isinstance(a, (S.Polarity, S.Within, S.SkipMissing,
+                                                                     S.Require, S.Normalise))]
+        if len(positional) != 1 or isinstance(positional[0], S.Weighted):
+            problem = "takes no weights" if len(positional) == 1 else \
+                f"takes one value per member, not {len(positional)} argument{'s' if len(positional) != 1 else ''}"
+            self.error("wrong-arity", f"{spec.name}(...) over {call.over} {problem}", call.span,
+                       f"write e.g. {spec.name}(x) over {call.over}.")
+            return M.Const(None, ERROR_TYPE, span=call.span)
+        kind = spec.variadic
+        syntax = positional[0]
+        arg = self.r.expr(syntax, self.ctx, T.number() if kind == B.NUM else None)
+        if not ok or is_error(arg.type):
+            return M.Const(None, ERROR_TYPE, span=call.span)
+        if arg.type.base == T.LIST:
+            self.r._type_error(syntax.span, f"{spec.name}(...) over {call.over} takes one value per member, "
+                               f"not {arg.type}", f"aggregate each item: {spec.name}(item) over {call.over}.")
+            return M.Const(None, ERROR_TYPE, span=call.span)
+        self._check_kind(arg, kind, syntax.span)
+        if getattr(self, "poisoned", False):
+            return M.Const(None, ERROR_TYPE, span=call.span)
+        require = self.options.get(B.REQUIRE)
+        t = T.boolean() if spec.returns == B.R_BOOLEAN else T.number()
+        return M.Call(spec.name, (arg,), t, skip_missing=B.SKIP in self.options,
+                      require=require.count if require else None, over=level, span=call.span)
 
     def _options(self) -> bool:
         ok = True

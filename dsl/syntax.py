@@ -141,8 +141,10 @@ Argument = Union["Expr", Weighted, Option]
 class Call:
     function: str
     arguments: tuple[Argument, ...]
+    over: str | None = None  # `mean(x) over services`: the entity level aggregated over
     span: Span | None = _span()
     name_span: Span | None = _span()
+    over_span: Span | None = _span()
 
 
 @attrs.frozen
@@ -227,13 +229,26 @@ TypeRef = Union[NumberType, BooleanType, TextType, LevelTypeExpr, NamedType]
 
 
 @attrs.frozen
+class EntityDecl:
+    """A further `entity` line of the header: `entity service within location key service_id`."""
+
+    name: str
+    within: tuple[str, ...] = ()  # the enclosing levels as written, nearest first
+    key: str | None = None
+    label: str | None = None
+    span: Span | None = _span()
+
+
+@attrs.frozen
 class Header:
     name: str | None = None
     version: str | None = None
     effective: str | None = None  # ISO date as written
-    entity: str | None = None
+    entity: str | None = None  # the first `entity` line: its name, key, label and `within` chain
     key: str | None = None
     label: str | None = None
+    within: tuple[str, ...] = ()
+    more_entities: tuple[EntityDecl, ...] = ()  # further `entity` lines, in source order
     doc: str | None = None
     extends: str | None = None
     span: Span | None = _span()
@@ -283,8 +298,10 @@ class InputDecl:
     range: Range | None = None
     required: bool = False
     doc: str | None = None
+    per: str | None = None  # `per service`: the entity level of a lower level's input
     span: Span | None = _span()
     name_span: Span | None = _span()
+    per_span: Span | None = _span()
 
 
 @attrs.frozen
@@ -304,8 +321,10 @@ class Definition:
     expr: Expr
     display: str | None = None
     doc: str | None = None
+    per: str | None = None  # `per location`: the entity level it is evaluated at
     span: Span | None = _span()
     name_span: Span | None = _span()
+    per_span: Span | None = _span()
 
 
 @attrs.frozen
@@ -360,8 +379,10 @@ class TierDecl:
     source: Expr | None = None  # the `from` expression
     missing_label: Label | None = None
     doc: str | None = None
+    per: str | None = None  # `per service`: the entity level it rates
     span: Span | None = _span()
     name_span: Span | None = _span()
+    per_span: Span | None = _span()
 
 
 @attrs.frozen
@@ -378,6 +399,7 @@ class LimitDecl:
 @attrs.frozen
 class GivenData:
     path: str
+    level: str | None = None  # `given data service "services.csv"`: the table of one level
     span: Span | None = _span()
 
 

@@ -13,6 +13,18 @@ everything to fix. Rendering:
 A single problem that belongs to no row or column (the file is missing, cannot be decoded...)
 is shown on one line: `examples/x.csv: file not found`.
 
+Problems from several files (a methodology with several entity levels, one table per level):
+each problem names its file (`DataProblem.source`), the error's source is every table given
+(`trusts.csv; service=services.csv`), and a problem whose file is not the error's source is
+located with its file first:
+
+    trusts.csv; service=services.csv: 2 problems in the data:
+      trusts.csv, row 4, column "deficit": "maybe" is not a boolean
+      services.csv, row 9, column "trust_code": "RXX" is not a trust in trusts.csv
+
+When every problem comes from one file, the error's source is that file and the rendering is
+exactly the single-file one above.
+
 At most `SHOW_PER_GROUP` problems of one kind in one column are listed; the rest are counted
 (`... and 37 more non-numeric cells in "RTT"`). A hint already shown for a column is not
 repeated. `DataError.problems` always holds every problem.
@@ -50,6 +62,13 @@ OUT_OF_RANGE = "out-of-range"
 MISSING_REQUIRED = "missing-required"
 UNKNOWN_LABEL = "unknown-label"
 NOT_A_BOOLEAN = "not-a-boolean"
+# entities at several levels (interpreter/data.py, prepare_inputs)
+NOT_MULTILEVEL = "not-multilevel"  # a table named by level for a single-level methodology
+UNKNOWN_LEVEL = "unknown-level"  # a table named for a level the methodology does not declare
+TABLE_NOT_USED = "table-not-used"  # the unnamed table, when every level has a named table
+NO_LEVEL_DATA = "no-level-data"  # no table gives the entities of a level
+UNKNOWN_PARENT = "unknown-parent"  # a parent key that is not an entity of the parent level
+INCONSISTENT_MEMBER = "inconsistent-member"  # an entity read from several rows, differing
 
 # Kinds that can be numerous: listed up to SHOW_PER_GROUP per column, then counted.
 GROUP_NOUNS = {  # code: (one, many)
@@ -61,6 +80,8 @@ GROUP_NOUNS = {  # code: (one, many)
     DUPLICATE_KEY: ("duplicated key", "duplicated keys"),
     RAGGED_ROW: ("row with the wrong number of cells", "rows with the wrong number of cells"),
     FORMULA_NO_VALUE: ("formula with no saved value", "formulas with no saved value"),
+    UNKNOWN_PARENT: ("unknown parent key", "unknown parent keys"),
+    INCONSISTENT_MEMBER: ("conflicting value", "conflicting values"),
 }
 
 
@@ -68,7 +89,8 @@ GROUP_NOUNS = {  # code: (one, many)
 class DataProblem:
     """One problem. `row` is the spreadsheet row number (the header is row 1, the first data
     row is 2), None when the problem is not about one row; `column` is the column header as
-    written in the data; `value` is the offending cell as written."""
+    written in the data; `value` is the offending cell as written. `source` is the file the
+    problem is in when one error spans several files (None: the error's source)."""
 
     message: str
     row: int | None = None
@@ -76,6 +98,7 @@ class DataProblem:
     value: str | None = None
     hint: str | None = None
     code: str = "data"
+    source: str | None = None
 
     def location(self) -> str:
         """`row 12, column "X"`, `row 12`, `column "X"` or ``."""
@@ -87,7 +110,8 @@ class DataProblem:
         return ", ".join(parts)
 
     def to_json(self) -> dict:
-        return {
+        """The problem's fields; "source" only when the problem names its file."""
+        out = {
             "code": self.code,
             "message": self.message,
             "row": self.row,
@@ -95,10 +119,15 @@ class DataProblem:
             "value": self.value,
             "hint": self.hint,
         }
+        if self.source is not None:
+            out["source"] = self.source
+        return out
 
 
 class DataError(Exception):
-    """The data cannot be used: carries every problem found and the data's path."""
+    """The data cannot be used: carries every problem found and the data's path (for problems
+    from several files, every table given, as `interpreter.data.combine_datasets` names them;
+    each problem then names its own file in `DataProblem.source`)."""
 
     def __init__(self, problems: Iterable[DataProblem], source: str):
         self.problems: list[DataProblem] = list(problems)
@@ -151,29 +180,38 @@ def render_data_error(error: DataError) -> str:
         return f"{error.source}: problem in the data"
     if len(problems) == 1 and problems[0].row is None and problems[0].column is None:
         p = problems[0]
-        lines = [f"{error.source}: {p.message}"]
+        lines = [f"{p.source or error.source}: {p.message}"]
         if p.hint:
             lines.append(f"  help: {p.hint}")
         return "\n".join(lines)
 
-    totals = Counter((p.code, p.column) for p in problems if p.code in GROUP_NOUNS)
+    def own_file(p: DataProblem) -> str | None:
+        """The problem's file when it is not the error's source (shown with the problem)."""
+        return p.source if p.source is not None and p.source != error.source else None
+
+    totals = Counter((p.code, p.column, own_file(p)) for p in problems if p.code in GROUP_NOUNS)
     seen: Counter = Counter()
-    hints_shown: set[tuple[str | None, str]] = set()
+    hints_shown: set[tuple[str | None, str | None, str]] = set()
     lines = [f"{error.source}: {plural(len(problems), 'problem')} in the data:"]
     for p in problems:
-        group = (p.code, p.column)
+        file = own_file(p)
+        group = (p.code, p.column, file)
         if p.code in GROUP_NOUNS:
             seen[group] += 1
             if seen[group] > SHOW_PER_GROUP:
                 if seen[group] == SHOW_PER_GROUP + 1:
                     rest = totals[group] - SHOW_PER_GROUP
                     where = f" in {quote(p.column)}" if p.column is not None else ""
+                    if file is not None:
+                        where += f" of {file}"
                     one, many = GROUP_NOUNS[p.code]
                     lines.append(f"  ... and {rest} more {one if rest == 1 else many}{where}")
                 continue
         where = p.location()
+        if file is not None:
+            where = f"{file}, {where}" if where else file
         lines.append(f"  {where}: {p.message}" if where else f"  {p.message}")
-        if p.hint and (p.column, p.hint) not in hints_shown:
+        if p.hint and (file, p.column, p.hint) not in hints_shown:
             lines.append(f"    help: {p.hint}")
-            hints_shown.add((p.column, p.hint))
+            hints_shown.add((file, p.column, p.hint))
     return "\n".join(lines)

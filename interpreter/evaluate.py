@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,16 @@ from dsl.model import (
 from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
 from interpreter import numeric
 from interpreter.functions import FUNCTIONS
+from interpreter.levels import (
+    LevelFrame,
+    LevelInputs,
+    aggregate,
+    ancestor_positions,
+    build_frames,
+    gather,
+    in_blocks,
+    rescale_scalar,
+)
 from interpreter.param_errors import ParamError
 from interpreter.tiers import evaluate_tier
 from interpreter.trace import (
@@ -78,6 +89,7 @@ from interpreter.trace import (
     NO_RULE,
     NOT_IN_DATA,
     OUT_OF_DOMAIN,
+    LevelResult,
     NodeTrace,
     RunResult,
     Tracer,
@@ -115,28 +127,41 @@ class Evaluator:
     condition, `x for "KEY"`, tier rank rules) is done within each block."""
 
     def __init__(self, methodology: Methodology, index: pd.Index, params: dict, lookup=None, *,
-                 blocks: int = 1):
+                 blocks: int = 1, frames: dict[str, LevelFrame] | None = None, level: str | None = None,
+                 shared: _Shared | None = None):
         self.methodology = methodology
+        self.level = level or methodology.entity
         self.index = index
         self.blocks = blocks
         self.entities = len(index)
         self.n = len(index) * blocks
         self.params = params
-        self.env: dict[str, Val] = {}
         self._lookup = lookup
-        self._calls: list[tuple[Call, dict, bool]] = []
-        self._top: Expr | None = None
+        self.shared = shared or _Shared(methodology, frames)
+        self.env: dict[str, Val] = self.shared.env
+        self.shared.evaluators.setdefault(self.level, self)
+
+    def at(self, level: str | None) -> Evaluator:
+        """The evaluator of the entities of another level (docs/language.md, "Entities at
+        several levels"), sharing this one's values and statistics."""
+        level = level or self.methodology.entity
+        found = self.shared.evaluators.get(level)
+        if found is None:
+            frame = self.shared.frames[level]
+            found = Evaluator(self.methodology, frame.index, self.params, self._lookup, blocks=self.blocks,
+                              level=level, shared=self.shared)
+        return found
 
     # -- statistics of population calls
     def begin(self, top: Expr | None) -> None:
-        self._calls = []
-        self._top = top
+        self.shared.calls = []
+        self.shared.top = top
 
     def record(self, call: Call, stats: dict) -> None:
-        self._calls.append((call, stats, call is self._top))
+        self.shared.calls.append((call, stats, call is self.shared.top))
 
     def statistics(self, node_is_scalar: bool) -> dict:
-        calls = self._calls
+        calls = self.shared.calls
         if not calls:
             return {}
         if len(calls) == 1 and (not node_is_scalar or calls[0][2]):
@@ -153,11 +178,38 @@ class Evaluator:
 
     # -- values
     def eval_ref(self, name: str) -> Val:
+        """A node's value for the entities of this evaluator's level: a scalar repeated, an
+        upper level's value gathered for each of its members (interpreter/levels.py)."""
         if name not in self.env:
             if self._lookup is None:
                 raise KeyError(f"node {name!r} is used before it is evaluated")
             self.env[name] = self._lookup(name)
-        return self.env[name]
+        value = self.env[name]
+        if self.shared.frames is None:
+            return value
+        node = self.shared.nodes[name]
+        if node.type.scalar:
+            return self.from_top_scalar(value)
+        level = node.level or self.methodology.entity
+        if level == self.level:
+            return value
+        upper = self.shared.frames[level]
+        positions = ancestor_positions(self.shared.frames, self.level, level)
+        return gather(value, in_blocks(positions, self.blocks, len(upper.index)))
+
+    def from_top_scalar(self, value: Val) -> Val:
+        """A scalar held for the top level's rows, for this level's rows."""
+        top = self.shared.frames[self.methodology.entity]
+        if self.level == top.name:
+            return value
+        return rescale_scalar(value, len(top.index), self.entities, self.blocks)
+
+    def to_top_scalar(self, value: Val) -> Val:
+        """A scalar computed for this level's rows, for the top level's rows."""
+        if self.shared.frames is None or self.level == self.methodology.entity:
+            return value
+        top = self.shared.frames[self.methodology.entity]
+        return rescale_scalar(value, self.entities, len(top.index), self.blocks)
 
     def const(self, expr: Expr):
         """The value of a constant argument (a literal, a param or -constant); None if missing.
@@ -313,6 +365,9 @@ class Evaluator:
         return list_val(e.type, [self.eval(item) for item in e.items])
 
     def _pick(self, e: Pick) -> Val:
+        if self.level != self.methodology.entity:  # the operand is per top-level entity
+            top = self.at(None)
+            return self.from_top_scalar(top.pick(top.eval(e.operand), e.key, e.type))
         return self.pick(self.eval(e.operand), e.key, e.type)
 
     def pick(self, v: Val, key: str, t: Type) -> Val:
@@ -329,7 +384,15 @@ class Evaluator:
         return finish(t, data, np.full(self.n, v.reasons[position], dtype=object))
 
     def _call(self, e: Call) -> Val:
+        if e.over is not None:
+            return self._over(e)
         return FUNCTIONS[e.function](self, e)
+
+    def _over(self, e: Call) -> Val:
+        """`F(x) over LEVEL`: x per member, reduced per entity of this level at once."""
+        members = self.at(e.over).eval(e.args[0])
+        positions = ancestor_positions(self.shared.frames, e.over, self.level)
+        return aggregate(e, members, in_blocks(positions, self.blocks, self.entities), self.n)
 
     def _map(self, e: MapOf) -> Val:
         s = self.eval(e.subject)
@@ -368,6 +431,20 @@ _DISPATCH = {
     MapOf: Evaluator._map,
     BandOf: Evaluator._band,
 }
+
+
+class _Shared:
+    """What the evaluators of the levels of one evaluation share: the values of the nodes
+    (each over its own level's entities; scalars over the top level's), the statistics of the
+    node being evaluated, and the evaluator of each level."""
+
+    def __init__(self, methodology: Methodology, frames: dict[str, LevelFrame] | None):
+        self.frames = frames if methodology.is_multilevel else None
+        self.nodes = {n.name: n for n in methodology.nodes} if self.frames is not None else {}
+        self.env: dict[str, Val] = {}
+        self.calls: list[tuple[Call, dict, bool]] = []
+        self.top: Expr | None = None
+        self.evaluators: dict[str, Evaluator] = {}
 
 
 class _Choice:
@@ -539,17 +616,25 @@ def _check_param_type(p: Node, value):
 
 
 def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None = None,
-             tracer: Tracer | None = None, labels: pd.Series | None = None) -> RunResult:
-    """Evaluate every node for every entity (rows of `inputs`, indexed by entity key)."""
+             tracer: Tracer | None = None, labels: pd.Series | None = None,
+             members: Mapping[str, LevelInputs] | None = None) -> RunResult:
+    """Evaluate every node for every entity (rows of `inputs`, indexed by entity key).
+
+    `members` holds the entities and inputs of each lower level (interpreter/levels.py); each
+    node is evaluated over the entities of its own level, and a lower level's traces go to
+    `RunResult.members`."""
     used = resolve_params(methodology, params)
     index = inputs.index
-    ev = Evaluator(methodology, index, used)
+    frames = build_frames(methodology, index, members) if methodology.is_multilevel else None
+    top = Evaluator(methodology, index, used, frames=frames)
     traces: dict[str, NodeTrace] = {}
+    level_traces: dict[str, dict[str, NodeTrace]] = {lv.name: {} for lv in methodology.lower_levels}
     for node in methodology.nodes:
+        ev = top.at(node.level or node.context)
         tier_trace = None
         scalars: dict = {}
         if node.kind == INPUT:
-            value = _input_value(node, inputs, index)
+            value = _input_value(node, members[node.level].frame if node.level else inputs, ev.index)
         elif node.kind == PARAM:
             value = constant(used[node.name], node.type, ev.n)
             scalars["value"] = used[node.name]
@@ -563,14 +648,27 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
             value = ev.eval(node.expr)
             scalars.update(ev.statistics(node_is_scalar=node.type.scalar))
         value = retype(value, node.type)
-        if node.type.scalar and node.kind != PARAM:
-            scalars["value"] = scalar_value(value)
+        if node.type.scalar:
+            value = ev.to_top_scalar(value)
+            if node.kind != PARAM:
+                scalars["value"] = scalar_value(value)
+            ev = top
         ev.env[node.name] = value
-        trace = NodeTrace(node, to_series(value, index), reasons_series(value, index), scalars, tier_trace)
-        traces[node.name] = trace
+        trace = NodeTrace(node, to_series(value, ev.index), reasons_series(value, ev.index), scalars, tier_trace)
+        (level_traces[node.level] if node.level else traces)[node.name] = trace
         if tracer is not None:
             tracer.on_node(trace)
-    return RunResult(methodology, index, labels, used, traces)
+    lower = {lv.name: LevelResult(lv, frames[lv.name].index, members[lv.name].labels if lv.name in (members or {})
+                                  else None, _parents(members, lv.name, frames), level_traces[lv.name])
+             for lv in methodology.lower_levels}
+    return RunResult(methodology, index, labels, used, traces, members=lower)
+
+
+def _parents(members, level: str, frames) -> pd.Series:
+    frame = frames[level]
+    if members and level in members:
+        return members[level].parents.reindex(frame.index).astype(object)
+    return pd.Series([], index=frame.index, dtype=object)
 
 
 def scalar_value(v: Val):
@@ -594,24 +692,41 @@ def _input_value(node: Node, inputs: pd.DataFrame, index: pd.Index) -> Val:
     return finish(node.type, value.data, np.where(value.missing, INPUT_MISSING, None))
 
 
-def evaluate_value(result: RunResult, expr: Expr) -> Val:
-    """The internal value of `expr` evaluated against a finished run (every node readable)."""
+def evaluate_value(result: RunResult, expr: Expr, level: str | None = None) -> Val:
+    """The internal value of `expr` evaluated against a finished run (every node readable),
+    for the entities of `level` (None: the top level)."""
     index = result.keys
 
     def lookup(name: str) -> Val:
-        trace = result.traces[name]
-        return from_series(trace.values, trace.node.type, index,
+        trace = result.traces.get(name)
+        keys = index
+        if trace is None:
+            level_result = next(m for m in result.members.values() if name in m.traces)
+            trace, keys = level_result.traces[name], level_result.keys
+        return from_series(trace.values, trace.node.type, keys,
                            reasons=trace.reasons.to_numpy(dtype=object))
 
-    ev = Evaluator(result.methodology, index, result.params, lookup=lookup)
+    frames = None
+    if result.methodology.is_multilevel:
+        frames = {result.methodology.entity: LevelFrame(result.methodology.entity, index, None, None)}
+        for name, lower in result.members.items():
+            upper = frames[lower.level.parent].index
+            positions = upper.get_indexer(lower.parents.reindex(lower.keys).to_numpy(dtype=object))
+            frames[name] = LevelFrame(name, lower.keys, lower.level.parent, positions.astype(np.int64))
+    ev = Evaluator(result.methodology, index, result.params, lookup=lookup, frames=frames).at(level)
     ev.begin(expr)
     return ev.eval(expr)
 
 
-def evaluate_expression(result: RunResult, expr: Expr) -> pd.Series:
-    """`expr` evaluated for every entity of a finished run, in the trace.py representation
-    (a boolean expression gives a nullable boolean Series; a scalar one, its value repeated)."""
-    return to_series(evaluate_value(result, expr), result.keys)
+def evaluate_expression(result: RunResult, expr: Expr, level: str | None = None) -> pd.Series:
+    """`expr` evaluated for every entity of a finished run (of `level`; None: the top level),
+    in the trace.py representation (a boolean expression gives a nullable boolean Series; a
+    scalar one, its value repeated)."""
+    if level is not None and level != result.methodology.entity:
+        keys = result.members[level].keys
+    else:
+        keys = result.keys
+    return to_series(evaluate_value(result, expr, level), keys)
 
 
 # ---------------------------------------------------------------- many param samples at once
@@ -653,9 +768,12 @@ class SampleEvaluator:
     """
 
     def __init__(self, methodology: Methodology, inputs: pd.DataFrame, params: dict | None = None, *,
-                 sampled, wanted=None, share_invariant: bool = True):
+                 sampled, wanted=None, share_invariant: bool = True,
+                 members: Mapping[str, LevelInputs] | None = None):
         self.methodology = methodology
         self.inputs = inputs
+        self.members = members or {}
+        self.frames = build_frames(methodology, inputs.index, members) if methodology.is_multilevel else None
         self.index = inputs.index
         self.entities = len(inputs.index)
         self.params = resolve_params(methodology, params)
@@ -678,10 +796,15 @@ class SampleEvaluator:
         self._tiled_blocks = 0
 
     def _evaluate_once(self, nodes: list[Node]) -> dict[str, Val]:
-        ev = Evaluator(self.methodology, self.index, self.params)
+        ev = Evaluator(self.methodology, self.index, self.params, frames=self.frames)
         for node in nodes:
-            ev.env[node.name] = retype(self._node_value(ev, node, self.params), node.type)
+            ev.env[node.name] = self._value_at_level(ev, node, self.params)
         return ev.env
+
+    def _value_at_level(self, ev: Evaluator, node: Node, params: dict) -> Val:
+        at = ev.at(node.level or node.context)
+        value = retype(self._node_value(at, node, params), node.type)
+        return at.to_top_scalar(value) if node.type.scalar else value
 
     def _last_uses(self) -> dict[str, int]:
         """For each node, the position in `order` of the last node reading it."""
@@ -693,7 +816,8 @@ class SampleEvaluator:
 
     def _node_value(self, ev: Evaluator, node: Node, params: dict) -> Val:
         if node.kind == INPUT:
-            value = _input_value(node, self.inputs, self.index)
+            table = self.members[node.level].frame if node.level else self.inputs
+            value = _input_value(node, table, ev.index)
             return tile(value, ev.blocks) if ev.blocks > 1 else value
         if node.kind == PARAM:
             if node.name in params and isinstance(params[node.name], np.ndarray):
@@ -727,10 +851,10 @@ class SampleEvaluator:
                 tiled[name] = tile(shared[name], blocks)
             return tiled[name]
 
-        ev = Evaluator(self.methodology, self.index, params, lookup=lookup, blocks=blocks)
+        ev = Evaluator(self.methodology, self.index, params, lookup=lookup, blocks=blocks, frames=self.frames)
         keep = set(self.wanted)
         for i, node in enumerate(self.order):
-            ev.env[node.name] = retype(self._node_value(ev, node, params), node.type)
+            ev.env[node.name] = self._value_at_level(ev, node, params)
             for d in node.deps:
                 if self._last_use.get(d) == i and d not in keep:
                     ev.env.pop(d, None)

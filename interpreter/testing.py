@@ -7,13 +7,17 @@ written order:
   domain, score, let) takes the given value for every entity, replacing its computation in
   that test (what it depends on is still computed and recorded; what reads it sees the value).
 - `given data "path"`: `data_loader(path) -> (inputs_frame, labels)` is called with the path as
-  written (the caller resolves it against the methodology's directory). Without a loader,
+  written (the caller resolves it against the methodology's directory); it may also return
+  (inputs_frame, labels, members), the members of each lower entity level (interpreter/levels.py).
+  With tables of lower levels (`given data service "services.csv"`) it is called as
+  `data_loader(path, tables)` (path None if only named tables are given; tables a tuple of
+  (level, path)). Without a loader,
   `default_loader(methodology)` is used: interpreter.data reads the file, the path taken
   relative to the methodology file's directory. When loading fails, the test fails with the
   error as its message. Given values alongside a
   data file still apply (params override; inputs replace the column for every entity).
 - `expect E`: E is evaluated against the run; it passes when it is true for every entity
-  (missing counts as failure). A failure records the entities where it failed and what was
+  of the level it is evaluated at (dsl/levels.py; missing counts as failure). A failure records the entities where it failed and what was
   actually there: for a comparison `L op R` the value of L (and of R as `expected`), otherwise
   the value of E; for a scalar expectation the actual scalar.
 
@@ -29,6 +33,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from dsl.levels import expression_level
 from dsl.model import DEFINITION_KINDS, INPUT, PARAM, Binary, Const, Expr, Methodology, TestCase
 from interpreter import numeric
 from interpreter.evaluate import evaluate, evaluate_value
@@ -93,16 +98,21 @@ def default_loader(methodology: Methodology) -> DataLoader:
     referrer = methodology.path if methodology.path else "<string>"
     root = methodology_root(referrer)
 
-    def load(path: str):
+    def load(path: str | None, tables: tuple[tuple[str, str], ...] = ()):
         from interpreter.data import prepare_inputs, read_dataset
         from interpreter.errors import UNREADABLE, DataError, DataProblem
 
-        try:
-            target = resolve_reference(referrer, path, root)
-        except PathRefused as refused:
-            raise DataError([DataProblem(refused.message, hint=refused.hint, code=UNREADABLE)], path) from None
-        prepared = prepare_inputs(methodology, read_dataset(target))
-        return prepared.frame, prepared.labels
+        def read(written: str):
+            try:
+                target = resolve_reference(referrer, written, root)
+            except PathRefused as refused:
+                raise DataError([DataProblem(refused.message, hint=refused.hint, code=UNREADABLE)],
+                                written) from None
+            return read_dataset(target)
+
+        main = read(path) if path is not None else None
+        prepared = prepare_inputs(methodology, main, {level: read(p) for level, p in tables})
+        return prepared.frame, prepared.labels, prepared.members
 
     return load
 
@@ -110,8 +120,9 @@ def default_loader(methodology: Methodology) -> DataLoader:
 def run_test(methodology: Methodology, case: TestCase, data_loader: DataLoader | None = None) -> TestOutcome:
     texts = _expect_texts(case)
     try:
-        inputs, labels, params = _test_inputs(methodology, case, data_loader)
-        result = evaluate(_with_given_definitions(methodology, case), inputs, params=params, labels=labels)
+        inputs, labels, params, members = _test_inputs(methodology, case, data_loader)
+        result = evaluate(_with_given_definitions(methodology, case), inputs, params=params, labels=labels,
+                          members=members)
     except Exception as error:  # noqa: BLE001 - reported as the test's failure
         failure = ExpectFailure("given", message=f"{type(error).__name__}: {error}")
         return TestOutcome(case.name, False, (failure,), None, case)
@@ -126,22 +137,24 @@ def run_test(methodology: Methodology, case: TestCase, data_loader: DataLoader |
 def check_expect(result: RunResult, expr: Expr, text: str) -> ExpectFailure | None:
     """None if `expr` holds for every entity of `result`, else what failed."""
     try:
-        value = evaluate_value(result, expr)
+        level = expression_level(result.methodology, expr)
+        value = evaluate_value(result, expr, level)
     except Exception as error:  # noqa: BLE001
         return ExpectFailure(text, message=f"{type(error).__name__}: {error}")
+    entity_keys = result.members[level].keys if level is not None else result.keys
     if value.is_list:
         return ExpectFailure(text, message="the expectation gives a list, not a boolean")
     holds = value.present & (value.data == 1.0)
     if holds.all():
         return None
     failed = ~holds
-    keys = tuple(str(k) for k in result.keys[failed])
+    keys = tuple(str(k) for k in entity_keys[failed])
     if isinstance(expr, Binary) and expr.op in numeric.COMPARISONS:
-        left = plain_values(evaluate_value(result, expr.left))
-        right = plain_values(evaluate_value(result, expr.right))
+        left = plain_values(evaluate_value(result, expr.left, level))
+        right = plain_values(evaluate_value(result, expr.right, level))
     else:
         left = plain_values(value)
-        right = np.full(len(result.keys), None, dtype=object)
+        right = np.full(len(entity_keys), None, dtype=object)
     if expr.type.scalar:
         scalar = left[0] if len(left) else None
         return ExpectFailure(text, keys, tuple(left[failed]), tuple(right[failed]), scalar=scalar,
@@ -172,20 +185,24 @@ def _test_inputs(methodology: Methodology, case: TestCase, data_loader: DataLoad
             given_inputs[given.name] = plain
         elif node.kind not in DEFINITION_KINDS:
             raise ValueError(f"`given {given.name}`: only inputs, params and definitions can be given")
-    labels = None
-    if case.data_path is not None:
+    labels, members = None, None
+    if case.data_path is not None or case.tables:
         if data_loader is None:
             raise ValueError(f"test needs data {case.data_path!r} but no data loader was given")
-        inputs, labels = data_loader(case.data_path)
+        loaded = data_loader(case.data_path, case.tables) if case.tables else data_loader(case.data_path)
+        inputs, labels = loaded[0], loaded[1]
+        members = loaded[2] if len(loaded) > 2 else None
         inputs = inputs.copy()
     else:
         inputs = pd.DataFrame(index=pd.Index([TEST_KEY]))
     for node in methodology.inputs:
+        if node.level is not None:
+            continue
         if node.name in given_inputs:
             inputs[node.name] = _column(node, given_inputs[node.name], inputs.index)
         elif node.name not in inputs.columns:
             inputs[node.name] = _column(node, None, inputs.index)
-    return inputs, labels, params
+    return inputs, labels, params, members
 
 
 def _with_given_definitions(methodology: Methodology, case: TestCase) -> Methodology:

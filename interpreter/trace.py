@@ -22,7 +22,7 @@ from typing import Protocol
 import attrs
 import pandas as pd
 
-from dsl.model import Methodology, Node
+from dsl.model import EntityLevel, Methodology, Node
 
 INPUT_MISSING = "input_missing"  # the data cell was empty
 COMPONENT_MISSING = "component_missing"  # a value it depends on is missing
@@ -32,8 +32,9 @@ OUT_OF_DOMAIN = "out_of_domain"  # log/sqrt/geometric mean of a value outside th
 NO_RULE = "no_rule_held"  # no tier condition held and there is no `otherwise`
 NOT_IN_DATA = "key_not_in_data"  # `x for "KEY"` named a key that is not in the data
 EXCLUDED = "excluded"  # `only(x, condition)`: the condition did not hold (false or missing)
+NO_MEMBERS = "no_members"  # `mean(x) over services` for an entity with no services
 REASONS = (INPUT_MISSING, COMPONENT_MISSING, DIVISION_BY_ZERO, BELOW_REQUIRE, OUT_OF_DOMAIN, NO_RULE,
-           NOT_IN_DATA, EXCLUDED)
+           NOT_IN_DATA, EXCLUDED, NO_MEMBERS)
 
 
 @attrs.frozen
@@ -68,12 +69,26 @@ class Tracer(Protocol):
 
 
 @attrs.frozen
+class LevelResult:
+    """The entities of one lower level (docs/language.md, "Entities at several levels") and
+    the values of the nodes evaluated per entity of that level."""
+
+    level: EntityLevel
+    keys: pd.Index  # entity keys of this level, in data order
+    labels: pd.Series | None  # display names, if the level names a label column
+    parents: pd.Series  # object: the key of each entity's parent (at level.parent), by key
+    traces: dict[str, NodeTrace]  # the nodes of this level, in evaluation order
+
+
+@attrs.frozen
 class RunResult:
     methodology: Methodology
     keys: pd.Index  # entity keys, in data order
     labels: pd.Series | None  # entity display names, if the methodology names a label column
     params: dict[str, float | bool | str]  # parameter values used (declared, or overridden)
-    traces: dict[str, NodeTrace]  # every node, in evaluation order
+    traces: dict[str, NodeTrace]  # every node of the top level (and every scalar), in evaluation order
+    # the lower levels by name, each after its parent; empty for a single-level methodology
+    members: dict[str, LevelResult] = attrs.field(factory=dict)
 
     def values(self, name: str) -> pd.Series:
         return self.traces[name].values

@@ -591,3 +591,24 @@ def test_every_golden_file_parses():
     assert VALID_FILES
     for path in VALID_FILES:
         parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_entity_levels_per_and_over():
+    module = parse_golden("levels.tier")
+    assert module.header == S.Header(
+        name="Levels: every construct", entity="service", key="service_id", label="service_name",
+        within=("location", "trust"),
+        more_entities=(S.EntityDecl("trust", (), "trust_code", "trust_name"),))
+    safe, beds, led = module.statements[1:4]
+    assert (safe.per, beds.per, led.per) == ("service", "service", "trust")
+    assert beds.column == "BEDS" and beds.range == S.Range(S.Number(0.0, "0"), S.Number(1000.0, "1000"))
+    count, mean = module.statements[4:6]
+    assert count == S.Definition(
+        "let", "outstanding_services",
+        S.Call("count", (S.Binary("==", S.Name("safe"), S.Name("outstanding")), S.SkipMissing()), over="services"),
+        per="location")
+    assert mean.expr == S.Call("mean", (S.Name("beds"), S.Require(2)), over="service")
+    tier = module.statements[6]
+    assert (tier.name, tier.per, tier.display) == ("location_rating", "location", "Location")
+    test = module.statements[7]
+    assert test.items[:2] == (S.GivenData("data/trusts.csv"), S.GivenData("data/services.csv", level="service"))

@@ -13,6 +13,7 @@ written to the audit store unless the whole run succeeded.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import attrs
@@ -22,7 +23,13 @@ import dsl
 from dsl.errors import did_you_mean
 from dsl.model import Methodology
 from interpreter import evaluate
-from interpreter.data import Dataset, dataset_from_frame, prepare_inputs, read_dataset
+from interpreter.data import (
+    Dataset,
+    PreparedInputs,
+    dataset_from_frame,
+    prepare_inputs,
+    read_dataset,
+)
 from interpreter.param_errors import ParamError
 from interpreter.trace import RunResult
 from tierlang import __version__
@@ -59,12 +66,57 @@ def load(path: str | Path) -> Methodology:
     return dsl.load(path)
 
 
-def read_data(data: str | Path | pd.DataFrame | Dataset, encoding: str = "utf-8", sheet: str | None = None) -> Dataset:
+@attrs.frozen
+class Tables:
+    """The data of a methodology with several entity levels given as several tables: the
+    unnamed one (or None) and one per named level (docs/language.md, "Entities at several
+    levels"). Each is a path, a DataFrame or a Dataset; once read, each is a Dataset."""
+
+    main: object | None
+    levels: dict[str, object]
+
+
+_LEVEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def data_argument(values: str | tuple[str, ...] | list[str]):
+    """The data named by the CLI's (repeatable) `--data`: `FILE` for one table, plus
+    `LEVEL=FILE` for the table of a lower entity level. A value is read as LEVEL=FILE when the
+    part before `=` is a name and the whole value is not an existing file."""
+    if isinstance(values, str):
+        values = (values,)
+    main, levels = None, {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and path and _LEVEL_NAME.fullmatch(name) and not os.path.exists(value):
+            if name in levels:
+                raise UsageError(f"--data {name}=...: the table of level '{name}' is given twice")
+            levels[name] = path
+        elif main is not None:
+            raise UsageError(f"--data {value}: give one table, plus one for each lower entity level as "
+                             "--data LEVEL=FILE")
+        else:
+            main = value
+    return Tables(main, levels) if levels else main
+
+
+def read_data(data, encoding: str = "utf-8", sheet: str | None = None) -> Dataset | Tables:
+    """Read a path, DataFrame or Dataset into a Dataset (each table of `Tables` likewise)."""
+    if isinstance(data, Tables):
+        return Tables(None if data.main is None else read_data(data.main, encoding, sheet),
+                      {level: read_data(table, encoding, sheet) for level, table in data.levels.items()})
     if isinstance(data, Dataset):
         return data
     if isinstance(data, pd.DataFrame):
         return dataset_from_frame(data)
     return read_dataset(str(data), encoding=encoding, sheet=sheet)
+
+
+def prepare(methodology: Methodology, data: Dataset | Tables) -> PreparedInputs:
+    """Check read data against a methodology: every input typed, of every level."""
+    if isinstance(data, Tables):
+        return prepare_inputs(methodology, data.main, data.levels)
+    return prepare_inputs(methodology, data)
 
 
 def parse_params(methodology: Methodology, assignments: list[str] | tuple[str, ...]) -> dict:
@@ -111,17 +163,19 @@ def _parse_value(param, text: str):
 
 def run(methodology: Methodology | str | Path, data, params: dict | None = None, audit=None,
         encoding: str = "utf-8", sheet: str | None = None, note: str | None = None) -> RunOutcome:
-    """Evaluate a methodology over a table; record the run if `audit` names a store.
+    """Evaluate a methodology over a table (or `Tables`, one per entity level); record the run
+    if `audit` names a store.
 
     Raises dsl.TierError (methodology), interpreter DataError (data), UsageError (params).
     Nothing is recorded unless evaluation succeeded, and a recording is all or nothing.
     """
     if not isinstance(methodology, Methodology):
         methodology = load(methodology)
-    dataset = read_data(data, encoding=encoding, sheet=sheet)
-    prepared = prepare_inputs(methodology, dataset)
+    prepared = prepare(methodology, read_data(data, encoding=encoding, sheet=sheet))
+    dataset = prepared.dataset
     try:
-        result = evaluate(methodology, prepared.frame, params=params or {}, labels=prepared.labels)
+        result = evaluate(methodology, prepared.frame, params=params or {}, labels=prepared.labels,
+                          members=prepared.members)
     except ParamError as error:
         raise UsageError(str(error)) from None
     run_id, path = None, None

@@ -12,7 +12,7 @@ import click
 import dsl
 from dsl.errors import Diagnostic, diagnostics_json, render_all
 from tierlang import __version__
-from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,7 +135,7 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
 
 @main.command()
 @click.argument("methodology", type=click.Path(dir_okay=False))
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=False), help="CSV or .xlsx table.")
+@DATA_OPTION
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a param (repeatable).")
 @AUDIT_OPTION
 @click.option("--no-audit", is_flag=True, help="Do not record the run.")
@@ -152,7 +152,7 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
         m = api.load(methodology)
         overrides = api.parse_params(m, params)
         store = None if no_audit else api.audit_path(audit)
-        return api.run(m, data, params=overrides, audit=store, encoding=encoding, sheet=sheet)
+        return api.run(m, api.data_argument(data), params=overrides, audit=store, encoding=encoding, sheet=sheet)
 
     if out:
         _check_out_path(out)  # before running: a bad --out must not leave a recorded run behind

@@ -13,7 +13,8 @@ _FORMATS = {".json": "json", ".csv": "csv"}
 
 @click.command()
 @click.argument("methodologies", nargs=-1, type=click.Path(dir_okay=False), metavar="[OLD NEW]")
-@click.option("--data", "data", type=click.Path(dir_okay=False), help="CSV or .xlsx table both run on.")
+@click.option("--data", "data", multiple=True, metavar="FILE | LEVEL=FILE",
+              help="CSV or .xlsx table both run on (one more per lower entity level: LEVEL=FILE).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a param in each methodology that has it (repeatable).")
 @click.option("--runs", "runs", nargs=2, type=int, default=None, metavar="A B",
@@ -36,7 +37,7 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
     the movers with the changes their moves come from. With --runs A B, compares two recorded
     runs instead.
     """
-    from tierlang import diffing
+    from tierlang import api, diffing
 
     if runs is not None:
         if methodologies or data or params:
@@ -51,7 +52,7 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
         if allow_different_entities:
             fail("error: --allow-different-entities applies to --runs A B only")
         action = lambda: diffing.diff_files(  # noqa: E731
-            methodologies[0], methodologies[1], data, params=params, audit=audit, encoding=encoding,
+            methodologies[0], methodologies[1], api.data_argument(data), params=params, audit=audit, encoding=encoding,
             sheet=sheet)
     if output_format is None:
         output_format = _FORMATS.get(Path(out).suffix.lower(), "text") if out else "text"

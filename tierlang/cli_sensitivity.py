@@ -16,7 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
 _DIRICHLET = re.compile(r"\s*dirichlet\s*\(\s*([^()]*?)\s*\)\s*", re.IGNORECASE)
 
@@ -38,7 +38,7 @@ def parse_weights(text: str | None) -> float | None:
 
 @click.command("sensitivity")
 @click.argument("methodology", type=click.Path(dir_okay=False))
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=False), help="CSV or .xlsx table.")
+@DATA_OPTION
 @click.option("--samples", type=click.IntRange(min=2), default=1000, show_default=True,
               help="Samples of the choices (the uncertainty samples; the sensitivity indices add more "
                    "evaluations, see docs/sensitivity.md).")
@@ -70,7 +70,7 @@ def sensitivity(methodology, data, samples, seed, weights, drop_one, tier, audit
     store = None if no_audit else api.audit_path(audit)
     with _progress(quiet) as progress:
         analysis = guarded(lambda: analyse(
-            methodology, data, samples=samples, seed=seed, weights=concentration, drop_one=drop_one,
+            methodology, api.data_argument(data), samples=samples, seed=seed, weights=concentration, drop_one=drop_one,
             tier=tier, audit=store, encoding=encoding, sheet=sheet, progress=progress))
     text = render_json(analysis) if output_format == "json" else render_text(analysis)
     if out:

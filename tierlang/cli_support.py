@@ -20,6 +20,12 @@ AUDIT_OPTION = click.option("--audit", "audit", metavar="DB", default=None,
                             help="Audit store (default: $TIERLANG_AUDIT or ./tierlang.db).")
 
 
+DATA_OPTION = click.option(
+    "--data", "data", required=True, multiple=True, metavar="FILE | LEVEL=FILE",
+    help="CSV or .xlsx table. A methodology with several entity levels takes one table holding them "
+         "all, or one per level: --data top.csv --data service=services.csv (repeatable).")
+
+
 def fail(message: str, code: int = 1) -> None:
     click.echo(message, err=True)
     sys.exit(code)

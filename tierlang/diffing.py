@@ -82,9 +82,9 @@ def diff_files(old_path, new_path, data, params=(), audit=None, encoding: str = 
     path = api.audit_path(audit)
     store = open_store(path)
     try:
-        old_id = store.record(old_outcome.result, dataset=dataset, tool_version=__version__,
+        old_id = store.record(old_outcome.result, dataset=old_outcome.dataset, tool_version=__version__,
                               note="tierlang diff: old")
-        new_id = store.record(new_outcome.result, dataset=dataset, tool_version=__version__,
+        new_id = store.record(new_outcome.result, dataset=new_outcome.dataset, tool_version=__version__,
                               note="tierlang diff: new")
         return _compare(store, path, "methodologies", old_id, new_id, structural, None, False)
     finally:

@@ -12,8 +12,9 @@ UNRATED = "(no tier)"
 
 
 def headline_tier(result: RunResult) -> str | None:
-    """The last tier the methodology declares: the one a run reports and ranks by."""
-    tiers = result.methodology.tiers
+    """The last tier the methodology declares for its top level: the one a run reports and
+    ranks by (a lower level's tiers are recorded and explained, not ranked)."""
+    tiers = [t for t in result.methodology.tiers if t.level is None]
     return tiers[-1].name if tiers else None
 
 

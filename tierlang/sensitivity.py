@@ -40,7 +40,6 @@ import pandas as pd
 from dsl import model as M
 from dsl import types as T
 from dsl.model import Methodology
-from interpreter.data import prepare_inputs
 from interpreter.evaluate import SampleEvaluator, evaluate, evaluate_value
 from tierlang import __version__, api
 from tierlang.results import UNRATED, summary_table, tier_counts
@@ -442,7 +441,8 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
         raise api.UsageError(f"dirichlet({weights}): the concentration must be a number above 0")
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     tier_node = _tier_node(methodology, tier)
-    outcome, inputs = _nominal_run(methodology, data, encoding, sheet)
+    outcome, prepared = _nominal_run(methodology, data, encoding, sheet)
+    inputs, members = prepared.frame, prepared.members
     nominal = outcome.result
 
     choices = param_choices(methodology)
@@ -466,7 +466,7 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
     state = _Accumulated(reference, len(choices), design)
     if choices:
         evaluator = SampleEvaluator(sampled_methodology, inputs, sampled=[p for c in choices for p in c.params],
-                                    wanted=[tier_node.name, score_name])
+                                    wanted=[tier_node.name, score_name], members=members)
         n = max(len(inputs), 1)
         per_chunk = max(1, chunk_rows // (design.row_types * n))
         for start in range(0, base, per_chunk):
@@ -478,7 +478,7 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
             state.add(start, f, g)
             if progress is not None:
                 progress(stop * design.row_types, design.evaluations)
-    drops = _drop_one(methodology, inputs, tier_node, score_name, reference, nominal) if drop_one else []
+    drops = _drop_one(methodology, prepared, tier_node, score_name, reference, nominal) if drop_one else []
 
     analysis = _summarise(outcome, tier_node, choices, design, state, drops, seed, notes,
                           time.perf_counter() - started, weights, drop_one)
@@ -490,17 +490,16 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
 def _nominal_run(methodology: Methodology, data, encoding: str, sheet: str | None):
     """What `api.run` does without recording (the nominal run is recorded with the analysis),
     keeping the prepared inputs for the samples."""
-    dataset = api.read_data(data, encoding=encoding, sheet=sheet)
-    prepared = prepare_inputs(methodology, dataset)
-    result = evaluate(methodology, prepared.frame, params={}, labels=prepared.labels)
-    outcome = api.RunOutcome(result, dataset, None, None, summary_table(result), tier_counts(result))
-    return outcome, prepared.frame
+    prepared = api.prepare(methodology, api.read_data(data, encoding=encoding, sheet=sheet))
+    result = evaluate(methodology, prepared.frame, params={}, labels=prepared.labels, members=prepared.members)
+    outcome = api.RunOutcome(result, prepared.dataset, None, None, summary_table(result), tier_counts(result))
+    return outcome, prepared
 
 
 def _tier_node(methodology: Methodology, name: str | None) -> M.Node:
-    tiers = methodology.tiers
+    tiers = tuple(t for t in methodology.tiers if t.level is None)  # tiers of the rated (top) entities
     if not tiers:
-        raise api.UsageError("this methodology declares no tier: there is nothing to analyse")
+        raise api.UsageError("this methodology declares no tier of its top level: there is nothing to analyse")
     if name is None:
         return tiers[-1]
     for node in tiers:
@@ -726,12 +725,12 @@ def _round12(x: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- drop one
 
 
-def _drop_one(methodology, inputs, tier_node, score_name, ref: _Reference, nominal) -> list[DropResult]:
+def _drop_one(methodology, prepared, tier_node, score_name, ref: _Reference, nominal) -> list[DropResult]:
     out = []
     for name in drop_candidates(methodology):
         variant, variant_score = _with_score(without(methodology, name), tier_node)
-        evaluator = SampleEvaluator(variant, inputs, dict(nominal.params), sampled=[],
-                                    wanted=[tier_node.name, variant_score])
+        evaluator = SampleEvaluator(variant, prepared.frame, dict(nominal.params), sampled=[],
+                                    wanted=[tier_node.name, variant_score], members=prepared.members)
         values = evaluator.run({})
         codes = evaluator.matrix(values[tier_node.name])
         scores = evaluator.matrix(values[variant_score])
