@@ -634,7 +634,7 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
         tier_trace = None
         scalars: dict = {}
         if node.kind == INPUT:
-            value = _input_value(node, members[node.level].frame if node.level else inputs, ev.index)
+            value = _input_value(node, _level_table(members, node.level, inputs), ev.index)
         elif node.kind == PARAM:
             value = constant(used[node.name], node.type, ev.n)
             scalars["value"] = used[node.name]
@@ -662,6 +662,16 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
                                   else None, _parents(members, lv.name, frames), level_traces[lv.name])
              for lv in methodology.lower_levels}
     return RunResult(methodology, index, labels, used, traces, members=lower)
+
+
+def _level_table(members, level: str | None, inputs: pd.DataFrame) -> pd.DataFrame:
+    """The inputs of a level (the top level's when None); a level with no data given (a test
+    of one top-level entity) has no entities."""
+    if level is None:
+        return inputs
+    if members and level in members:
+        return members[level].frame
+    return pd.DataFrame(index=pd.Index([], dtype=object))
 
 
 def _parents(members, level: str, frames) -> pd.Series:
@@ -816,7 +826,7 @@ class SampleEvaluator:
 
     def _node_value(self, ev: Evaluator, node: Node, params: dict) -> Val:
         if node.kind == INPUT:
-            table = self.members[node.level].frame if node.level else self.inputs
+            table = _level_table(self.members, node.level, self.inputs)
             value = _input_value(node, table, ev.index)
             return tile(value, ev.blocks) if ev.blocks > 1 else value
         if node.kind == PARAM:

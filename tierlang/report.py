@@ -53,6 +53,10 @@ def render_run(outcome, output_format: str = "table") -> str:
     version = f", version {m.version}" if m.version else ""
     lines.append(f"{m.name}{version}")
     lines.append(f"{len(table)} entities ({m.entity}) from {outcome.dataset.path}")
+    if outcome.result.members:  # entities at several levels: how many of each lower level
+        counts = ", ".join(f"{len(lower.keys)} {name}{'' if len(lower.keys) == 1 else 's'}"
+                           for name, lower in outcome.result.members.items())
+        lines.append(f"within them: {counts} (`tierlang explain KEY` shows any of them)")
     text = "\n".join(lines) + "\n\n"
     tier_name = headline_tier(outcome.result) or "tier"
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -79,6 +83,8 @@ def render_run(outcome, output_format: str = "table") -> str:
 
 
 def render_counts(outcome) -> str:
+    if headline_tier(outcome.result) is None and outcome.result.members:
+        return "no tier of the top level: the lower levels' tiers are recorded (see `tierlang explain KEY`)"
     tier_name = headline_tier(outcome.result) or "tier"
     counts = ", ".join(f"{label} {n}" for label, n in outcome.counts)
     lines = [f"{tier_name}: {counts}"]
