@@ -238,7 +238,7 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
         ):
             cells[entity][node] = decode_value(bases[node], num, text, boolean)
             reasons[entity][node] = reason
-    tiers = [n for n in nodes.values() if n.kind == "tier"]
+    tiers = [n for n in nodes.values() if n.kind == "tier" and n.level is None]  # the top level's
     tier = max(tiers, key=lambda n: n.position) if tiers else None
     n = len(keys)
     display: list[str | None] = [None] * n

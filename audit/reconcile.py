@@ -101,12 +101,15 @@ def reconcile(store: AuditStore, run_id: int, published, key_column: str, column
     """`published`: an interpreter.data.Dataset (its `frame` of str/None cells, `path`, `columns`)."""
     run = store.run(run_id)
     if node is None:
-        tiers = [n for n in store.nodes(run_id) if n.kind == "tier"]
+        tiers = [n for n in store.nodes(run_id) if n.kind == "tier" and n.level is None]
         if not tiers:
             raise ReconcileError(f"run {run_id} has no tier: name the node to compare with --node")
         info = tiers[-1]
     else:
         info = store.node(run_id, node)
+        if info.level is not None:
+            raise ReconcileError(f"--node {node}: it is evaluated per {info.level}; reconcile compares the values "
+                                 "of the top level's entities")
     for wanted in (key_column, column):
         if wanted not in published.columns:
             raise ReconcileError(f"{published.path} has no column {wanted!r} (its columns: "

@@ -257,6 +257,10 @@ class _Checker:
                 for expr in exprs if not clash else ():
                     check_expression(levels, expr, at, level_of, self.error, f"'{node.name}'")
             if node.type.scalar and node.kind != M.INPUT:
+                if per is not None:
+                    self.error("per-scalar", f"'{node.name}' has one value for the whole run, so it cannot be "
+                               f"`per {per}`", per_span, f"to count or aggregate for each {per}, aggregate over a "
+                               f"lower level with `over`; otherwise remove `per {per}`.")
                 level_of[node.name] = None
                 out.append(attrs.evolve(node, context=None if at == levels.top else at))
                 continue

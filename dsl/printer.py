@@ -148,7 +148,8 @@ class Printer:
     def call(self, e: M.Call) -> str:
         parts = [self.argument(e, i) for i in range(len(e.args))]
         parts += [text for _, text in option_texts(e)]
-        return f"{e.function}({', '.join(parts)})"
+        over = f" over {e.over}" if e.over is not None else ""
+        return f"{e.function}({', '.join(parts)}){over}"
 
     def condition(self, rule: M.TierRule) -> str:
         written = squash(rule.source_text) if rule.source_text.strip() else None

@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "level_over_not_below": ("over-not-below",),
     "level_over_without_levels": ("unknown-level",),
     "level_parent_conflict": ("entity-parent-conflict",),
+    "level_per_scalar": ("per-scalar",),
     "level_read_below": ("level-mismatch",),
     "level_same_key": ("entity-same-key",),
     "level_several_tops": ("entity-several-tops",),
