@@ -10,13 +10,23 @@ See docs/audit.md for the schema and its guarantees.
 """
 
 from audit.explain import Explanation, explain, format_number, render_text, to_json
-from audit.store import AuditError, AuditStore, EntityRef, NodeInfo, RunInfo, TierStep, open_store
+from audit.store import (
+    AuditError,
+    AuditStore,
+    EntityRef,
+    LevelInfo,
+    NodeInfo,
+    RunInfo,
+    TierStep,
+    open_store,
+)
 
 __all__ = [
     "AuditError",
     "AuditStore",
     "EntityRef",
     "Explanation",
+    "LevelInfo",
     "NodeInfo",
     "RunInfo",
     "TierStep",

@@ -6,6 +6,13 @@ each tier back to the inputs. Nothing is recomputed from the methodology: every 
 is a recorded value, except the arithmetic that explains a recorded value (a component's
 contribution, the distance to a threshold, a rank among the recorded `from` values).
 
+Entities at several levels: a lower level's entity (a location, a service) is explained like
+a top-level one, from its own nodes (its level's tiers), with a line naming the entities it
+lies within; a value it reads from a level above is that ancestor's. A node that aggregates
+`over` a lower level (`count(safe == outstanding) over services`) lists the members of the
+entity that it aggregated, each with its recorded value of the nodes the aggregation read,
+at most `member_limit` of them followed by "... and N more".
+
 Text rendering is deterministic: the same store gives the same text, byte for byte.
 """
 
@@ -19,8 +26,19 @@ from typing import Any
 import attrs
 
 from audit.analyses import robustness_line
-from audit.store import AuditStore, EntityRef, NodeInfo, RunInfo, TierStep
+from audit.store import (
+    AuditError,
+    AuditStore,
+    EntityRef,
+    LevelInfo,
+    NodeInfo,
+    RunInfo,
+    TierStep,
+    plural,
+)
 from dsl import types as T
+
+MEMBER_LIMIT = 20  # members listed per aggregation by default; None lists every one
 
 _AVERAGES = ("mean", "weighted_mean")
 _WEIGHTED = (*_AVERAGES, "sum")
@@ -120,6 +138,39 @@ class TierDetail:
 
 
 @attrs.frozen
+class MemberValue:
+    name: str  # a node of the member's level that the aggregation read
+    value: Any
+    display: str  # as shown, with the missing reason
+    missing_reason: str | None
+
+
+@attrs.frozen
+class Member:
+    key: str
+    label: str | None
+    position: int  # members.position
+    values: tuple[MemberValue, ...]
+
+
+@attrs.frozen
+class MemberGroup:
+    """The members the `F(x) over LEVEL` calls of a node aggregated over one level, for this
+    entity (the calls over the same level share the members: one list)."""
+
+    over: str  # the level aggregated over
+    calls: tuple[tuple[str, str], ...]  # (function, argument as text) of each call, in order
+    reads: tuple[str, ...]  # nodes of the `over` level whose values are shown per member
+    count: int  # members aggregated
+    shown: tuple[Member, ...]  # the first `member_limit` of them, in data order
+    missing: tuple[tuple[str, str, int], ...]  # (node, reason, members) over all the members
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.shown)
+
+
+@attrs.frozen
 class NodeExplanation:
     name: str
     title: str  # display label, or the name
@@ -138,6 +189,8 @@ class NodeExplanation:
     details: tuple[str, ...]  # the sentences shown under the node, in order
     children: tuple[NodeExplanation, ...]
     see_above: bool = False
+    level: str | None = None  # the lower level the node is evaluated at; None: the top level
+    members: tuple[MemberGroup, ...] = ()  # what its `over` aggregations read, member by member
 
 
 @attrs.frozen
@@ -147,42 +200,93 @@ class Explanation:
     headline: str  # name of the headline tier (the run's last tier)
     roots: tuple[NodeExplanation, ...]  # the headline tier first, then any other tier not shown
     robustness: str | None = None  # from the run's latest sensitivity analysis (audit.analyses)
+    within: tuple[EntityRef, ...] = ()  # a lower level's entity: the entities it lies within
+    levels: tuple[str, ...] = ()  # the run's lower levels (empty for a single-level run)
 
     @property
     def headline_node(self) -> NodeExplanation:
         return self.roots[0]
 
 
-def explain(store: AuditStore, entity_text: str, run_id: int | None = None) -> Explanation:
-    """The derivation of one entity's tiers in one run (the latest run by default)."""
+def explain(
+    store: AuditStore,
+    entity_text: str,
+    run_id: int | None = None,
+    member_limit: int | None = MEMBER_LIMIT,
+) -> Explanation:
+    """The derivation of one entity's tiers in one run (the latest run by default).
+
+    The entity may be of any level of the run (a key or label of a lower level's entity, or
+    `LEVEL:KEY`). `member_limit`: how many members each `over` aggregation lists (None:
+    every one)."""
     run = store.run(store.latest_run_id() if run_id is None else run_id)
     entity = store.find_entity(run.id, entity_text)
-    builder = _Builder(store, run, entity)
-    tiers = [n for n in builder.nodes.values() if n.kind == "tier"]
-    if not tiers:
+    builder = _Builder(store, run, entity, member_limit)
+    own = [n for n in builder.nodes.values() if n.level == entity.level]
+    tiers = [n for n in own if n.kind == "tier"]
+    if not tiers and entity.is_member:
+        # a lower level without tiers: every node of the level, headed by the last evaluated
+        tiers = [n for n in own if n.scalar is False]
+    elif not tiers:
         # no tier: explain the last node evaluated instead
-        tiers = [list(builder.nodes.values())[-1]] if builder.nodes else []
+        tiers = [own[-1]] if own else []
+    if not tiers:
+        raise AuditError(f"run {run.id} recorded no node for {_kind(run, entity)} {entity.key}")
     headline = tiers[-1]
     roots = [builder.build(headline)]
     for node in tiers[:-1]:
         if node.name not in builder.shown:
             roots.append(builder.build(node))
-    return Explanation(run=run, entity=entity, headline=headline.name, roots=tuple(roots),
-                       robustness=robustness_line(store, run.id, entity.key))
+    robustness = None if entity.is_member else robustness_line(store, run.id, entity.key)
+    return Explanation(
+        run=run,
+        entity=entity,
+        headline=headline.name,
+        roots=tuple(roots),
+        robustness=robustness,
+        within=tuple(builder.chain[1:]),
+        levels=tuple(builder.levels),
+    )
+
+
+def _kind(run: RunInfo, entity: EntityRef) -> str:
+    return entity.level or run.entity_kind or "entity"
 
 
 class _Builder:
-    def __init__(self, store: AuditStore, run: RunInfo, entity: EntityRef):
+    def __init__(
+        self,
+        store: AuditStore,
+        run: RunInfo,
+        entity: EntityRef,
+        member_limit: int | None = MEMBER_LIMIT,
+    ):
         self.store = store
         self.run = run
         self.entity = entity
+        self.member_limit = member_limit
         self.nodes: dict[str, NodeInfo] = {n.name: n for n in store.nodes(run.id)}
-        self.values = store.entity_values(run.id, entity.position)
+        self.levels: dict[str, LevelInfo] = {lv.name: lv for lv in store.levels(run.id)}
+        # the entity, then the entities it lies within, nearest first
+        self.chain: list[EntityRef] = [entity]
+        if entity.is_member:
+            self.chain += store.ancestors(run.id, entity)
+        self.at: dict[str | None, EntityRef] = {e.level: e for e in self.chain}
+        self.values: dict[str, tuple[Any, str | None]] = {}
+        for e in reversed(self.chain):  # the top level's values, then each level's below it
+            if e.level is None:
+                self.values.update(store.entity_values(run.id, e.position))
+            else:
+                self.values.update(store.member_values(run.id, self.levels[e.level], e.position))
         self.scalars = store.scalars(run.id)
         self.shown: set[str] = set()
 
     def value(self, name: str) -> tuple[Any, str | None]:
         return self.values.get(name, (None, None))
+
+    def readable(self, node: NodeInfo) -> bool:
+        """A node with one value for this entity: of its level or one it lies within."""
+        return node.level in self.at
 
     def build(self, node: NodeInfo) -> NodeExplanation:
         value, reason = self.value(node.name)
@@ -200,6 +304,7 @@ class _Builder:
             expression=node.expression,
             file=node.file,
             line=node.line,
+            level=node.level,
         )
         if node.name in self.shown:
             return NodeExplanation(
@@ -226,7 +331,17 @@ class _Builder:
         statistics = self.statistics(node)
         if statistics:
             details.append(self.statistics_sentence(node, value, statistics))
-        children = tuple(self.build(self.nodes[d]) for d in node.dependencies if d in self.nodes)
+        by_level: dict[str, list[dict]] = {}
+        for aggregate in node.aggregates:
+            over = self.level_named(str(aggregate.get("over")))
+            if over is not None:
+                by_level.setdefault(over, []).append(aggregate)
+        members = tuple(self.member_group(node, over, calls) for over, calls in by_level.items())
+        children = tuple(
+            self.build(self.nodes[d])
+            for d in node.dependencies
+            if d in self.nodes and self.readable(self.nodes[d])
+        )
         return NodeExplanation(
             **common,
             display=display,
@@ -235,6 +350,58 @@ class _Builder:
             tier=tier,
             details=tuple(details),
             children=children,
+            members=tuple(m for m in members if m is not None),
+        )
+
+    # ------------------------------------------------------------ members aggregated over
+
+    def level_named(self, name: str) -> str | None:
+        """The lower level `name` (as recorded, or its plural as written: `services`)."""
+        if name in self.levels:
+            return name
+        for level in self.levels:
+            if name in (plural(level, 2), level + "s"):
+                return level
+        return None
+
+    def member_group(self, node: NodeInfo, over: str, calls: list[dict]) -> MemberGroup | None:
+        owner = self.at.get(node.level)
+        if owner is None:
+            return None
+        members = self.store.descendants(self.run.id, owner, over)
+        reads = tuple(
+            dict.fromkeys(
+                r
+                for call in calls
+                for r in call.get("reads", ())
+                if r in self.nodes and self.nodes[r].level == over
+            )
+        )
+        missing: dict[tuple[str, str], int] = {}
+        shown = []
+        limit = len(members) if self.member_limit is None else max(self.member_limit, 0)
+        for i, m in enumerate(members):
+            values = self.store.member_values(self.run.id, self.levels[over], m.position)
+            entries = []
+            for name in reads:
+                v, reason = values.get(name, (None, None))
+                if v is None:
+                    key = (name, reason or "missing")
+                    missing[key] = missing.get(key, 0) + 1
+                if i < limit:
+                    text = format_value(v, self.nodes[name].base)
+                    entries.append(
+                        MemberValue(name, v, f"{text} ({reason})" if reason else text, reason)
+                    )
+            if i < limit:
+                shown.append(Member(m.key, m.label, m.position, tuple(entries)))
+        return MemberGroup(
+            over=over,
+            calls=tuple((str(c.get("function")), str(c.get("argument", ""))) for c in calls),
+            reads=reads,
+            count=len(members),
+            shown=tuple(shown),
+            missing=tuple((n, r, c) for (n, r), c in sorted(missing.items())),
         )
 
     # ------------------------------------------------------------ definitions
@@ -263,8 +430,8 @@ class _Builder:
 
     def components(self, node: NodeInfo, value: Any) -> tuple[Component, ...]:
         call = node.call
-        if not call or call.get("function") not in _WEIGHTED:
-            return ()
+        if not call or call.get("function") not in _WEIGHTED or call.get("over"):
+            return ()  # an aggregation over members lists them instead (member_group)
         weights = node.weights
         if weights is None:
             refs = call.get("refs") or []
@@ -383,11 +550,12 @@ class _Builder:
 
     def tier_detail(self, node: NodeInfo) -> TierDetail:
         spec = node.tier or {}
-        steps = self.store.tier_steps(self.run.id, node.name, self.entity.position)
+        owner = self.at.get(node.level, self.entity)
+        steps = self.store.tier_steps(self.run.id, node.name, owner.position)
         step = (
             steps[0]
             if steps
-            else TierStep(node.name, self.entity.position, None, -1, None, (), (), None)
+            else TierStep(node.name, owner.position, None, -1, None, (), (), None)
         )
         rules = spec.get("rules", [])
         rule = rules[step.rule_index] if 0 <= step.rule_index < len(rules) else None
@@ -552,15 +720,24 @@ class _Builder:
 # ---------------------------------------------------------------- rendering
 
 
+def _named(kind: str, entity: EntityRef) -> str:
+    return f"{kind} {entity.key}" + (f' "{entity.label}"' if entity.label else "")
+
+
 def render_text(explanation: Explanation) -> str:
     run, entity = explanation.run, explanation.entity
-    kind = run.entity_kind or "entity"
-    head = f"{kind} {entity.key}" + (f' "{entity.label}"' if entity.label else "")
+    top = run.entity_kind or "entity"
+    head = _named(_kind(run, entity), entity)
     version = f" (version {run.methodology_version})" if run.methodology_version else ""
     data = f", data {run.dataset_path}" if run.dataset_path else ""
     headline = explanation.headline_node
+    within = []
+    if explanation.within:
+        chain = ", ".join(_named(e.level or top, e) for e in explanation.within)
+        within = [f"within {chain}"]
     lines = [
         head,
+        *within,
         f"run {run.id}: {run.methodology_name}{version}, started {run.started}{data}",
         f"headline: {headline.title} = {headline.display}",
         *([f"robustness: {explanation.robustness}"] if explanation.robustness else []),
@@ -574,13 +751,34 @@ def render_text(explanation: Explanation) -> str:
 def _render(node: NodeExplanation, depth: int, lines: list[str]) -> None:
     indent = "  " * depth
     what = f"{node.kind} {node.name}" if node.label else node.kind
+    if node.level is not None:
+        what += f" per {node.level}"
     title = node.label or node.name
     tail = " (see above)" if node.see_above else ""
     lines.append(f"{indent}* {title} ({what}) = {node.display}{tail}")
     for sentence in node.details:
         lines.append(f"{indent}    {sentence}")
+    for group in node.members:
+        _render_members(group, f"{indent}    ", lines)
     for child in node.children:
         _render(child, depth + 1, lines)
+
+
+def _render_members(group: MemberGroup, indent: str, lines: list[str]) -> None:
+    call = ", ".join(f"{f}({_squash(a)})" for f, a in group.calls) + " over"
+    if not group.count:
+        lines.append(f"{indent}{call} {plural(group.over, 2)}: it has none")
+        return
+    lines.append(f"{indent}{call} its {group.count} {plural(group.over, group.count)}:")
+    for m in group.shown:
+        name = m.key + (f' "{m.label}"' if m.label else "")
+        values = "; ".join(f"{v.name} = {v.display}" for v in m.values)
+        lines.append(f"{indent}  {name}" + (f": {values}" if values else ""))
+    if group.more:
+        lines.append(f"{indent}  ... and {group.more} more")
+        if group.missing:
+            counts = ", ".join(f"{n} for {c} ({r})" for n, r, c in group.missing)
+            lines.append(f"{indent}  missing among the {group.count}: {counts}")
 
 
 # ---------------------------------------------------------------- JSON
@@ -590,6 +788,12 @@ def _json_number(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_json_number(v) for v in value]
+    return _json_number(value)
 
 
 def _node_json(node: NodeExplanation) -> dict:
@@ -606,6 +810,8 @@ def _node_json(node: NodeExplanation) -> dict:
         "missing_reason": node.missing_reason,
         "see_above": node.see_above,
     }
+    if node.level is not None:
+        out["level"] = node.level
     if node.see_above:
         return out
     out.update(
@@ -630,6 +836,36 @@ def _node_json(node: NodeExplanation) -> dict:
             "children": [_node_json(c) for c in node.children],
         }
     )
+    if node.members:
+        out["members"] = [
+            {
+                "over": g.over,
+                "calls": [{"function": f, "argument": a} for f, a in g.calls],
+                "reads": list(g.reads),
+                "count": g.count,
+                "more": g.more,
+                "missing": [
+                    {"node": n, "missing_reason": r, "members": c} for n, r, c in g.missing
+                ],
+                "members": [
+                    {
+                        "key": m.key,
+                        "label": m.label,
+                        "position": m.position,
+                        "values": {
+                            v.name: {
+                                "value": _json_value(v.value),
+                                "display": v.display,
+                                "missing_reason": v.missing_reason,
+                            }
+                            for v in m.values
+                        },
+                    }
+                    for m in g.shown
+                ],
+            }
+            for g in node.members
+        ]
     t = node.tier
     if t is not None:
         out["tier"] = {
@@ -650,14 +886,21 @@ def to_json(explanation: Explanation) -> dict:
     """The explanation as plain JSON-ready data (indices 0-based; the text shows them 1-based)."""
     run, entity = explanation.run, explanation.entity
     headline = explanation.headline_node
+    entity_json: dict[str, Any] = {
+        "key": entity.key,
+        "label": entity.label,
+        "position": entity.position,
+        "kind": run.entity_kind if entity.level is None else entity.level,
+    }
+    if explanation.levels:  # a run with lower levels: say which level, and within what
+        entity_json["level"] = entity.level or run.entity_kind
+        entity_json["within"] = [
+            {"level": e.level or run.entity_kind, "key": e.key, "label": e.label}
+            for e in explanation.within
+        ]
     return {
         "run": run.to_json(),
-        "entity": {
-            "key": entity.key,
-            "label": entity.label,
-            "position": entity.position,
-            "kind": run.entity_kind,
-        },
+        "entity": entity_json,
         "headline": {
             "tier": explanation.headline,
             "label": headline.title,

@@ -23,6 +23,15 @@ those values). A stored cell of a type its column never holds (text in a REAL co
 BLOB) is encoded tagged, so it can never hash like a recorded value. Each part is framed
 with its name and byte length.
 
+Lower levels (entities at several levels, schema version 5): a run with lower levels has five
+more sections after those five, `levels` (by position), `node_levels` (every node's level and
+`over` calls, by position), `members` (by level name, position), `member_values` (each level's
+id range in level position order) and `member_tier_steps` (by tier, member); their lines are
+appended to the body digest's text. A run without lower levels has none of them, so its
+digest is exactly what it was before version 5. A run has lower levels when it has a
+`levels`, `members` or `member_tier_steps` row, or a node with a level or an `over` call:
+deleting all of them changes the digest as surely as editing one.
+
 `AuditStore.record` computes the body digest from the rows it is about to insert (before
 taking the write lock), then, inside the write transaction, reads back the run row and the
 methodology and dataset rows, computes the content hash, reads the previous run's chain
@@ -134,6 +143,31 @@ TIER_COLUMNS = (
     ("display", TEXT),
 )
 SECTIONS = ("entities", "nodes", "values", "scalars", "tier_steps")
+LEVEL_COLUMNS = (  # audit.recorder.LEVEL_COLUMNS with their kinds (not first_value_id)
+    ("position", INT),
+    ("name", TEXT),
+    ("parent", TEXT),
+    ("key_column", TEXT),
+    ("label_column", TEXT),
+    ("member_count", INT),
+    ("first_node", INT),
+    ("values_per_member", INT),
+)
+NODE_LEVEL_COLUMNS = (("position", INT), ("level", TEXT), ("aggregates", TEXT))
+MEMBER_COLUMNS = (
+    ("level", TEXT),
+    ("position", INT),
+    ("key", TEXT),
+    ("label", TEXT),
+    ("parent_key", TEXT),
+)
+MEMBER_TIER_COLUMNS = (
+    ("level", TEXT),
+    ("tier", TEXT),
+    ("member", INT),
+    *TIER_COLUMNS[2:],
+)
+LOWER_SECTIONS = ("levels", "node_levels", "members", "member_values", "member_tier_steps")
 
 # ---------------------------------------------------------------- canonical encoding
 
@@ -231,6 +265,28 @@ def _columns_of(rows: Iterable[Sequence], width: int) -> list[Sequence]:
 
 
 @attrs.frozen
+class LowerBody:
+    """A run's lower-level rows, column-wise, in canonical order."""
+
+    levels: list[Sequence]  # LEVEL_COLUMNS, by position
+    node_levels: list[Sequence]  # NODE_LEVEL_COLUMNS, by node position
+    members: list[Sequence]  # MEMBER_COLUMNS, by (level, position)
+    values: list[Sequence]  # VALUE_COLUMNS: each level's id range, levels by position
+    tier_steps: list[Sequence]  # MEMBER_TIER_COLUMNS, by (tier, member)
+
+    def sections(self) -> dict[str, str]:
+        return {
+            "levels": table_digest("levels", LEVEL_COLUMNS, self.levels),
+            "node_levels": table_digest("node_levels", NODE_LEVEL_COLUMNS, self.node_levels),
+            "members": table_digest("members", MEMBER_COLUMNS, self.members),
+            "member_values": table_digest("member_values", VALUE_COLUMNS, self.values),
+            "member_tier_steps": table_digest(
+                "member_tier_steps", MEMBER_TIER_COLUMNS, self.tier_steps
+            ),
+        }
+
+
+@attrs.frozen
 class Body:
     """A run's rows, column-wise, in canonical order: what the body digest is taken over."""
 
@@ -239,24 +295,89 @@ class Body:
     values: list[Sequence]  # VALUE_COLUMNS, entity-major (id order)
     scalars: list[Sequence]  # SCALAR_COLUMNS, by (node, name)
     tier_steps: list[Sequence]  # TIER_COLUMNS, by (tier, entity)
+    lower: LowerBody | None = None  # a run with lower levels only
 
     def sections(self) -> dict[str, str]:
-        """Section name -> sha256 hex of that table's rows."""
-        return {
+        """Section name -> sha256 hex of that table's rows (the lower levels' sections too,
+        for a run that has them)."""
+        out = {
             "entities": table_digest("entities", ENTITY_COLUMNS, self.entities),
             "nodes": table_digest("nodes", NODE_COLUMNS, self.nodes),
             "values": table_digest("values", VALUE_COLUMNS, self.values),
             "scalars": table_digest("scalars", SCALAR_COLUMNS, self.scalars),
             "tier_steps": table_digest("tier_steps", TIER_COLUMNS, self.tier_steps),
         }
+        if self.lower is not None:
+            out.update(self.lower.sections())
+        return out
 
     def digest(self) -> str:
         return body_digest(self.sections())
 
 
 def body_digest(sections: dict[str, str]) -> str:
-    text = f"{CONTENT_SCHEME} body\n" + "".join(f"{n} {sections[n]}\n" for n in SECTIONS)
+    """sha256 hex over the section digests: the five of every run, then the lower levels'
+    five when `sections` has them."""
+    names = SECTIONS + (LOWER_SECTIONS if "levels" in sections else ())
+    text = f"{CONTENT_SCHEME} body\n" + "".join(f"{n} {sections[n]}\n" for n in names)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sorted_columns(columns: list[Sequence], group: int, within: int) -> list[Sequence]:
+    """Columns with their rows in (columns[group], columns[within]) order. The rows come in
+    blocks of one `group` value (a level's members, a tier's steps), each in `within` order
+    already: the blocks are put in order whole, a sort of a few names rather than of every
+    row (any other order is sorted row by row)."""
+    keys, inner = columns[group], columns[within]
+    count = len(keys)
+    if count == 0:
+        return columns
+    k = np.empty(count, dtype=object)
+    k[:] = list(keys)
+    starts = [0, *(np.flatnonzero(k[1:] != k[:-1]) + 1).tolist(), count]
+    blocks = [(keys[a], a, b) for a, b in zip(starts, starts[1:])]  # (group value, first, end)
+    names = [b[0] for b in blocks]
+    try:
+        ascending = bool(np.all(np.diff(np.asarray(inner, dtype=np.int64)) > 0)) or all(
+            bool(np.all(np.diff(np.asarray(inner[a:b], dtype=np.int64)) > 0))
+            for _, a, b in blocks
+        )
+    except (TypeError, ValueError):
+        ascending = False
+    if len(set(names)) == len(names) and ascending:
+        if names == sorted(names):
+            return columns
+        order = [i for _, first, end in sorted(blocks) for i in range(first, end)]
+    else:
+        order = sorted(range(count), key=lambda i: (keys[i], inner[i]))
+    return [[c[i] for i in order] for c in columns]
+
+
+def lower_body_of_rows(lower) -> LowerBody:
+    """The LowerBody of an `audit.recorder.LowerRows`."""
+    members = _sorted_columns(_columns_of(lower.members, len(MEMBER_COLUMNS)), 0, 1)
+    t = lower.tiers
+    steps = [
+        lower.tier_levels,
+        t.tier,
+        t.entity,
+        t.from_value,
+        t.rule_index,
+        t.before_limits,
+        t.after,
+        t.limits_acted,
+        t.display,
+    ]
+    steps = _sorted_columns(steps, 1, 2)
+    v = lower.values
+    return LowerBody(
+        levels=_columns_of(lower.levels, len(LEVEL_COLUMNS)),
+        node_levels=[list(range(len(lower.node_levels)))]
+        + [list(c) for c in _columns_of(lower.node_levels, 2)],
+        members=members,
+        values=[v.num, v.text, v.bool, v.reason],
+        tier_steps=steps,
+    )
 
 
 def body_of_rows(rows) -> Body:
@@ -276,12 +397,14 @@ def body_of_rows(rows) -> Body:
     ]
     if tier_order != list(range(len(tier_order))):
         tier_columns = [[c[i] for i in tier_order] for c in tier_columns]
+    lower = getattr(rows, "lower", None)
     return Body(
         entities=_columns_of(rows.entities, len(ENTITY_COLUMNS)),
         nodes=_columns_of(sorted(rows.nodes, key=lambda r: r[1]), len(NODE_COLUMNS)),
         values=[v.num, v.text, v.bool, v.reason],
         scalars=_columns_of(scalars, len(SCALAR_COLUMNS)),
         tier_steps=tier_columns,
+        lower=None if lower is None else lower_body_of_rows(lower),
     )
 
 
@@ -430,7 +553,91 @@ def read_body(conn: sqlite3.Connection, run_id: int) -> Body:
         values=_columns_of(values, len(VALUE_COLUMNS)),
         scalars=select(SCALAR_COLUMNS, "scalars", "node, name"),
         tier_steps=select(TIER_COLUMNS, "tier_steps", "tier, entity"),
+        lower=read_lower_body(conn, run_id, select) if has_lower_levels(conn, run_id) else None,
     )
+
+
+def _range_rows(conn: sqlite3.Connection, table: str, columns: str, first: int, n: int) -> list:
+    """The `n` rows of ids `first ..` of `table`, in id order; a deleted row reads as all NULL.
+    Never beyond the table's last id (a count edited to billions cannot exhaust memory; the
+    edited count is hashed anyway)."""
+    width = columns.count(",") + 1
+    last = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    n = max(0, min(n, last - first + 1))
+    rows = conn.execute(
+        f"SELECT {columns} FROM {table} WHERE id BETWEEN ? AND ? ORDER BY id",
+        (first, first + n - 1),
+    ).fetchall()
+    if len(rows) == n:
+        return rows
+    found = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            f"SELECT id, {columns} FROM {table} WHERE id BETWEEN ? AND ?", (first, first + n - 1)
+        )
+    }
+    return [found.get(first + i, (None,) * width) for i in range(n)]
+
+
+def levels_table_exists(conn: sqlite3.Connection) -> bool:
+    """False in a store being migrated from before schema version 5."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'levels'"
+        ).fetchone()
+        is not None
+    )
+
+
+def has_lower_levels(conn: sqlite3.Connection, run_id: int) -> bool:
+    """Whether the stored run has any lower-level row (see the module docstring)."""
+    if not levels_table_exists(conn):
+        return False
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM levels WHERE run = ?) "
+        "OR EXISTS (SELECT 1 FROM members WHERE run = ?) "
+        "OR EXISTS (SELECT 1 FROM member_tier_steps WHERE run = ?) "
+        "OR EXISTS (SELECT 1 FROM nodes WHERE run = ? "
+        "AND (level IS NOT NULL OR aggregates IS NOT NULL))",
+        (run_id, run_id, run_id, run_id),
+    ).fetchone()
+    return bool(row[0])
+
+
+def read_lower_body(conn: sqlite3.Connection, run_id: int, select=None) -> LowerBody:
+    """A run's stored lower-level rows, in the canonical order. Each level's values are read
+    from its id range (`levels.first_value_id` .. + member_count x values_per_member - 1)."""
+    if select is None:
+
+        def select(columns, table, order) -> list[Sequence]:
+            names = ", ".join(c for c, _ in columns)
+            rows = conn.execute(
+                f"SELECT {names} FROM {table} WHERE run = ? ORDER BY {order}", (run_id,)
+            ).fetchall()
+            return _columns_of(rows, len(columns))
+
+    values: list = []
+    for first, count, stride in conn.execute(
+        "SELECT first_value_id, member_count, values_per_member FROM levels WHERE run = ? "
+        "ORDER BY position",
+        (run_id,),
+    ).fetchall():
+        n = _count(count) * _count(stride)
+        values += _range_rows(
+            conn, "member_values", "num, text, bool, missing_reason", _count(first), n
+        )
+    return LowerBody(
+        levels=select(LEVEL_COLUMNS, "levels", "position"),
+        node_levels=select(NODE_LEVEL_COLUMNS, "nodes", "position"),
+        members=select(MEMBER_COLUMNS, "members", "level, position"),
+        values=_columns_of(values, len(VALUE_COLUMNS)),
+        tier_steps=select(MEMBER_TIER_COLUMNS, "member_tier_steps", "tier, member"),
+    )
+
+
+def _count(value: Any) -> int:
+    """A stored count or id as an int (0 for NULL or a damaged cell, which the hash reports)."""
+    return value if isinstance(value, int) and value > 0 else 0
 
 
 def methodology_sources_sha256(sources: Sequence[Sequence[str]]) -> str:
@@ -451,7 +658,7 @@ class RunCheck:
     """What the store-side checks found for one run."""
 
     run_id: int
-    values: int  # value rows the run should have
+    values: int  # value rows the run should have (node_values and member_values)
     content_ok: bool  # recomputed content hash == stored
     chain_ok: bool  # stored chain hash == hash(previous chain hash, content hash, id)
     problems: tuple[str, ...]  # every problem found (without a "run N:" prefix)
@@ -466,12 +673,14 @@ def check_run(
     run_id: int,
     body_digest: str | None = None,
     value_counts: dict[int, int] | None = None,
+    member_counts: dict[int, int] | None = None,
 ) -> RunCheck:
     """Recompute run `run_id`'s content hash from its stored rows and its link in the chain,
     and check its shape (entities, nodes, one value per valued node per entity at the id its
     position implies, one tier step per tier per entity) and its methodology's hash.
     `body_digest`: of the run's stored rows, if already computed (`read_body(...).digest()`);
-    `value_counts`: `node_values` rows per run (`value_counts`), if already counted."""
+    `value_counts`: `node_values` rows per run (`value_counts`), if already counted;
+    `member_counts`: `member_values` rows per run (`member_value_counts`), likewise."""
     problems: list[str] = []
     say = problems.append
     header = read_header(conn, run_id)
@@ -479,7 +688,7 @@ def check_run(
     stored_content, stored_chain = conn.execute(
         "SELECT content_hash, chain_hash FROM runs WHERE id = ?", (run_id,)
     ).fetchone()
-    problems += shape_problems(conn, run_id, value_counts)
+    problems += shape_problems(conn, run_id, value_counts, member_counts)
     if isinstance(run["params"], str):
         try:
             json.loads(run["params"])
@@ -529,7 +738,8 @@ def check_run(
         say(f"chain broken: its chain hash does not follow {after}{gap}")
     return RunCheck(
         run_id,
-        int(run["entity_count"] or 0) * int(run["values_per_entity"] or 0),
+        int(run["entity_count"] or 0) * int(run["values_per_entity"] or 0)
+        + expected_member_values(conn, run_id),
         content_ok,
         chain_ok,
         tuple(problems),
@@ -545,8 +755,113 @@ def value_counts(conn: sqlite3.Connection) -> dict[int, int]:
     return dict(conn.execute("SELECT run, count(*) FROM node_values GROUP BY run").fetchall())
 
 
+def member_value_counts(conn: sqlite3.Connection) -> dict[int, int]:
+    """`member_values` rows per run id (one scan of the table)."""
+    if not levels_table_exists(conn):
+        return {}
+    return dict(conn.execute("SELECT run, count(*) FROM member_values GROUP BY run").fetchall())
+
+
+def expected_member_values(conn: sqlite3.Connection, run_id: int) -> int:
+    """The `member_values` rows the run's `levels` rows call for."""
+    if not levels_table_exists(conn):
+        return 0
+    return sum(
+        _count(count) * _count(stride)
+        for count, stride in conn.execute(
+            "SELECT member_count, values_per_member FROM levels WHERE run = ?", (run_id,)
+        )
+    )
+
+
+def lower_shape_problems(
+    conn: sqlite3.Connection, run_id: int, counts: dict[int, int] | None = None
+) -> list[str]:
+    """The shape of a run's lower levels: per level, its members, its nodes (at consecutive
+    positions from `first_node`), one value row per node per member at the id its position
+    implies, one tier step per tier per member; no lower-level row of a level the run does
+    not have; no `member_values` row of the run outside its levels' id ranges. `counts`:
+    `member_value_counts`, if already counted."""
+    if not levels_table_exists(conn):
+        return []
+    q = conn.execute
+    problems = []
+    say = problems.append
+    expected_total, ranges_ok = 0, True
+    levels = q(
+        "SELECT position, name, member_count, first_node, values_per_member, first_value_id "
+        "FROM levels WHERE run = ? ORDER BY position",
+        (run_id,),
+    ).fetchall()
+    for position, name, count, first_node, stride, first in levels:
+        count, first_node, stride, first = (_count(v) for v in (count, first_node, stride, first))
+        members = q(
+            "SELECT count(*) FROM members WHERE run = ? AND level = ?", (run_id, name)
+        ).fetchone()[0]
+        if members != count:
+            say(f"level {name}: {members} members, expected {count}")
+        nodes, off = q(
+            "SELECT count(*), coalesce(sum(position NOT BETWEEN ? AND ?), 0) FROM nodes "
+            "WHERE run = ? AND level = ?",
+            (first_node, first_node + stride - 1, run_id, name),
+        ).fetchone()
+        if nodes != stride or off:
+            say(
+                f"level {name}: {nodes} nodes ({off} out of place), expected {stride} at "
+                f"positions {first_node}..{first_node + stride - 1}"
+            )
+        expected = count * stride
+        in_range, misplaced = q(
+            "SELECT count(*), coalesce(sum(run != ? OR level != ? OR "
+            "id - ? != member * ? + node - ?), 0) FROM member_values WHERE id BETWEEN ? AND ?",
+            (run_id, position, first, stride, first_node, first, first + expected - 1),
+        ).fetchone()
+        if in_range != expected or misplaced:
+            ranges_ok = False
+            say(
+                f"level {name}: {in_range} value rows in its id range ({misplaced} out of "
+                f"place), expected {stride} nodes x {count} members"
+            )
+        tiers = q(
+            "SELECT count(*) FROM nodes WHERE run = ? AND level = ? AND tier IS NOT NULL",
+            (run_id, name),
+        ).fetchone()[0]
+        steps = q(
+            "SELECT count(*) FROM member_tier_steps WHERE run = ? AND level = ?", (run_id, name)
+        ).fetchone()[0]
+        if steps != tiers * count:
+            say(f"level {name}: {steps} tier steps for {tiers} tiers x {count} members")
+        expected_total += expected
+    for table, what in (
+        ("members", "members"),
+        ("member_tier_steps", "tier steps"),
+        ("nodes", "nodes"),
+    ):
+        for level, n in q(
+            f"SELECT level, count(*) FROM {table} WHERE run = ? AND level IS NOT NULL "
+            "AND level NOT IN (SELECT name FROM levels WHERE run = ?) GROUP BY level "
+            "ORDER BY level",
+            (run_id, run_id),
+        ):
+            say(f"{n} {what} of a level '{level}' the run does not have")
+    total = (
+        counts.get(run_id, 0)
+        if counts is not None
+        else q("SELECT count(*) FROM member_values WHERE run = ?", (run_id,)).fetchone()[0]
+    )
+    if ranges_ok and total != expected_total:
+        say(
+            f"{total} member value rows, expected {expected_total}: "
+            f"{total - expected_total} inserted outside its levels' id ranges"
+        )
+    return problems
+
+
 def shape_problems(
-    conn: sqlite3.Connection, run_id: int, counts: dict[int, int] | None
+    conn: sqlite3.Connection,
+    run_id: int,
+    counts: dict[int, int] | None,
+    member_counts: dict[int, int] | None = None,
 ) -> list[str]:
     q = conn.execute
     first, entity_count, node_count, stride = q(
@@ -588,13 +903,18 @@ def shape_problems(
         )
     if steps != tiers * entity_count:
         problems.append(f"{steps} tier steps for {tiers} tiers x {entity_count} entities")
-    return problems
+    return problems + lower_shape_problems(conn, run_id, member_counts)
 
 
-def store_problems(conn: sqlite3.Connection, counts: dict[int, int] | None = None) -> list[str]:
+def store_problems(
+    conn: sqlite3.Connection,
+    counts: dict[int, int] | None = None,
+    member_counts: dict[int, int] | None = None,
+) -> list[str]:
     """Problems of the store as a whole: SQLite's integrity and foreign-key checks, rows of
     no recorded run (left over after a deletion, or inserted), runs deleted from the middle
-    or the end. `counts`: `value_counts(conn)` if already counted."""
+    or the end. `counts`: `value_counts(conn)`, `member_counts`: `member_value_counts(conn)`,
+    if already counted."""
     q = conn.execute
     problems = [f"integrity_check: {r[0]}" for r in q("PRAGMA integrity_check") if r[0] != "ok"]
     dangling: dict[tuple[str, str], int] = {}
@@ -608,7 +928,15 @@ def store_problems(conn: sqlite3.Connection, counts: dict[int, int] | None = Non
     for rid, count in sorted((counts if counts is not None else value_counts(conn)).items()):
         if rid not in runs:
             problems.append(f"node_values: {count} rows of run {rid}, which is not recorded")
-    for table in ("entities", "nodes", "scalars", "tier_steps"):
+    if member_counts is None:
+        member_counts = member_value_counts(conn)
+    for rid, count in sorted(member_counts.items()):
+        if rid not in runs:
+            problems.append(f"member_values: {count} rows of run {rid}, which is not recorded")
+    tables = ["entities", "nodes", "scalars", "tier_steps"]
+    if levels_table_exists(conn):
+        tables += ["levels", "members", "member_tier_steps"]
+    for table in tables:
         for rid, count in q(
             f"SELECT run, count(*) FROM {table} WHERE run NOT IN (SELECT id FROM runs) "
             "GROUP BY run ORDER BY run"
@@ -655,10 +983,13 @@ def run_ids(conn: sqlite3.Connection) -> list[int]:
 def check_store(conn: sqlite3.Connection, ids: Iterable[int] | None = None) -> StoreCheck:
     """The store-wide checks, and `check_run` for each of `ids` (default: every run)."""
     chosen = run_ids(conn) if ids is None else list(ids)
-    counts = value_counts(conn)
+    counts, members = value_counts(conn), member_value_counts(conn)
     return StoreCheck(
-        tuple(store_problems(conn, counts)),
-        tuple(safe_check_run(conn, rid, value_counts=counts) for rid in chosen),
+        tuple(store_problems(conn, counts, members)),
+        tuple(
+            safe_check_run(conn, rid, value_counts=counts, member_counts=members)
+            for rid in chosen
+        ),
         latest_digest(conn),
     )
 
@@ -668,10 +999,11 @@ def safe_check_run(
     run_id: int,
     body_digest: str | None = None,
     value_counts: dict[int, int] | None = None,
+    member_counts: dict[int, int] | None = None,
 ) -> RunCheck:
     """`check_run`, reporting a run whose rows are too damaged to check as a failed check."""
     try:
-        return check_run(conn, run_id, body_digest, value_counts)
+        return check_run(conn, run_id, body_digest, value_counts, member_counts)
     except KeyError:
         return RunCheck(run_id, 0, False, False, ("not in the store",))
     except (sqlite3.Error, TypeError, ValueError) as error:

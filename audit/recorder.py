@@ -12,11 +12,19 @@ methodology objects: the resolved expression printed as text, the tier rules and
 their thresholds resolved to numbers, the options of a top-level built-in call, and the
 weights of a weighted aggregation resolved to numbers (params and scalar definitions read from
 this run).
+
+Entities at several levels: the top level's rows are built exactly as for a single-level run
+(same rows, same order, same content hash); the lower levels (`RunResult.members`) add a
+`LowerRows`: one `levels` row per level, its `members`, their `member_values` and the
+`member_tier_steps` of its tiers, and for every node its level and the `F(x) over LEVEL`
+calls it makes (`nodes.level`, `nodes.aggregates`). A lower level's nodes take the positions
+after the top level's, level by level.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -30,7 +38,7 @@ import pandas as pd
 from dsl import model as M
 from dsl import types as T
 from dsl.printer import Printer, condition_text, label_text
-from interpreter.trace import LimitTrace, NodeTrace, RunResult, TierTrace
+from interpreter.trace import LevelResult, LimitTrace, NodeTrace, RunResult, TierTrace
 
 # ---------------------------------------------------------------- expression text
 
@@ -101,7 +109,7 @@ def _call_info(node: M.Node) -> dict | None:
     e = node.expr
     if not isinstance(e, M.Call):
         return None
-    return {
+    info = {
         "function": e.function,
         "args": [expression_text(a) for a in e.args],
         "refs": [a.name if isinstance(a, M.Ref) else None for a in e.args],
@@ -112,6 +120,9 @@ def _call_info(node: M.Node) -> dict | None:
         "normalise": e.normalise,
         "population_count": e.population_count,
     }
+    if e.over is not None:  # only then: a single-level run's rows stay as they were
+        info["over"] = e.over
+    return info
 
 
 def _weights(node: M.Node, result: RunResult) -> dict[str, float] | None:
@@ -193,6 +204,67 @@ def _node_expression(node: M.Node) -> str | None:
     if node.tier is not None and node.tier.source is not None:
         return expression_text(node.tier.source)
     return None
+
+
+def _expressions(node: M.Node) -> list:
+    """Every expression of a node: its definition, or its tier's `from`, thresholds, conditions
+    and limits."""
+    out: list = [node.expr]
+    spec = node.tier
+    if spec is not None:
+        out.append(spec.source)
+        for rule in spec.rules:
+            c = rule.condition
+            if isinstance(c, M.ThresholdRule):
+                out.append(c.value)
+            elif isinstance(c, M.ConditionRule):
+                out.append(c.condition)
+        out += [limit.condition for limit in spec.limits]
+    return [e for e in out if e is not None]
+
+
+_SKIPPED_FIELDS = frozenset({"type", "span", "level"})  # types and label levels hold no calls
+
+
+def _walk(expr: Any):
+    """The expressions in `expr`, `expr` first, depth first (iterative)."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        yield e
+        children = []
+        for field in attrs.fields(type(e)):
+            if field.name in _SKIPPED_FIELDS:
+                continue
+            value = getattr(e, field.name)
+            items = value if isinstance(value, tuple) else (value,)
+            children += [v for v in items if attrs.has(type(v)) and type(v).__module__ == M.__name__]
+        stack.extend(reversed(children))
+
+
+def aggregates(node: M.Node) -> list[dict] | None:
+    """The `F(x) over LEVEL` calls of a node, in the order written: `function`, `over` (the
+    level aggregated over), `argument` (its text) and `reads` (the nodes the argument refers
+    to, in first-use order). None when the node makes none (every node of a single-level
+    methodology)."""
+    out = []
+    for expr in _expressions(node):
+        for e in _walk(expr):
+            if isinstance(e, M.Call) and e.over is not None:
+                reads = []
+                for arg in e.args:
+                    for sub in _walk(arg):
+                        if isinstance(sub, M.Ref) and sub.name not in reads:
+                            reads.append(sub.name)
+                out.append(
+                    {
+                        "function": e.function,
+                        "over": e.over,
+                        "argument": ", ".join(expression_text(a) for a in e.args),
+                        "reads": reads,
+                    }
+                )
+    return out or None
 
 
 def node_row(position: int, node: M.Node, result: RunResult) -> tuple:
@@ -294,7 +366,11 @@ class ValueColumns:
         return len(self.entity)
 
 
-def value_columns(traces: Sequence[NodeTrace], keys: pd.Index) -> ValueColumns:
+def value_columns(
+    traces: Sequence[NodeTrace], keys: pd.Index, first_node: int = 0
+) -> ValueColumns:
+    """The values of `traces` for the entities `keys`, entity-major; node `i` of `traces` is
+    recorded as node position `first_node + i`."""
     n_nodes, n_entities = len(traces), len(keys)
     num = np.full((n_nodes, n_entities), np.nan)
     text = np.full((n_nodes, n_entities), None, dtype=object)
@@ -324,7 +400,7 @@ def value_columns(traces: Sequence[NodeTrace], keys: pd.Index) -> ValueColumns:
             reason[i] = _aligned(trace.reasons, keys).to_numpy(dtype=object, na_value=None)
     return ValueColumns(
         entity=np.repeat(np.arange(n_entities), n_nodes).tolist(),
-        node=np.tile(np.arange(n_nodes), n_entities).tolist(),
+        node=np.tile(np.arange(first_node, first_node + n_nodes), n_entities).tolist(),
         num=num.T.ravel().tolist(),
         text=text.T.ravel().tolist(),
         bool=boolean.T.ravel().tolist(),
@@ -462,6 +538,32 @@ def iso(value: datetime | str | None) -> str:
 
 
 @attrs.define
+class LowerRows:
+    """The rows of a run's lower levels (entities at several levels), each level after its
+    parent, as `build_rows` makes them."""
+
+    levels: list[tuple]  # LEVEL_COLUMNS without run and first_value_id, by position
+    node_levels: list[tuple]  # (level, aggregates JSON) of every node, in node position order
+    members: list[tuple]  # (level, position, key, label, parent_key), level by level
+    values: ValueColumns  # level by level, member-major; `entity` is the member position
+    value_levels: list  # the level (its position) of each value row
+    tiers: TierColumns  # `entity` is the member position
+    tier_levels: list  # the level of each tier step
+
+
+LEVEL_COLUMNS = (
+    "position",
+    "name",
+    "parent",
+    "key_column",
+    "label_column",
+    "member_count",
+    "first_node",
+    "values_per_member",
+)
+
+
+@attrs.define
 class RunRows:
     methodology: tuple
     dataset: tuple | None
@@ -471,6 +573,7 @@ class RunRows:
     values: ValueColumns
     scalars: list[tuple]
     tiers: TierColumns
+    lower: LowerRows | None = None  # None for a single-level run
 
 
 def _key_text(value: Any) -> str:
@@ -506,10 +609,11 @@ def build_rows(result: RunResult, dataset: Any = None) -> RunRows:
             None if columns is None else json.dumps([str(c) for c in columns], ensure_ascii=False),
         )
     traces = list(result.traces.values())
-    traced = {t.node.name for t in traces}
+    lower_traces = [t for level in result.members.values() for t in level.traces.values()]
+    traced = {t.node.name for t in traces} | {t.node.name for t in lower_traces}
     untraced = [n for n in m.nodes if n.name not in traced]
-    nodes = [node_row(i, t.node, result) for i, t in enumerate(traces)]
-    nodes += [node_row(len(traces) + i, n, result) for i, n in enumerate(untraced)]
+    every = [t.node for t in traces] + [t.node for t in lower_traces] + untraced
+    nodes = [node_row(i, node, result) for i, node in enumerate(every)]
 
     key_list = [_key_text(k) for k in keys.tolist()]
     if result.labels is not None:
@@ -538,9 +642,73 @@ def build_rows(result: RunResult, dataset: Any = None) -> RunRows:
         entities=entities,
         nodes=nodes,
         values=value_columns(traces, keys),
-        scalars=scalar_rows(traces, result.params),
+        scalars=scalar_rows(traces + lower_traces, result.params),
         tiers=tier_columns(traces, keys),
+        lower=lower_rows(result, every, len(traces)) if result.members else None,
     )
+
+
+def lower_rows(result: RunResult, nodes: Sequence[M.Node], first_node: int) -> LowerRows:
+    """The rows of the lower levels of `result`; `nodes`: every node in position order, the
+    lower levels' nodes from `first_node` on, level by level as in `result.members`."""
+    levels, members = [], []
+    values: list[ValueColumns] = []
+    value_levels: list = []
+    tiers = TierColumns([], [], [], [], [], [], [], [])
+    tier_levels: list = []
+    level_of: dict[str, str] = {}
+    lr: LevelResult
+    for position, (name, lr) in enumerate(result.members.items()):
+        traces = list(lr.traces.values())
+        for t in traces:
+            level_of[t.node.name] = name
+        keys = lr.keys
+        key_list = [_key_text(k) for k in keys.tolist()]
+        labels = (
+            _texts(_aligned(lr.labels, keys)).tolist()
+            if lr.labels is not None
+            else [None] * len(key_list)
+        )
+        parents = _texts(_aligned(lr.parents, keys)).tolist() if len(keys) else []
+        members += zip(
+            itertools.repeat(name), range(len(key_list)), key_list, labels, parents
+        )
+        level = lr.level
+        levels.append(
+            (
+                position,
+                name,
+                level.parent,
+                level.key,
+                level.label_column,
+                len(key_list),
+                first_node,
+                len(traces),
+            )
+        )
+        columns = value_columns(traces, keys, first_node)
+        values.append(columns)
+        value_levels += [position] * len(columns)
+        steps = tier_columns(traces, keys)
+        for field in attrs.fields(TierColumns):
+            getattr(tiers, field.name).extend(getattr(steps, field.name))
+        tier_levels += [name] * len(steps.tier)
+        first_node += len(traces)
+    merged = ValueColumns([], [], [], [], [], [])
+    for columns in values:
+        for field in attrs.fields(ValueColumns):
+            getattr(merged, field.name).extend(getattr(columns, field.name))
+    top = result.methodology.entity
+    node_levels = [
+        (
+            None
+            if node.name in result.traces or node.level == top
+            else level_of.get(node.name, node.level),
+            _json(aggregates(node)),
+        )
+        for node in nodes
+    ]
+    return LowerRows(levels, node_levels, members, merged, value_levels, tiers, tier_levels)
 
 
 # ---------------------------------------------------------------- benchmark support

@@ -24,7 +24,7 @@ import pandas as pd
 import sqlite_utils
 
 from audit import integrity, schema
-from audit.recorder import NODE_COLUMNS, RunRows, build_rows, iso, now_iso
+from audit.recorder import LEVEL_COLUMNS, NODE_COLUMNS, RunRows, build_rows, iso, now_iso
 from dsl import types as T
 from dsl.errors import did_you_mean
 from interpreter.trace import RunResult
@@ -88,6 +88,35 @@ class EntityRef:
     position: int  # 0-based, in data order; `node_values.entity` and `tier_steps.entity`
     key: str
     label: str | None
+    # entities at several levels: the lower level of a member (None: the top level), whose
+    # `position` is then `members.position` (`member_values.member`), and its parent's key
+    level: str | None = None
+    parent_key: str | None = None
+
+    @property
+    def is_member(self) -> bool:
+        return self.level is not None
+
+
+@attrs.frozen
+class LevelInfo:
+    """One lower level of a run (entities at several levels): a `levels` row."""
+
+    run: int
+    position: int  # 0-based, each level after its parent
+    name: str
+    parent: str  # the level it lies within (the top level's name for the first)
+    key_column: str | None
+    label_column: str | None
+    member_count: int
+    first_node: int  # its nodes have positions first_node .. first_node + values_per_member - 1
+    values_per_member: int
+    first_value_id: int | None  # member_values.id of member 0, its first node
+
+    def value_ids(self, position: int) -> tuple[int, int]:
+        """First and last `member_values.id` of the member at `position`."""
+        first = (self.first_value_id or 0) + position * self.values_per_member
+        return first, first + self.values_per_member - 1
 
 
 @attrs.frozen
@@ -117,6 +146,8 @@ class NodeInfo:
     range: tuple[float, float] | None
     required: bool
     declared_value: Any
+    level: str | None = None  # the lower level it is evaluated at; None: the top level or scalar
+    aggregates: tuple[dict, ...] = ()  # its `F(x) over LEVEL` calls: function, over, argument, reads
 
     @property
     def title(self) -> str:
@@ -308,6 +339,8 @@ class AuditStore:
             first_value_id = self._write_values(run_id, rows)
             self._write_scalars(run_id, rows)
             self._write_tier_steps(run_id, rows)
+            if rows.lower is not None:
+                self._write_lower(run_id, rows)
             conn.execute(
                 "UPDATE runs SET finished = ?, first_value_id = ? WHERE id = ?",
                 (now_iso(), first_value_id, run_id),
@@ -371,11 +404,71 @@ class AuditStore:
         )
 
     def _write_nodes(self, run_id: int, rows: RunRows) -> None:
-        columns = ", ".join(("run", *NODE_COLUMNS))
-        marks = ", ".join("?" * (len(NODE_COLUMNS) + 1))
-        self.conn.executemany(
-            f"INSERT INTO nodes ({columns}) VALUES ({marks})",
-            [(run_id, *row) for row in rows.nodes],
+        names = ("run", *NODE_COLUMNS)
+        data = [(run_id, *row) for row in rows.nodes]
+        if rows.lower is not None:  # a single-level run leaves `level`, `aggregates` NULL
+            names += ("level", "aggregates")
+            data = [(*row, *extra) for row, extra in zip(data, rows.lower.node_levels, strict=True)]
+        columns = ", ".join(names)
+        marks = ", ".join("?" * len(names))
+        self.conn.executemany(f"INSERT INTO nodes ({columns}) VALUES ({marks})", data)
+
+    def _write_lower(self, run_id: int, rows: RunRows) -> None:
+        """The lower levels: members, their values (consecutive ids, level by level), the
+        levels with the first id of each level's values, the tier steps of their tiers."""
+        lower = rows.lower
+        conn = self.conn
+        conn.executemany(
+            "INSERT INTO members (run, level, position, key, label, parent_key) "
+            "VALUES (?,?,?,?,?,?)",
+            [(run_id, *row) for row in lower.members],
+        )
+        v = lower.values
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM member_values").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO member_values (run, level, member, node, num, text, bool, "
+            "missing_reason) VALUES (?,?,?,?,?,?,?,?)",
+            zip(
+                itertools.repeat(run_id),
+                lower.value_levels,
+                v.entity,
+                v.node,
+                v.num,
+                v.text,
+                v.bool,
+                v.reason,
+            ),
+        )
+        last = conn.execute("SELECT coalesce(max(id), 0) FROM member_values").fetchone()[0]
+        if last != first + len(v) - 1:
+            raise AuditError(
+                f"member_values ids of run {run_id} are not consecutive "
+                f"({first}..{last} for {len(v)} rows)"
+            )
+        level_rows = []
+        for row in lower.levels:
+            level = dict(zip(LEVEL_COLUMNS, row))
+            level_rows.append((run_id, *row, first))
+            first += level["member_count"] * level["values_per_member"]
+        columns = ", ".join(("run", *LEVEL_COLUMNS, "first_value_id"))
+        marks = ", ".join("?" * (len(LEVEL_COLUMNS) + 2))
+        conn.executemany(f"INSERT INTO levels ({columns}) VALUES ({marks})", level_rows)
+        t = lower.tiers
+        conn.executemany(
+            "INSERT INTO member_tier_steps (run, level, tier, member, from_value, rule_index, "
+            "before_limits, after, limits_acted, display) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            zip(
+                itertools.repeat(run_id),
+                lower.tier_levels,
+                t.tier,
+                t.entity,
+                t.from_value,
+                t.rule_index,
+                t.before_limits,
+                t.after,
+                t.limits_acted,
+                t.display,
+            ),
         )
 
     def _write_values(self, run_id: int, rows: RunRows) -> int:
@@ -473,9 +566,19 @@ class AuditStore:
 
     def find_entity(self, run_id: int, text: str) -> EntityRef:
         """The entity whose key is `text`; else whose label is; else the same ignoring case and
-        surrounding spaces. Raises AuditError (with a did-you-mean suggestion) otherwise."""
+        surrounding spaces. Raises AuditError (with a did-you-mean suggestion) otherwise.
+
+        In a run with lower levels every level is searched (the EntityRef says which level:
+        `level` is None for the top level); a key or label found at several levels is an error
+        naming them, and `LEVEL:TEXT` (`location:L1`) searches one level only."""
         info = self.run(run_id)
         kind = info.entity_kind or "entity"
+        levels = self.levels(run_id)
+        if not levels:
+            return self._find_top(run_id, info, kind, text)
+        return self._find_any(run_id, info, kind, levels, text)
+
+    def _find_top(self, run_id: int, info: RunInfo, kind: str, text: str) -> EntityRef:
         row = self.conn.execute(
             "SELECT position, key, label FROM entities WHERE run = ? AND key = ?", (run_id, text)
         ).fetchone()
@@ -490,34 +593,187 @@ class AuditStore:
         if len(rows) > 1:
             raise _ambiguous(kind, text, [EntityRef(run_id, *r) for r in rows])
         everything = self.entities(run_id)
-        folded = text.strip().casefold()
-        for field in ("key", "label"):
+        found = _folded_match(kind, text, everything)
+        if found is not None:
+            return found
+        raise _not_found(
+            text, everything, f"no {kind} '{text}' among the {info.entity_count} of run {run_id}"
+        )
+
+    def _find_any(
+        self, run_id: int, info: RunInfo, kind: str, levels: list[LevelInfo], text: str
+    ) -> EntityRef:
+        q = self.conn.execute
+        top_name = info.entity_kind or "entity"
+        names = [top_name, *(lv.name for lv in levels)]
+        for column in ("key", "label"):
+            where = "key = ?" if column == "key" else "label = ?"
             matches = [
-                e for e in everything if (getattr(e, field) or "").strip().casefold() == folded
+                EntityRef(run_id, *r)
+                for r in q(
+                    f"SELECT position, key, label FROM entities WHERE run = ? AND {where} "
+                    "ORDER BY position",
+                    (run_id, text),
+                )
             ]
+            if column == "key":  # one index seek per level (members_run_key)
+                for lv in levels:
+                    matches += self._members_where(
+                        run_id, "m.level = ? AND m.key = ?", (lv.name, text)
+                    )
+            else:  # members_run_label
+                matches += self._members_where(run_id, "m.label = ?", (text,))
             if len(matches) == 1:
                 return matches[0]
-            if len(matches) > 1:
-                raise _ambiguous(kind, text, matches)
-        candidates = [e.key for e in everything] + [e.label for e in everything if e.label]
-        suggestion = did_you_mean(text, candidates)
-        if suggestion is not None:
-            suggested = [e for e in everything if suggestion in (e.key, e.label)][:1]
-        else:  # a part of a name: "bristol"
-            suggested = [
-                e
-                for e in everything
-                if folded and (folded in e.key.casefold() or folded in (e.label or "").casefold())
-            ][:5]
-        message = f"no {kind} '{text}' among the {info.entity_count} of run {run_id}"
-        if suggested:
-            hints = [
-                f"'{e.label}' ({e.key})" if e.label and e.label != e.key else f"'{e.key}'"
-                for e in suggested
-            ]
-            message += f"; did you mean {' or '.join(hints)}?"
-            suggestion = suggestion or suggested[0].key
-        raise AuditError(message, suggestion=suggestion)
+            if matches:
+                raise _ambiguous(kind, text, matches, names)
+            prefix, colon, rest = text.partition(":")
+            if column == "key" and colon and prefix.strip() in names:
+                return self._find_within(run_id, prefix.strip(), top_name, rest.strip())
+        everything = self.entities(run_id) + self._members_where(run_id, "1", ())
+        found = _folded_match(kind, text, everything, names)
+        if found is not None:
+            return found
+        sizes = [(info.entity_count, top_name)] + [(lv.member_count, lv.name) for lv in levels]
+        counts = ", ".join(f"{n} {plural(name, n)}" for n, name in sizes)
+        kinds = f"{', '.join(names[:-1])} or {names[-1]}"
+        message = f"no {kinds} '{text}' in run {run_id} ({counts})"
+        raise _not_found(text, everything, message)
+
+    def _find_within(self, run_id: int, level: str, top_name: str, text: str) -> EntityRef:
+        """`LEVEL:TEXT`: the entity of that one level whose key, else label, is `text` (then
+        ignoring case and spaces)."""
+        for column in ("key", "label"):
+            where = "key = ?" if column == "key" else "label = ?"
+            if level == top_name:
+                matches = [
+                    EntityRef(run_id, *r)
+                    for r in self.conn.execute(
+                        f"SELECT position, key, label FROM entities WHERE run = ? AND {where} "
+                        "ORDER BY position",
+                        (run_id, text),
+                    )
+                ]
+            else:
+                matches = self._members_where(run_id, f"m.level = ? AND m.{where}", (level, text))
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                raise _ambiguous(level, text, matches)
+        entities = self.entities(run_id) if level == top_name else self.members(run_id, level)
+        found = _folded_match(level, text, entities)
+        if found is not None:
+            return found
+        raise _not_found(
+            text, entities, f"no {level} '{text}' among the {len(entities)} of run {run_id}"
+        )
+
+    def _members_where(self, run_id: int, where: str, args: tuple) -> list[EntityRef]:
+        return [
+            EntityRef(run_id, position, key, label, level, parent)
+            for level, position, key, label, parent in self.conn.execute(
+                "SELECT m.level, m.position, m.key, m.label, m.parent_key FROM members m "
+                "JOIN levels l ON l.run = m.run AND l.name = m.level "
+                f"WHERE m.run = ? AND {where} ORDER BY l.position, m.position",
+                (run_id, *args),
+            )
+        ]
+
+    # ------------------------------------------------------------ lower levels
+
+    def levels(self, run_id: int) -> list[LevelInfo]:
+        """The run's lower levels, each after its parent; empty for a single-level run."""
+        columns = ", ".join((*LEVEL_COLUMNS, "first_value_id"))
+        return [
+            LevelInfo(run_id, *row)
+            for row in self.conn.execute(
+                f"SELECT {columns} FROM levels WHERE run = ? ORDER BY position", (run_id,)
+            )
+        ]
+
+    def level(self, run_id: int, name: str) -> LevelInfo:
+        for lv in self.levels(run_id):
+            if lv.name == name:
+                return lv
+        raise AuditError(f"run {run_id} has no entity level '{name}'")
+
+    def members(
+        self, run_id: int, level: str, parent_key: str | None = None
+    ) -> list[EntityRef]:
+        """The entities of a lower level in data order (those within `parent_key` only, if
+        given: the key of an entity of the level's parent level)."""
+        if parent_key is None:
+            return self._members_where(run_id, "m.level = ?", (level,))
+        return self._members_where(
+            run_id, "m.level = ? AND m.parent_key = ?", (level, parent_key)
+        )
+
+    def parent(self, run_id: int, entity: EntityRef) -> EntityRef | None:
+        """The entity `entity` lies within (None for a top-level entity, or a member whose
+        parent is not recorded)."""
+        if entity.level is None or entity.parent_key is None:
+            return None
+        level = self.level(run_id, entity.level)
+        if level.parent not in {lv.name for lv in self.levels(run_id)}:  # the top level
+            row = self.conn.execute(
+                "SELECT position, key, label FROM entities WHERE run = ? AND key = ?",
+                (run_id, entity.parent_key),
+            ).fetchone()
+            return None if row is None else EntityRef(run_id, *row)
+        found = self._members_where(
+            run_id, "m.level = ? AND m.key = ?", (level.parent, entity.parent_key)
+        )
+        return found[0] if found else None
+
+    def ancestors(self, run_id: int, entity: EntityRef) -> list[EntityRef]:
+        """The entities `entity` lies within, nearest first, up to its top-level entity."""
+        out = []
+        current = self.parent(run_id, entity)
+        while current is not None and len(out) < 64:
+            out.append(current)
+            current = self.parent(run_id, current)
+        return out
+
+    def descendants(self, run_id: int, entity: EntityRef, level: str) -> list[EntityRef]:
+        """The members of `level` that lie within `entity` (at any depth), in data order."""
+        levels = {lv.name: lv for lv in self.levels(run_id)}
+        if level == entity.level:
+            return []
+        path = []  # the levels from `level` up to just below the entity's level
+        current = level
+        while current in levels and len(path) <= len(levels):
+            path.append(current)
+            parent = levels[current].parent
+            if parent == entity.level or (entity.level is None and parent not in levels):
+                break
+            current = parent
+        else:
+            return []  # `level` does not lie below the entity's level
+        keys = [entity.key]
+        found: list[EntityRef] = []
+        for name in reversed(path):
+            found = []
+            for key in keys:
+                found += self.members(run_id, name, key)
+            keys = [m.key for m in found]
+        return sorted(found, key=lambda m: m.position)
+
+    def member_values(
+        self, run_id: int, level: str | LevelInfo, position: int
+    ) -> dict[str, tuple[Any, str | None]]:
+        """Every node's (value, missing reason) for one member of a lower level (its name, or
+        its LevelInfo to save looking it up): one index range read."""
+        info = level if isinstance(level, LevelInfo) else self.level(run_id, level)
+        first, last = info.value_ids(position)
+        out = {}
+        for name, base, num, text, boolean, reason in self.conn.execute(
+            "SELECT n.name, n.base, v.num, v.text, v.bool, v.missing_reason "
+            "FROM member_values v JOIN nodes n ON n.run = v.run AND n.position = v.node "
+            "WHERE v.id BETWEEN ? AND ? ORDER BY v.id",
+            (first, last),
+        ):
+            out[name] = (decode_value(base, num, text, boolean), reason)
+        return out
 
     # ------------------------------------------------------------ nodes and values
 
@@ -567,6 +823,8 @@ class AuditStore:
             range=tuple(rng) if rng is not None else None,
             required=bool(row["required"]),
             declared_value=_loads(row["declared_value"]),
+            level=row.get("level"),
+            aggregates=tuple(_loads(row.get("aggregates")) or ()),
         )
 
     def entity_values(self, run_id: int, position: int) -> dict[str, tuple[Any, str | None]]:
@@ -585,10 +843,11 @@ class AuditStore:
 
     def values(self, run_id: int, node: str) -> pd.Series:
         """One node's values for every entity, indexed by key, in the representation of
-        interpreter/trace.py (float64, nullable boolean, ordered categorical, object)."""
+        interpreter/trace.py (float64, nullable boolean, ordered categorical, object). A lower
+        level's node: for every member of its level, indexed by the members' keys."""
         info = self.node(run_id, node)
-        keys = pd.Index([e.key for e in self.entities(run_id)])
-        rows = self._node_rows(run_id, info.position, "num, text, bool")
+        keys = self._keys_of(run_id, info)
+        rows = self._node_rows(run_id, info, "num, text, bool")
         if len(rows) != len(keys):
             raise AuditError(f"node '{node}' of run {run_id} has no recorded values")
         if info.base == T.NUMBER:
@@ -609,18 +868,34 @@ class AuditStore:
     def reasons(self, run_id: int, node: str) -> pd.Series:
         """One node's missing reasons (None where present), indexed by key."""
         info = self.node(run_id, node)
-        keys = pd.Index([e.key for e in self.entities(run_id)])
-        rows = self._node_rows(run_id, info.position, "missing_reason")
+        keys = self._keys_of(run_id, info)
+        rows = self._node_rows(run_id, info, "missing_reason")
         return pd.Series([r[0] for r in rows], index=keys[: len(rows)], name=node, dtype=object)
 
-    def _node_rows(self, run_id: int, node_position: int, columns: str) -> list[tuple]:
-        run = self.run(run_id)
-        first = run.first_value_id or 0
-        last = first + run.entity_count * run.values_per_entity - 1
+    def _keys_of(self, run_id: int, info: NodeInfo) -> pd.Index:
+        if info.level is None:
+            return pd.Index([e.key for e in self.entities(run_id)])
+        return pd.Index([m.key for m in self.members(run_id, info.level)])
+
+    def _node_rows(self, run_id: int, info: NodeInfo, columns: str) -> list[tuple]:
+        if info.level is None:
+            run = self.run(run_id)
+            table, first = "node_values", run.first_value_id or 0
+            last = first + run.entity_count * run.values_per_entity - 1
+        else:
+            level = self.level(run_id, info.level)
+            table, first = "member_values", level.first_value_id or 0
+            last = first + level.member_count * level.values_per_member - 1
         return self.conn.execute(
-            f"SELECT {columns} FROM node_values WHERE id BETWEEN ? AND ? AND node = ? ORDER BY id",
-            (first, last, node_position),
+            f"SELECT {columns} FROM {table} WHERE id BETWEEN ? AND ? AND node = ? ORDER BY id",
+            (first, last, info.position),
         ).fetchall()
+
+    def _node_level(self, run_id: int, name: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT level FROM nodes WHERE run = ? AND name = ?", (run_id, name)
+        ).fetchone()
+        return None if row is None else row[0]
 
     def scalars(self, run_id: int, node: str | None = None) -> dict[str, dict[str, Any]]:
         """{node: {name: value}} in recorded order; numbers as floats, texts as str."""
@@ -635,27 +910,41 @@ class AuditStore:
         return out
 
     def tier_steps(self, run_id: int, tier: str, position: int | None = None) -> list[TierStep]:
-        sql = (
-            "SELECT tier, entity, from_value, rule_index, before_limits, after, limits_acted, "
-            "display FROM tier_steps WHERE run = ? AND tier = ?"
-        )
+        """A tier's steps for every entity (or the one at `position`); for a lower level's
+        tier, for its members (`TierStep.entity` is then the member position)."""
+        if self._node_level(run_id, tier) is None:
+            sql = (
+                "SELECT tier, entity, from_value, rule_index, before_limits, after, "
+                "limits_acted, display FROM tier_steps WHERE run = ? AND tier = ?"
+            )
+            column = "entity"
+        else:
+            sql = (
+                "SELECT tier, member, from_value, rule_index, before_limits, after, "
+                "limits_acted, display FROM member_tier_steps WHERE run = ? AND tier = ?"
+            )
+            column = "member"
         args: list[Any] = [run_id, tier]
         if position is not None:
-            sql += " AND entity = ?"
+            sql += f" AND {column} = ?"
             args.append(position)
         return [
             TierStep(t, e, f, r, b, tuple(json.loads(a)), tuple(json.loads(acted)), d)
-            for t, e, f, r, b, a, acted, d in self.conn.execute(sql + " ORDER BY entity", args)
+            for t, e, f, r, b, a, acted, d in self.conn.execute(
+                sql + f" ORDER BY {column}", args
+            )
         ]
 
     def from_value_rank(
         self, run_id: int, tier: str, value: float, direction: str
     ) -> tuple[int, int]:
         """(rank, n): competition rank of `value` among the tier's present `from` values,
-        1 = highest for "top", 1 = lowest for "bottom"."""
+        1 = highest for "top", 1 = lowest for "bottom" (a lower level's tier: among its
+        members)."""
         op = ">" if direction == "top" else "<"
+        table = "tier_steps" if self._node_level(run_id, tier) is None else "member_tier_steps"
         better, n = self.conn.execute(
-            f"SELECT sum(from_value {op} ?), count(from_value) FROM tier_steps "
+            f"SELECT sum(from_value {op} ?), count(from_value) FROM {table} "
             "WHERE run = ? AND tier = ?",
             (value, run_id, tier),
         ).fetchone()
@@ -667,17 +956,83 @@ class AuditStore:
         """Problems found (empty when sound): the store-wide checks and, for each run, its rows'
         shape (audit.integrity). Content hashes and re-evaluation are `tierlang verify`'s."""
         counts = integrity.value_counts(self.conn)
-        problems = integrity.store_problems(self.conn, counts)
+        members = integrity.member_value_counts(self.conn)
+        problems = integrity.store_problems(self.conn, counts, members)
         ids = [run_id] if run_id is not None else [r.id for r in self.runs()]
         for rid in ids:
-            problems += [f"run {rid}: {p}" for p in integrity.shape_problems(self.conn, rid, counts)]
+            problems += [
+                f"run {rid}: {p}"
+                for p in integrity.shape_problems(self.conn, rid, counts, members)
+            ]
         return problems
 
 
-def _ambiguous(kind: str, text: str, matches: list[EntityRef]) -> AuditError:
-    keys = ", ".join(f"'{e.key}'" for e in matches[:10])
+def plural(word: str, n: int) -> str:
+    """`word` for `n` of them: location, locations; entity, entities; process, processes."""
+    if n == 1:
+        return word
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _ambiguous(
+    kind: str, text: str, matches: list[EntityRef], names: list[str] | None = None
+) -> AuditError:
     more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
-    return AuditError(f"'{text}' names {len(matches)} {kind} entities ({keys}{more}); give the key")
+    if names is None:  # one level
+        keys = ", ".join(f"'{e.key}'" for e in matches[:10])
+        return AuditError(
+            f"'{text}' names {len(matches)} {kind} entities ({keys}{more}); give the key"
+        )
+    keys = ", ".join(f"{e.level or names[0]} '{e.key}'" for e in matches[:10])
+    first = matches[0]
+    hint = f"{first.level or names[0]}:{first.key}"
+    return AuditError(
+        f"'{text}' names {len(matches)} entities ({keys}{more}); give the key, with its "
+        f"level if need be ('{hint}')",
+        suggestion=hint,
+    )
+
+
+def _folded_match(
+    kind: str, text: str, everything: list[EntityRef], names: list[str] | None = None
+) -> EntityRef | None:
+    """The one entity whose key, else label, equals `text` ignoring case and surrounding
+    spaces; None if none; AuditError if several."""
+    folded = text.strip().casefold()
+    for field in ("key", "label"):
+        matches = [e for e in everything if (getattr(e, field) or "").strip().casefold() == folded]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise _ambiguous(kind, text, matches, names)
+    return None
+
+
+def _not_found(text: str, everything: list[EntityRef], message: str) -> AuditError:
+    """A did-you-mean error: the closest key or label, or the names containing `text`."""
+    folded = text.strip().casefold()
+    candidates = [e.key for e in everything] + [e.label for e in everything if e.label]
+    suggestion = did_you_mean(text, candidates)
+    if suggestion is not None:
+        suggested = [e for e in everything if suggestion in (e.key, e.label)][:1]
+    else:  # a part of a name: "bristol"
+        suggested = [
+            e
+            for e in everything
+            if folded and (folded in e.key.casefold() or folded in (e.label or "").casefold())
+        ][:5]
+    if suggested:
+        hints = [
+            f"'{e.label}' ({e.key})" if e.label and e.label != e.key else f"'{e.key}'"
+            for e in suggested
+        ]
+        message += f"; did you mean {' or '.join(hints)}?"
+        suggestion = suggestion or suggested[0].key
+    return AuditError(message, suggestion=suggestion)
 
 
 def _id_ranges(ids: list[int]) -> str:

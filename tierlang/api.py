@@ -191,13 +191,15 @@ def run(methodology: Methodology | str | Path, data, params: dict | None = None,
     return RunOutcome(result, dataset, run_id, path, summary_table(result), tier_counts(result))
 
 
-def explain(entity: str, run_id: int | None = None, audit=None):
-    """The derivation of an entity's tier, read from the audit store alone."""
+def explain(entity: str, run_id: int | None = None, audit=None, member_limit: int | None = 20):
+    """The derivation of an entity's tier, read from the audit store alone. An entity with
+    members at a lower level lists at most `member_limit` of them under each aggregation
+    (None: all)."""
     from audit import open_store
     from audit.explain import explain as explain_entity
 
     store = open_store(audit_path(audit), create=False)
     try:
-        return explain_entity(store, entity, run_id)
+        return explain_entity(store, entity, run_id, member_limit=member_limit)
     finally:
         store.close()

@@ -183,7 +183,9 @@ def _check_out_path(out: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--against", "against", type=int, default=None, metavar="B",
               help="Show ENTITY's derivation in run B side by side, differing nodes marked.")
-def explain(entity, run_id, audit, output_format, against) -> None:
+@click.option("--members", "members", default="20", show_default=True, metavar="N|all",
+              help="Members of a lower level listed under each aggregation (`all` for every one).")
+def explain(entity, run_id, audit, output_format, against, members) -> None:
     """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
     from audit.explain import render_text, to_json
     from tierlang import api
@@ -194,7 +196,13 @@ def explain(entity, run_id, audit, output_format, against) -> None:
         side = guarded(lambda: explain_against(entity, run_id, against, audit=audit))
         click.echo(render_side_by_side(side, output_format), nl=False)
         return
-    explanation = guarded(lambda: api.explain(entity, run_id=run_id, audit=audit))
+    if members == "all":
+        member_limit = None
+    elif members.isdigit():
+        member_limit = int(members)
+    else:
+        fail(f"error: --members {members}: write a number of members, or all")
+    explanation = guarded(lambda: api.explain(entity, run_id=run_id, audit=audit, member_limit=member_limit))
     if output_format == "json":
         click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
     else:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
 
 def digest_line(run_id: int, chain: str | None) -> str:
@@ -161,13 +161,7 @@ def _digest_problems(expected: tuple[int, str], report, audit) -> list[str]:
 
 @click.command()
 @click.argument("run_id", metavar="RUN", type=int)
-@click.option(
-    "--data",
-    "data",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="CSV or .xlsx table: the new data.",
-)
+@DATA_OPTION
 @AUDIT_OPTION
 @click.option(
     "--format",
@@ -182,18 +176,18 @@ def _digest_problems(expected: tuple[int, str], report, audit) -> list[str]:
 def rerun(run_id, data, audit, output_format, encoding, sheet, note) -> None:
     """Re-run the methodology recorded for RUN (its source from the audit store, not from
     disk) with RUN's params on new --data; record it as a new run linked to RUN."""
-    from tierlang import report, verification
+    from tierlang import api, report, verification
 
     outcome = guarded(
         lambda: verification.rerun(
-            run_id, data, audit=audit, encoding=encoding, sheet=sheet, note=note
+            run_id, api.data_argument(data), audit=audit, encoding=encoding, sheet=sheet, note=note
         )
     )
     click.echo(report.render_run(outcome, output_format), nl=False)
     if output_format == "table":
         click.echo(
             f"run {outcome.run_id} re-ran run {run_id}: its recorded methodology and "
-            f"params, on {data}"
+            f"params, on {outcome.dataset.path}"
         )
 
 

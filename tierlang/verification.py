@@ -6,7 +6,9 @@ Orchestration only: `audit` reads the store and recomputes its hashes (audit/int
 *reproduced* when its recorded methodology source, checked again, evaluated on its recorded
 inputs (the `input` nodes' values, the entities' keys and labels) with its recorded params,
 gives every recorded value, missing reason, population statistic and tier step exactly
-(numbers bit for bit). Nothing is read from disk but the store; `verify` writes nothing
+(numbers bit for bit). A run with lower levels (entities at several levels) is re-evaluated
+with each level's recorded members (keys, labels, parent keys) and inputs, and every lower
+level's value and tier step is compared too. Nothing is read from disk but the store; `verify` writes nothing
 (opening a store written by an older tierlang migrates it, as every command does).
 """
 
@@ -30,10 +32,10 @@ from dsl.checker import check_sources
 from dsl.errors import TierError
 from dsl.model import Methodology
 from interpreter import evaluate
-from interpreter.data import prepare_inputs
+from interpreter.levels import LevelInputs
 from interpreter.param_errors import ParamError
 from tierlang import __version__
-from tierlang.api import RunOutcome, UsageError, audit_path, read_data
+from tierlang.api import RunOutcome, UsageError, audit_path, prepare, read_data
 from tierlang.results import summary_table, tier_counts
 
 EXAMPLES = 5  # differing entities shown per node
@@ -44,10 +46,11 @@ class NodeDifference:
     """One recorded node whose recomputed values differ from the stored ones."""
 
     node: str
-    kind: str
+    kind: str  # the node's kind; "KIND per LEVEL" for a lower level's node
     count: int  # entities that differ
-    entities: int  # entities in the run
+    entities: int  # entities in the run (of the node's level)
     examples: tuple[tuple[str, str, str], ...]  # (entity key, stored, recomputed) as text
+    level: str | None = None  # the lower level of the node; None: the top level
 
 
 @attrs.frozen
@@ -104,10 +107,11 @@ def verify(
         if unknown:
             store.run(unknown[0])  # raises AuditError naming the runs recorded
         counts = integrity.value_counts(conn)
-        problems = tuple(integrity.store_problems(conn, counts))
+        members = integrity.member_value_counts(conn)
+        problems = tuple(integrity.store_problems(conn, counts, members))
         results = []
         for run_id in chosen:
-            result = verify_run(store, run_id, counts)
+            result = verify_run(store, run_id, counts, members)
             results.append(result)
             if on_run is not None:
                 on_run(result)
@@ -117,10 +121,14 @@ def verify(
 
 
 def verify_run(
-    store: AuditStore, run_id: int, value_counts: dict[int, int] | None = None
+    store: AuditStore,
+    run_id: int,
+    value_counts: dict[int, int] | None = None,
+    member_counts: dict[int, int] | None = None,
 ) -> RunVerification:
     """The store-side checks of one run, and its re-evaluation compared with what is stored.
-    `value_counts`: `audit.integrity.value_counts`, if already counted."""
+    `value_counts`, `member_counts`: `audit.integrity.value_counts` and
+    `member_value_counts`, if already counted."""
     conn = store.conn
     try:
         body = integrity.read_body(conn, run_id)
@@ -129,7 +137,7 @@ def verify_run(
         check = integrity.RunCheck(run_id, 0, False, False, (f"cannot be read: {error}",))
         return RunVerification(run_id, check, None, error="its rows cannot be read")
     check = integrity.safe_check_run(
-        conn, run_id, integrity.body_digest(stored_sections), value_counts
+        conn, run_id, integrity.body_digest(stored_sections), value_counts, member_counts
     )
     header = integrity.read_header(conn, run_id)
     version = header.run.get("tool_version")
@@ -157,6 +165,13 @@ def verify_run(
         others += _tier_step_differences(body, recomputed)
     if new_sections["nodes"] != stored_sections["nodes"]:
         notes += _node_differences(body, recomputed)
+    lower = [s for s in integrity.LOWER_SECTIONS if new_sections.get(s) != stored_sections.get(s)]
+    if lower:
+        found, other = _lower_differences(body, recomputed, lower)
+        values += found
+        others += other
+        if "node_levels" in lower:
+            notes += _node_level_differences(body, recomputed)
     return RunVerification(run_id, check, version, None, tuple(values), tuple(others), tuple(notes))
 
 
@@ -197,8 +212,18 @@ def _reevaluate(methodology: Methodology, header: integrity.Header, body: integr
         raise _CannotRerun("its recorded params are not valid JSON") from None
     try:
         frame, labels = recorded_inputs(methodology, header, body)
+        members = recorded_members(methodology, body) if methodology.is_multilevel else None
     except (TypeError, ValueError) as error:
         raise _CannotRerun(f"its recorded inputs cannot be read: {error}") from None
+    if members is not None:
+        try:
+            return evaluate(methodology, frame, params=params, labels=labels, members=members)
+        except ParamError as error:
+            raise _CannotRerun(f"its recorded params are refused: {error}") from None
+        except Exception as error:  # noqa: BLE001 - a damaged store must be reported, not crash
+            raise _CannotRerun(
+                f"re-evaluation failed: {type(error).__name__}: {error}"
+            ) from None
     try:
         return evaluate(methodology, frame, params=params, labels=labels)
     except ParamError as error:
@@ -214,32 +239,16 @@ def recorded_inputs(
     recorded `input` nodes' values, and the entities' labels."""
     stride = int(header.run["values_per_entity"] or 0)
     keys = pd.Index([str(k) for k in body.entities[1]], dtype=object, name=methodology.key)
-    n = len(keys)
     positions = {
         name: position
         for name, position, kind in zip(body.nodes[0], body.nodes[1], body.nodes[2])
         if kind == "input" and position is not None and position < stride
     }
-    num, text, flag = body.values[0], body.values[1], body.values[2]
     columns = {}
     for node in methodology.inputs:
-        if node.name not in positions:
+        if node.name not in positions or node.level is not None:
             continue  # not recorded: evaluation sees it missing, and the comparison says so
-        p = positions[node.name]
-        base = node.type.base
-        if base == T.NUMBER:
-            column = pd.Series(np.asarray(num[p::stride][:n], dtype=np.float64), index=keys)
-        elif base == T.BOOLEAN:
-            flags = [None if b is None else bool(b) for b in flag[p::stride][:n]]
-            column = pd.Series(pd.array(flags, dtype="boolean"), index=keys)
-        elif base == T.LEVEL:
-            categorical = pd.Categorical(
-                list(text[p::stride][:n]), categories=list(node.type.level.labels), ordered=True
-            )
-            column = pd.Series(categorical, index=keys)
-        else:
-            column = pd.Series(list(text[p::stride][:n]), index=keys, dtype=object)
-        columns[node.name] = column
+        columns[node.name] = _input_column(node, body.values, positions[node.name], stride, keys)
     frame = pd.DataFrame(columns, index=keys)
     labels = None
     if methodology.label_column:
@@ -247,6 +256,98 @@ def recorded_inputs(
             list(body.entities[2]), index=keys, dtype=object, name=methodology.label_column
         )
     return frame, labels
+
+
+def _input_column(node, values: list[Sequence], p: int, stride: int, keys: pd.Index) -> pd.Series:
+    """One input's recorded values (node `p` of rows of `stride` values per entity), typed as
+    `interpreter.data.prepare_inputs` gives them."""
+    n = len(keys)
+    num, text, flag = values[0], values[1], values[2]
+    base = node.type.base
+    if base == T.NUMBER:
+        return pd.Series(np.asarray(num[p::stride][:n], dtype=np.float64), index=keys)
+    if base == T.BOOLEAN:
+        flags = [None if b is None else bool(b) for b in flag[p::stride][:n]]
+        return pd.Series(pd.array(flags, dtype="boolean"), index=keys)
+    if base == T.LEVEL:
+        categorical = pd.Categorical(
+            list(text[p::stride][:n]), categories=list(node.type.level.labels), ordered=True
+        )
+        return pd.Series(categorical, index=keys)
+    return pd.Series(list(text[p::stride][:n]), index=keys, dtype=object)
+
+
+@attrs.frozen
+class _StoredLevel:
+    """One lower level of a stored run, from its `levels` row, members and values."""
+
+    name: str
+    keys: list
+    labels: list
+    parents: list
+    first_node: int
+    stride: int
+    values: list[Sequence]  # VALUE_COLUMNS of this level's rows, member-major
+
+
+def _stored_levels(body: integrity.Body) -> dict[str, _StoredLevel]:
+    """The lower levels of a run's Body, by name, in level order (empty without them)."""
+    lower = body.lower
+    if lower is None:
+        return {}
+    by_level: dict[str, list[tuple]] = {}
+    for level, position, key, label, parent in _rows(lower.members):
+        by_level.setdefault(level, []).append((position, key, label, parent))
+    out = {}
+    offset = 0
+    for _position, name, _parent, _key, _label, count, first_node, stride in _rows(lower.levels):
+        count, stride = int(count or 0), int(stride or 0)
+        rows = sorted(by_level.get(name, []), key=lambda r: r[0])
+        size = count * stride
+        out[name] = _StoredLevel(
+            name,
+            [str(r[1]) for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            int(first_node or 0),
+            stride,
+            [list(c[offset : offset + size]) for c in lower.values],
+        )
+        offset += size
+    return out
+
+
+def recorded_members(methodology: Methodology, body: integrity.Body) -> dict[str, LevelInputs]:
+    """The entities and inputs of every lower level as `interpreter.data.prepare_inputs` gave
+    them to the run (`PreparedInputs.members`), rebuilt from the recorded members (keys,
+    labels, parent keys) and the recorded values of the level's `input` nodes."""
+    stored = _stored_levels(body)
+    positions = {
+        name: position
+        for name, position, kind in zip(body.nodes[0], body.nodes[1], body.nodes[2])
+        if kind == "input" and position is not None
+    }
+    out = {}
+    for level in methodology.lower_levels:
+        found = stored.get(level.name)
+        if found is None:
+            continue  # not recorded: evaluation sees no members, and the comparison says so
+        keys = pd.Index(found.keys, dtype=object, name=level.key)
+        columns = {}
+        for node in methodology.inputs:
+            if node.level != level.name or node.name not in positions:
+                continue
+            p = positions[node.name] - found.first_node
+            if 0 <= p < found.stride:
+                columns[node.name] = _input_column(node, found.values, p, found.stride, keys)
+        frame = pd.DataFrame(columns, index=keys)
+        labels = None
+        if level.label_column:
+            labels = pd.Series(found.labels, index=keys, dtype=object, name=level.label_column)
+        parent_key = methodology.level(level.parent).key
+        parents = pd.Series(found.parents, index=keys, dtype=object, name=parent_key)
+        out[level.name] = LevelInputs(frame=frame, labels=labels, parents=parents)
+    return out
 
 
 # ---------------------------------------------------------------- comparing
@@ -339,6 +440,123 @@ def _rows(columns: list[Sequence]) -> list[tuple]:
     return list(zip(*columns)) if columns and len(columns[0]) else []
 
 
+def _lower_differences(
+    stored: integrity.Body, recomputed: integrity.Body, sections: list[str]
+) -> tuple[list[NodeDifference], list[str]]:
+    """What differs in the lower levels: each lower-level node's values and missing reasons
+    (per member), the members themselves, the tier steps of the lower levels' tiers."""
+    old, new = _stored_levels(stored), _stored_levels(recomputed)
+    differences: list[NodeDifference] = []
+    others: list[str] = []
+    old_nodes, new_nodes = _node_columns(stored), _node_columns(recomputed)
+    for name in old.keys() - new.keys():
+        others.append(f"level {name} is recorded but re-evaluation does not produce it")
+    for name in new.keys() - old.keys():
+        others.append(f"level {name} is produced by re-evaluation but not recorded")
+    for name, a in old.items():
+        b = new.get(name)
+        if b is None:
+            continue
+        if (a.keys, a.labels, a.parents) != (b.keys, b.labels, b.parents):
+            others.append(f"the {name} entities (keys, labels, parents) differ")
+            continue  # values of different members cannot be compared member by member
+        n = len(a.keys)
+        for node, (position, kind, base) in old_nodes.items():
+            if not a.first_node <= position < a.first_node + a.stride:
+                continue
+            there = new_nodes.get(node)
+            if there is None or not b.first_node <= there[0] < b.first_node + b.stride:
+                others.append(f"node {node} is recorded but re-evaluation does not produce it")
+                continue
+            old_values, old_reasons = _level_column(a, position - a.first_node, n)
+            new_values, new_reasons = _level_column(b, there[0] - b.first_node, n)
+            x, y = _plain(base, old_values), _plain(there[2], new_values)
+            differ = [i for i in range(n) if x[i] != y[i] or old_reasons[i] != new_reasons[i]]
+            if differ:
+                examples = tuple(
+                    (a.keys[i], show(x[i], old_reasons[i]), show(y[i], new_reasons[i]))
+                    for i in differ[:EXAMPLES]
+                )
+                differences.append(
+                    NodeDifference(node, f"{kind} per {name}", len(differ), n, examples, name)
+                )
+        for node, (position, _kind, _base) in new_nodes.items():
+            if node not in old_nodes and b.first_node <= position < b.first_node + b.stride:
+                others.append(f"node {node} is produced by re-evaluation but not recorded")
+    if "member_tier_steps" in sections:
+        others += _member_tier_step_differences(stored, recomputed, old)
+    if "levels" in sections and not others and not differences:
+        others.append("the entity levels (key and label columns, parents, sizes) differ")
+    return differences, others
+
+
+def _node_level_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
+    """Nodes whose recorded level or `over` calls (as printed) differ from re-evaluation's:
+    notes, like other definitions printed differently (a moved node also shows in values)."""
+
+    def table(body) -> dict:
+        if body.lower is None:
+            return {}
+        names = dict(zip(body.nodes[1], body.nodes[0]))
+        return {names.get(p): (level, aggregates) for p, level, aggregates in _rows(body.lower.node_levels)}
+
+    old, new = table(stored), table(recomputed)
+    out = []
+    for name, (level, aggregates) in old.items():
+        if name in new and new[name] != (level, aggregates):
+            fields = [
+                field
+                for field, a, b in (("level", level, new[name][0]), ("over calls", aggregates, new[name][1]))
+                if a != b
+            ]
+            out.append(
+                f"node {name}: recorded {', '.join(fields)} differ from tierlang {__version__}'s"
+            )
+    return out
+
+
+def _level_column(level: _StoredLevel, p: int, n: int) -> tuple[list, list]:
+    num, text, flag, reason = level.values
+    stride = level.stride
+    return (
+        [num[p::stride][:n], text[p::stride][:n], flag[p::stride][:n]],
+        list(reason[p::stride][:n]),
+    )
+
+
+def _member_tier_step_differences(
+    stored: integrity.Body, recomputed: integrity.Body, levels: dict[str, _StoredLevel]
+) -> list[str]:
+    def table(body):
+        if body.lower is None:
+            return {}
+        kinds = [kind for _c, kind in integrity.MEMBER_TIER_COLUMNS]
+        return {
+            (row[1], row[2]): tuple(integrity._cell(v, kind) for v, kind in zip(row, kinds))
+            for row in _rows(body.lower.tier_steps)
+        }
+
+    old, new = table(stored), table(recomputed)
+    by_tier: dict[str, list[str]] = {}
+    for key in sorted(set(old) | set(new), key=str):
+        if old.get(key) != new.get(key):
+            tier, member = key
+            level = (old.get(key) or new.get(key))[0]
+            keys = levels[level].keys if level in levels else []
+            key_text = (
+                str(keys[member])
+                if isinstance(member, int) and 0 <= member < len(keys)
+                else str(member)
+            )
+            by_tier.setdefault(str(tier), []).append(key_text)
+    return [
+        f"tier steps of {tier}: {len(members)} "
+        f"{'entity differs' if len(members) == 1 else 'entities differ'} "
+        f"({', '.join(members[:EXAMPLES])}{', ...' if len(members) > EXAMPLES else ''})"
+        for tier, members in by_tier.items()
+    ]
+
+
 def _scalar_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
     def table(body):
         return {
@@ -427,8 +645,9 @@ def rerun(
 ) -> RunOutcome:
     """Run the methodology recorded for run `run_id` (its source texts from the store, not from
     disk) with that run's params on new `data`, and record it as a new run linked to the old
-    (`runs.rerun_of`). Raises AuditError (no such run or store), TierError (the recorded
-    methodology no longer checks), DataError, UsageError."""
+    (`runs.rerun_of`). `data`: a table, or `tierlang.api.Tables` (one per entity level) for a
+    methodology with several levels. Raises AuditError (no such run or store), TierError (the
+    recorded methodology no longer checks), DataError, UsageError."""
     path = audit_path(audit)
     store = open_store(path, create=False)
     try:
@@ -442,11 +661,15 @@ def rerun(
         if report.methodology is None:
             raise TierError(report.diagnostics, report.sources)
         methodology = report.methodology
-        dataset = read_data(data, encoding=encoding, sheet=sheet)
-        prepared = prepare_inputs(methodology, dataset)
+        prepared = prepare(methodology, read_data(data, encoding=encoding, sheet=sheet))
+        dataset = prepared.dataset
         try:
             result = evaluate(
-                methodology, prepared.frame, params=info.params, labels=prepared.labels
+                methodology,
+                prepared.frame,
+                params=info.params,
+                labels=prepared.labels,
+                members=prepared.members,
             )
         except ParamError as error:
             raise UsageError(str(error)) from None
