@@ -356,19 +356,7 @@ def _sorted_columns(columns: list[Sequence], group: int, within: int) -> list[Se
 def lower_body_of_rows(lower) -> LowerBody:
     """The LowerBody of an `audit.recorder.LowerRows`."""
     members = _sorted_columns(_columns_of(lower.members, len(MEMBER_COLUMNS)), 0, 1)
-    t = lower.tiers
-    steps = [
-        lower.tier_levels,
-        t.tier,
-        t.entity,
-        t.from_value,
-        t.rule_index,
-        t.before_limits,
-        t.after,
-        t.limits_acted,
-        t.display,
-    ]
-    steps = _sorted_columns(steps, 1, 2)
+    steps = _sorted_columns([lower.tier_levels, *lower.tiers.columns()], 1, 2)
     v = lower.values
     return LowerBody(
         levels=_columns_of(lower.levels, len(LEVEL_COLUMNS)),
@@ -385,16 +373,7 @@ def body_of_rows(rows) -> Body:
     v, t = rows.values, rows.tiers
     scalars = sorted(rows.scalars, key=lambda r: (r[0], r[2]))
     tier_order = sorted(range(len(t.tier)), key=lambda i: (t.tier[i], t.entity[i]))
-    tier_columns = [
-        t.tier,
-        t.entity,
-        t.from_value,
-        t.rule_index,
-        t.before_limits,
-        t.after,
-        t.limits_acted,
-        t.display,
-    ]
+    tier_columns = t.columns()
     if tier_order != list(range(len(tier_order))):
         tier_columns = [[c[i] for i in tier_order] for c in tier_columns]
     lower = getattr(rows, "lower", None)

@@ -428,6 +428,11 @@ class TierColumns:
     limits_acted: list
     display: list
 
+    def columns(self) -> list[list]:
+        """The columns in the order of the tier_steps table (and of the hashed stream)."""
+        return [self.tier, self.entity, self.from_value, self.rule_index, self.before_limits, self.after,
+                self.limits_acted, self.display]
+
 
 def tier_columns(traces: Sequence[NodeTrace], keys: pd.Index) -> TierColumns:
     out = TierColumns([], [], [], [], [], [], [], [])

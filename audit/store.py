@@ -453,22 +453,10 @@ class AuditStore:
         columns = ", ".join(("run", *LEVEL_COLUMNS, "first_value_id"))
         marks = ", ".join("?" * (len(LEVEL_COLUMNS) + 2))
         conn.executemany(f"INSERT INTO levels ({columns}) VALUES ({marks})", level_rows)
-        t = lower.tiers
         conn.executemany(
             "INSERT INTO member_tier_steps (run, level, tier, member, from_value, rule_index, "
             "before_limits, after, limits_acted, display) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            zip(
-                itertools.repeat(run_id),
-                lower.tier_levels,
-                t.tier,
-                t.entity,
-                t.from_value,
-                t.rule_index,
-                t.before_limits,
-                t.after,
-                t.limits_acted,
-                t.display,
-            ),
+            zip(itertools.repeat(run_id), lower.tier_levels, *lower.tiers.columns()),
         )
 
     def _write_values(self, run_id: int, rows: RunRows) -> int:
@@ -500,21 +488,10 @@ class AuditStore:
         )
 
     def _write_tier_steps(self, run_id: int, rows: RunRows) -> None:
-        t = rows.tiers
         self.conn.executemany(
             "INSERT INTO tier_steps (run, tier, entity, from_value, rule_index, before_limits, "
             "after, limits_acted, display) VALUES (?,?,?,?,?,?,?,?,?)",
-            zip(
-                itertools.repeat(run_id),
-                t.tier,
-                t.entity,
-                t.from_value,
-                t.rule_index,
-                t.before_limits,
-                t.after,
-                t.limits_acted,
-                t.display,
-            ),
+            zip(itertools.repeat(run_id), *rows.tiers.columns()),
         )
 
     # ------------------------------------------------------------ runs
@@ -764,14 +741,14 @@ class AuditStore:
         """Every node's (value, missing reason) for one member of a lower level (its name, or
         its LevelInfo to save looking it up): one index range read."""
         info = level if isinstance(level, LevelInfo) else self.level(run_id, level)
-        first, last = info.value_ids(position)
-        out = {}
-        for name, base, num, text, boolean, reason in self.conn.execute(
+        return self._named_values(
             "SELECT n.name, n.base, v.num, v.text, v.bool, v.missing_reason "
             "FROM member_values v JOIN nodes n ON n.run = v.run AND n.position = v.node "
-            "WHERE v.id BETWEEN ? AND ? ORDER BY v.id",
-            (first, last),
-        ):
+            "WHERE v.id BETWEEN ? AND ? ORDER BY v.id", info.value_ids(position))
+
+    def _named_values(self, sql: str, ids: tuple[int, int]) -> dict[str, tuple[Any, str | None]]:
+        out = {}
+        for name, base, num, text, boolean, reason in self.conn.execute(sql, ids):
             out[name] = (decode_value(base, num, text, boolean), reason)
         return out
 
@@ -829,17 +806,10 @@ class AuditStore:
 
     def entity_values(self, run_id: int, position: int) -> dict[str, tuple[Any, str | None]]:
         """Every node's (value, missing reason) for one entity: one index range read."""
-        info = self.run(run_id)
-        first, last = info.value_ids(position)
-        out = {}
-        for name, base, num, text, boolean, reason in self.conn.execute(
+        return self._named_values(
             "SELECT n.name, n.base, v.num, v.text, v.bool, v.missing_reason "
             "FROM node_values v JOIN nodes n ON n.run = v.run AND n.position = v.node "
-            "WHERE v.id BETWEEN ? AND ? ORDER BY v.id",
-            (first, last),
-        ):
-            out[name] = (decode_value(base, num, text, boolean), reason)
-        return out
+            "WHERE v.id BETWEEN ? AND ? ORDER BY v.id", self.run(run_id).value_ids(position))
 
     def values(self, run_id: int, node: str) -> pd.Series:
         """One node's values for every entity, indexed by key, in the representation of
