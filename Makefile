@@ -27,7 +27,8 @@ test: $(STAMP)
 demo: $(STAMP)
 	rm -f $(DEMO_DB)
 	$(BIN)/tierlang check methodologies/*.tier
-	$(BIN)/tierlang run methodologies/stp_dashboard_2017.tier --data examples/stp_2017/stp_2017.csv --audit $(DEMO_DB)
+	$(BIN)/tierlang run methodologies/stp_dashboard_2017.tier --data examples/stp_2017/stp_2017.csv \
+	    --data organisation=examples/stp_2017/organisations.csv --audit $(DEMO_DB)
 	$(BIN)/tierlang explain Dorset --audit $(DEMO_DB)
 	$(BIN)/tierlang test methodologies/*.tier
 

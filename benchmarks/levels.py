@@ -83,7 +83,7 @@ def groupby_baseline(members) -> None:
 def loop_baseline(members) -> None:
     services = members["service"].frame
     parents = members["service"].parents
-    for location, rows in parents.groupby(parents, sort=False).groups.items():
+    for rows in parents.groupby(parents, sort=False).groups.values():
         values = services.loc[rows]
         values["beds"].sum(), values["score"].mean(), values["open"].sum()
 

@@ -162,7 +162,8 @@ def test_explain_against_side_by_side(workdir):
 def test_the_done_when_command_runs(monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     result = run("diff", "methodologies/stp_dashboard_2017.tier", "methodologies/stp_dashboard_2018_draft.tier",
-                 "--data", "examples/stp_2017/stp_2017.csv", "--audit", str(tmp_path / "a.db"))
+                 "--data", "examples/stp_2017/stp_2017.csv",
+                 "--data", "organisation=examples/stp_2017/organisations.csv", "--audit", str(tmp_path / "a.db"))
     assert result.exit_code == 0, result.output
     out = result.output
     assert "structural changes: methodologies/stp_dashboard_2017.tier → " \

@@ -29,7 +29,10 @@ from tierlang import api, diffing
 ROOT = Path(__file__).resolve().parents[1]
 STP_2017 = ROOT / "methodologies" / "stp_dashboard_2017.tier"
 STP_DRAFT = ROOT / "methodologies" / "stp_dashboard_2018_draft.tier"
-STP_DATA = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
+STP_CSV = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
+STP_ORGS = ROOT / "examples" / "stp_2017" / "organisations.csv"
+# the STPs, and their member organisations for the finance indicator
+STP_DATA = api.Tables(str(STP_CSV), {"organisation": str(STP_ORGS)})
 
 
 def _record(store, methodology, data, params=None):
@@ -51,13 +54,13 @@ def _compare(old_m, new_m, data, attribute="movers", old_data=None):
 @pytest.fixture(scope="module")
 def stp(tmp_path_factory):
     path = tmp_path_factory.mktemp("stp") / "audit.db"
-    outcome = diffing.diff_files(str(STP_2017), str(STP_DRAFT), str(STP_DATA), audit=str(path))
+    outcome = diffing.diff_files(str(STP_2017), str(STP_DRAFT), STP_DATA, audit=str(path))
     return outcome, path
 
 
 def test_stp_transition_matrix_against_pandas_crosstab():
     old_m, new_m = dsl.load(STP_2017), dsl.load(STP_DRAFT)
-    _, c, old_outcome, new_outcome = _compare(old_m, new_m, str(STP_DATA))
+    _, c, old_outcome, new_outcome = _compare(old_m, new_m, STP_DATA)
     old_t = old_outcome.table.set_index("key")["tier"]
     new_t = new_outcome.table.set_index("key")["tier"]
     scale = ["outstanding", "advanced", "making_progress", "needs_most_improvement"]
@@ -74,7 +77,7 @@ def test_stp_transition_matrix_against_pandas_crosstab():
 
 def test_stp_correlations_against_pandas_ranks():
     old_m, new_m = dsl.load(STP_2017), dsl.load(STP_DRAFT)
-    _, c, old_outcome, new_outcome = _compare(old_m, new_m, str(STP_DATA))
+    _, c, old_outcome, new_outcome = _compare(old_m, new_m, STP_DATA)
     x = old_outcome.table.set_index("key")["score"]
     y = new_outcome.table.set_index("key")["score"].reindex(x.index)
     assert c.spearman == pytest.approx(np.corrcoef(x.rank(), y.rank())[0, 1], abs=1e-12)

@@ -21,8 +21,12 @@ from audit.recorder import build_rows, synthetic_result
 from tierlang import api
 
 ROOT = Path(__file__).resolve().parent.parent
+STP_TABLES = api.Tables(  # the STPs and their member organisations (finance)
+    str(ROOT / "examples/stp_2017/stp_2017.csv"),
+    {"organisation": str(ROOT / "examples/stp_2017/organisations.csv")},
+)
 REAL = (
-    ("methodologies/stp_dashboard_2017.tier", "examples/stp_2017/stp_2017.csv"),
+    ("methodologies/stp_dashboard_2017.tier", STP_TABLES),
     ("methodologies/cqc_adult_social_care.tier", "examples/cqc/services.csv"),
     ("methodologies/undp_hdi_groups.tier", "examples/hdi/hdr_2022.csv"),
 )
@@ -30,7 +34,8 @@ REAL = (
 
 def record_real(db: Path) -> list[int]:
     """Runs of the three real methodologies (their own example data) recorded in `db`."""
-    return [api.run(ROOT / m, ROOT / d, audit=db).run_id for m, d in REAL]
+    return [api.run(ROOT / m, d if isinstance(d, api.Tables) else ROOT / d, audit=db).run_id
+            for m, d in REAL]
 
 
 @pytest.fixture(scope="module")

@@ -97,8 +97,7 @@ def test_tiers_and_limits_at_each_level(outcome):
 
 def test_one_long_table_gives_the_same_values_as_one_table_per_level(outcome):
     long = tierlang.run(METHODOLOGY, HERE / "long.csv")
-    for name, level in [("trust_rating", None), ("location_rating", "location"), ("share_of_trust", "service"),
-                        ("mean_beds", "location"), ("fewest_beds", None)]:
+    for name in ("trust_rating", "location_rating", "share_of_trust", "mean_beds", "fewest_beds"):
         expected = {k: v for k, v in values(outcome, name).items() if k not in ("T4", "L5")}
         got = values(long, name)
         assert got.keys() == expected.keys()

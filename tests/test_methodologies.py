@@ -16,6 +16,7 @@ components; a missing rule condition leaves a rule-based tier missing.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ CQC_FILE = ROOT / "methodologies" / "cqc_adult_social_care.tier"
 STP_FILE = ROOT / "methodologies" / "stp_dashboard_2017.tier"
 CQC_DATA = ROOT / "examples" / "cqc" / "services.csv"
 STP_DATA = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
+STP_ORGS = ROOT / "examples" / "stp_2017" / "organisations.csv"
 
 # ---------------------------------------------------------------- oracle helpers
 
@@ -83,6 +85,14 @@ def read_csv(path: Path, key: str) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.index = frame[key].astype(str)
     return frame.replace("", np.nan)
+
+
+def round_half_away(x: float, digits: int) -> float:
+    """Spreadsheet ROUND (docs/semantics.md): the value taken to 15 significant digits, then
+    rounded half away from zero."""
+    if pd.isna(x):
+        return np.nan
+    return float(Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
 def as_number(column: pd.Series) -> pd.Series:
@@ -180,13 +190,33 @@ STP_NUMERIC = {
     "emergency_admissions": ("emergency_admissions_score", False),
     "emergency_bed_days": ("emergency_bed_days_score", False),
     "dtoc": ("dtoc_score", False),
-    "finance": ("finance_score", True),
 }
 STP_SCALE = ["needs_most_improvement", "making_progress", "advanced", "outstanding"]
 
 
+def stp_finance_oracle(stps: pd.Index, organisations: pd.DataFrame) -> pd.Series:
+    """Finance per STP from its member organisations (HFMA: combined surplus (deficit) over
+    total resource available, as %), rounded to 2 places: a member without a value leaves its
+    STP missing (no `skip missing`); an STP without members has 0 / 0, missing."""
+    surplus, resource = (
+        as_number(organisations["org_surplus"]),
+        as_number(organisations["org_resource"]),
+    )
+    by_stp = organisations["footprint"].astype(str)
+    total_surplus = surplus.groupby(by_stp).sum(min_count=1)
+    total_resource = resource.groupby(by_stp).sum(min_count=1)
+    incomplete = (surplus.isna() | resource.isna()).groupby(by_stp).any()
+    total_surplus = total_surplus.reindex(stps).fillna(0.0)
+    total_resource = total_resource.reindex(stps).fillna(0.0)
+    ratio = (100 * total_surplus / total_resource.replace(0.0, np.nan)).where(
+        ~incomplete.reindex(stps, fill_value=False)
+    )
+    return ratio.map(lambda v: round_half_away(v, 2))
+
+
 def stp_oracle(
     data: pd.DataFrame,
+    organisations: pd.DataFrame,
     transformation_weight: float = 0.5,
     advanced_cutoff: float = 2.5,
     leadership_cap: bool = True,
@@ -195,6 +225,8 @@ def stp_oracle(
     for name, (score, higher) in STP_NUMERIC.items():
         out[name] = as_number(data[name])
         out[score] = quartile(out[name], higher)
+    out["finance"] = stp_finance_oracle(data.index, organisations)
+    out["finance_score"] = quartile(out["finance"], True)
     out["leadership"] = as_label(data["leadership"])
     out["leadership_score"] = out["leadership"].map(
         {"limited": 1.0, "emerging": 2.0, "developing": 3.0, "established": 4.0}
@@ -270,7 +302,7 @@ def test_cqc_oracle_matches_the_reference_vectors_and_example_expectations():
 
 def test_stp_oracle_tails_and_cap_on_illustrative_data():
     data = read_csv(STP_DATA, "footprint")
-    result = stp_oracle(data)
+    result = stp_oracle(data, read_csv(STP_ORGS, "org_code"))
     rating = result["overall_rating"]
     assert (rating == "outstanding").sum() >= 5
     assert (rating == "needs_most_improvement").sum() >= 5
@@ -301,10 +333,11 @@ def _compare(name: str, key_order: pd.Index, actual: pd.Series, expected: pd.Ser
             )
 
 
-def _run(path: Path, data: Path, params: dict | None = None):
+def _run(path: Path, data: Path, params: dict | None = None, tables: dict[str, Path] | None = None):
     methodology = dsl.load(str(path))
-    prepared = prepare_inputs(methodology, read_dataset(str(data)))
-    kwargs = {"labels": prepared.labels}
+    named = {level: read_dataset(str(table)) for level, table in (tables or {}).items()}
+    prepared = prepare_inputs(methodology, read_dataset(str(data)), named)
+    kwargs = {"labels": prepared.labels, "members": prepared.members}
     if params:
         kwargs["params"] = params
     return methodology, interpreter.evaluate(methodology, prepared.frame, **kwargs)
@@ -320,11 +353,15 @@ def _compare_all(result, oracle: pd.DataFrame) -> None:
         else:
             _compare(name, result.keys, trace.values, oracle[name])
         compared += 1
-    # every node of the methodology that is per entity and not a list is compared
+    # every node of the methodology that is per entity (of the top level) and not a list is
+    # compared; the lower levels' nodes are compared by the test that has them
     defined = {
         n.name
         for n in result.methodology.nodes
-        if n.kind != "param" and not n.type.scalar and n.type.base != "list"
+        if n.kind != "param"
+        and not n.type.scalar
+        and n.type.base != "list"
+        and n.name in result.traces
     }
     missing = defined - {c.partition(":")[0] for c in oracle.columns}
     assert not missing, f"nodes not compared with the oracle: {sorted(missing)}"
@@ -352,8 +389,9 @@ def test_cqc_every_node_matches_the_oracle():
     ],
 )
 def test_stp_every_node_matches_the_oracle(params):
-    _, result = _run(STP_FILE, STP_DATA, params or None)
-    oracle = stp_oracle(read_csv(STP_DATA, "footprint"), **params)
+    _, result = _run(STP_FILE, STP_DATA, params or None, {"organisation": STP_ORGS})
+    organisations = read_csv(STP_ORGS, "org_code")
+    oracle = stp_oracle(read_csv(STP_DATA, "footprint"), organisations, **params)
     _compare_all(result, oracle.drop(columns=["other_theme_weight"]))
     _compare(
         "other_theme_weight",
@@ -361,6 +399,11 @@ def test_stp_every_node_matches_the_oracle(params):
         result.values("other_theme_weight"),
         oracle["other_theme_weight"],
     )
+    # the organisation level's nodes: its two inputs, for each of its organisations
+    members = result.members["organisation"]
+    assert set(members.traces) == {"org_surplus", "org_resource"}
+    for name in members.traces:
+        _compare(name, members.keys, members.traces[name].values, as_number(organisations[name]))
 
 
 @pytest.mark.parametrize("path", [CQC_FILE, STP_FILE], ids=["cqc", "stp"])

@@ -152,7 +152,8 @@ def test_stp_example_reconciles_honestly_against_the_published_ratings(tmp_path,
     monkeypatch.delenv("TIERLANG_AUDIT", raising=False)
     db = str(tmp_path / "stp.db")
     ran = invoke("run", str(ROOT / "methodologies/stp_dashboard_2017.tier"), "--data",
-                 str(ROOT / "examples/stp_2017/stp_2017.csv"), "--audit", db)
+                 str(ROOT / "examples/stp_2017/stp_2017.csv"), "--data",
+                 "organisation=" + str(ROOT / "examples/stp_2017/organisations.csv"), "--audit", db)
     assert ran.exit_code == 0, ran.output
     result = invoke("reconcile", "latest", "--audit", db, "--expected",
                     str(ROOT / "examples/stp_2017/published_ratings.csv"), "--key", "footprint_no",

@@ -27,8 +27,15 @@ S = importlib.import_module("tierlang.sensitivity")
 
 ROOT = Path(__file__).resolve().parents[1]
 STP_FILE = ROOT / "methodologies" / "stp_dashboard_2017.tier"
-STP_DATA = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
+STP_CSV = ROOT / "examples" / "stp_2017" / "stp_2017.csv"
+STP_ORGS = ROOT / "examples" / "stp_2017" / "organisations.csv"
+# the STPs, and their member organisations for the finance indicator
+STP_DATA = api.Tables(str(STP_CSV), {"organisation": str(STP_ORGS)})
 HEADER = 'methodology "test"\nentity org key id\n'
+
+
+def stp_prepared(m: M.Methodology):
+    return prepare_inputs(m, read_dataset(STP_CSV), {"organisation": read_dataset(STP_ORGS)})
 
 
 def check(body: str) -> M.Methodology:
@@ -118,14 +125,15 @@ def test_overrides_must_be_among_the_options():
 # ================================================================ the samples axis
 
 
-def assert_blocks_equal_single_runs(m, inputs, samples, share_invariant):
+def assert_blocks_equal_single_runs(m, inputs, samples, share_invariant, members=None):
     """Every node of every sample, stacked, equals a single run with that sample's params."""
-    evaluator = E.SampleEvaluator(m, inputs, sampled=list(samples), share_invariant=share_invariant)
+    evaluator = E.SampleEvaluator(m, inputs, sampled=list(samples), share_invariant=share_invariant,
+                                  members=members)
     stacked = evaluator.run(samples)
     count = len(next(iter(samples.values())))
     for s in range(count):
         params = {k: (v[s].item() if hasattr(v[s], "item") else v[s]) for k, v in samples.items()}
-        single = E.evaluate(m, inputs, params=params)
+        single = E.evaluate(m, inputs, params=params, members=members)
         for name, trace in single.traces.items():
             value = stacked[name]
             if value.is_list:
@@ -142,11 +150,11 @@ def assert_blocks_equal_single_runs(m, inputs, samples, share_invariant):
 @pytest.mark.parametrize("share_invariant", [True, False])
 def test_stacked_samples_equal_single_runs_for_stp(share_invariant):
     m = dsl.load(STP_FILE)
-    inputs = prepare_inputs(m, read_dataset(STP_DATA)).frame
+    prepared = stp_prepared(m)
     rng = np.random.default_rng(7)
     samples = {"transformation_weight": np.r_[0.5, 0.4, 0.6, rng.uniform(0.4, 0.6, 4)],
                "advanced_cutoff": np.r_[2.5, 2.25, 2.75, rng.uniform(2.25, 2.75, 4)]}
-    assert_blocks_equal_single_runs(m, inputs, samples, share_invariant)
+    assert_blocks_equal_single_runs(m, prepared.frame, samples, share_invariant, prepared.members)
 
 
 EVERY_POPULATION_FUNCTION = """type rating = level poor < fair < good < great
@@ -232,19 +240,20 @@ def test_stacked_samples_equal_single_runs_for_every_population_function(share_i
 
 def test_invariant_nodes_are_evaluated_once():
     m = dsl.load(STP_FILE)
-    inputs = prepare_inputs(m, read_dataset(STP_DATA)).frame
-    evaluator = E.SampleEvaluator(m, inputs, sampled=["advanced_cutoff"], wanted=["overall_rating"])
+    prepared = stp_prepared(m)
+    evaluator = E.SampleEvaluator(m, prepared.frame, sampled=["advanced_cutoff"], wanted=["overall_rating"],
+                                  members=prepared.members)
     assert [n.name for n in evaluator.order] == ["advanced_cutoff", "overall_rating"]
 
 
 def test_samples_are_checked_like_overrides():
     m = dsl.load(STP_FILE)
-    inputs = prepare_inputs(m, read_dataset(STP_DATA)).frame
-    evaluator = E.SampleEvaluator(m, inputs, sampled=["transformation_weight"])
+    prepared = stp_prepared(m)
+    evaluator = E.SampleEvaluator(m, prepared.frame, sampled=["transformation_weight"], members=prepared.members)
     with pytest.raises(ParamError, match="outside its range"):
         evaluator.run({"transformation_weight": np.array([0.5, 0.7])})
     with pytest.raises(ParamError, match="unknown param"):
-        E.SampleEvaluator(m, inputs, sampled=["nope"])
+        E.SampleEvaluator(m, prepared.frame, sampled=["nope"], members=prepared.members)
 
 
 def test_a_population_function_without_a_block_kernel_is_computed_block_by_block(monkeypatch):

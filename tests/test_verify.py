@@ -20,7 +20,12 @@ from dsl.checker import check_sources
 from tierlang import api, verification
 
 ROOT = Path(__file__).resolve().parent.parent
-STP = (ROOT / "methodologies/stp_dashboard_2017.tier", ROOT / "examples/stp_2017/stp_2017.csv")
+STP_CSV = ROOT / "examples/stp_2017/stp_2017.csv"
+STP_ORGS = ROOT / "examples/stp_2017/organisations.csv"  # the member organisations (finance)
+STP = (
+    ROOT / "methodologies/stp_dashboard_2017.tier",
+    api.Tables(str(STP_CSV), {"organisation": str(STP_ORGS)}),
+)
 CQC = (ROOT / "methodologies/cqc_adult_social_care.tier", ROOT / "examples/cqc/services.csv")
 HDI = (ROOT / "methodologies/undp_hdi_groups.tier", ROOT / "examples/hdi/hdr_2022.csv")
 
@@ -119,7 +124,9 @@ def test_the_real_methodologies_reproduce_exactly(db):
     for run in report.runs:
         assert run.reproduced and run.integrity.ok, run
         assert run.differences == () and run.other_differences == () and run.notes == ()
-    assert [r.integrity.values for r in report.runs] == [1848, 540, 390, 1848]
+    # STP: 42 nodes x 44 STPs, plus its 2 organisation inputs x 316 organisations
+    stp_values = 42 * 44 + 2 * 316
+    assert [r.integrity.values for r in report.runs] == [stp_values, 540, 390, stp_values]
 
 
 def test_verify_does_not_read_the_methodology_files(db, tmp_path, monkeypatch):
@@ -251,12 +258,16 @@ def test_unknown_runs_are_an_audit_error(db):
 def test_rerun_uses_the_recorded_methodology_and_params_on_new_data(db, tmp_path):
     """Last year's method on this year's data: the methodology text comes from the store even
     when the file has changed since, and the params are the run's."""
-    frame = pd.read_csv(STP[1], dtype=str)
+    frame = pd.read_csv(STP_CSV, dtype=str)
     frame = frame.iloc[::-1].reset_index(drop=True)  # "this year": other rows, other order
     frame = frame.iloc[:30]
     new_data = tmp_path / "stp_new.csv"
     frame.to_csv(new_data, index=False)
-    outcome = verification.rerun(4, new_data, audit=str(db))
+    organisations = pd.read_csv(STP_ORGS, dtype=str)
+    new_orgs = tmp_path / "organisations_new.csv"  # the members of those 30 STPs
+    organisations[organisations["footprint"].isin(frame["footprint"])].to_csv(new_orgs, index=False)
+    tables = api.Tables(str(new_data), {"organisation": str(new_orgs)})
+    outcome = verification.rerun(4, tables, audit=str(db))
     assert outcome.run_id == 5
     with open_store(db) as store:
         old, new = store.run(4), store.run(5)
@@ -267,7 +278,8 @@ def test_rerun_uses_the_recorded_methodology_and_params_on_new_data(db, tmp_path
             == old.params
             == {"transformation_weight": 0.5, "advanced_cutoff": 2.25, "leadership_cap": False}
         )
-        assert new.entity_count == 30 and new.dataset_path == str(new_data)
+        assert new.entity_count == 30
+        assert new.dataset_path == f"{new_data}; organisation={new_orgs}"
     report = verification.verify(str(db))
     assert report.ok and len(report.runs) == 5
 
