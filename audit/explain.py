@@ -765,7 +765,8 @@ def _render(node: NodeExplanation, depth: int, lines: list[str]) -> None:
 
 
 def _render_members(group: MemberGroup, indent: str, lines: list[str]) -> None:
-    call = ", ".join(f"{f}({_squash(a)})" for f, a in group.calls) + " over"
+    calls = dict.fromkeys(f"{f}({_squash(a)})" for f, a in group.calls)  # each distinct call once
+    call = ", ".join(calls) + " over"
     if not group.count:
         lines.append(f"{indent}{call} {plural(group.over, 2)}: it has none")
         return

@@ -37,7 +37,7 @@ import pandas as pd
 
 from dsl import model as M
 from dsl import types as T
-from dsl.printer import Printer, condition_text, label_text
+from dsl.printer import Printer, condition_text, label_text, option_texts
 from interpreter.trace import LevelResult, LimitTrace, NodeTrace, RunResult, TierTrace
 
 # ---------------------------------------------------------------- expression text
@@ -260,7 +260,8 @@ def aggregates(node: M.Node) -> list[dict] | None:
                     {
                         "function": e.function,
                         "over": e.over,
-                        "argument": ", ".join(expression_text(a) for a in e.args),
+                        "argument": ", ".join([*(expression_text(a) for a in e.args),
+                                               *(text for _, text in option_texts(e))]),
                         "reads": reads,
                     }
                 )

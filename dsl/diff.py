@@ -45,7 +45,7 @@ from dsl.printer import (
 SECTIONS = ("header", "types", "inputs", "params", "definitions", "tiers")
 HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column", "doc")
 _QUOTED = frozenset({"name", "version", "doc"})
-_HEADER_SEMANTIC = frozenset({"entity", "key", "label_column"})  # the others only describe
+_HEADER_SEMANTIC = frozenset({"entity", "key", "label_column", "levels"})  # the others only describe
 _PRESENTATION = frozenset({"label", "doc", "component_order"})
 _NOT_VALUES = frozenset({"range", "required"})  # declared checks: they change no value
 _COMMUTATIVE = frozenset({"mean", "weighted_mean", "sum", "min", "max", "geometric_mean", "count",
@@ -227,6 +227,11 @@ class _Differ:
             detail = Detail(field, None, change, old_text, new_text)
             summary = f"{field} {_arrow(old_text, new_text)}"
             out.append(Change("header", field, "header", "changed", (detail,), summary))
+        old_levels, new_levels = _levels_text(self.old), _levels_text(self.new)
+        if old_levels != new_levels:
+            detail = Detail("levels", None, _presence(old_levels, new_levels), old_levels, new_levels)
+            out.append(Change("header", "levels", "header", "changed", (detail,),
+                              f"entity levels {_arrow(old_levels, new_levels)}"))
         return out
 
     def types(self) -> list[Change]:
@@ -294,7 +299,7 @@ class _Differ:
         if node.kind == M.INPUT:
             column = f' from {quote(node.column)}' if node.column and node.column != node.name else ""
             rng = f" range {_range_text(node.range, node)}" if node.range else ""
-            return f"input {node.name}: {self.type_text(node.type, m)}{label}{column}{rng}"
+            return f"input {node.name}: {self.type_text(node.type, m)}{label}{column}{rng}{_per(node)}"
         if node.kind == M.PARAM:
             rng = f" range {_range_text(node.range, node)}" if node.range else ""
             return f"param {node.name} = {_param_value_text(node)}{rng}"
@@ -302,8 +307,8 @@ class _Differ:
             spec = node.tier
             source = f" from {printer.text(spec.source)}" if spec.source is not None else ""
             rules = ", ".join(f"{label_text(r.label)}: {printer.condition(r)}" for r in spec.rules)
-            return f"tier {node.name}{label}{source} {{ {rules} }}"
-        return f"{node.kind} {node.name}{label} = {printer.text(node.expr)}"
+            return f"tier {node.name}{label}{_per(node)}{source} {{ {rules} }}"
+        return f"{node.kind} {node.name}{label}{_per(node)} = {printer.text(node.expr)}"
 
     def added(self, n: M.Node) -> Change:
         file, line = self._where(n)
@@ -327,6 +332,8 @@ class _Differ:
         details: list[Detail] = []
         if o.kind != n.kind:
             details.append(Detail("kind", None, "changed", o.kind, n.kind))
+        if (o.level, o.context) != (n.level, n.context):
+            details.append(Detail("level", None, "changed", _level_of(o, self.old), _level_of(n, self.new)))
         if str(o.type) != str(n.type):
             details.append(Detail("type", None, "changed", self.type_text(o.type, self.old),
                                   self.type_text(n.type, self.new)))
@@ -445,6 +452,9 @@ class _Differ:
                 out.append(Detail("option", name, _presence(getattr(a, option) or None, getattr(b, option) or None),
                                   old_options.get(option, "none" if option != "population_count" else "row-wise"),
                                   new_options.get(option, "none" if option != "population_count" else "row-wise")))
+        if a.over != b.over:
+            out.append(Detail("option", "over", _presence(a.over, b.over), f"over {a.over}" if a.over else "none",
+                              f"over {b.over}" if b.over else "none"))
         if not out:  # same texts, different trees (a level type used changed)
             return [Detail("expression", None, "changed", self.p_old.call(a), self.p_new.call(b))]
         return out
@@ -695,8 +705,31 @@ def _arrow(old: str | None, new: str | None) -> str:
     return f"{old} {_ARROW} {new}"
 
 
+def _levels_text(m: M.Methodology) -> str | None:
+    """The entity levels below the top, as written in the header (None for one level)."""
+    if not m.is_multilevel:
+        return None
+    parts = []
+    for lv in m.lower_levels:
+        label = f" label {lv.label_column}" if lv.label_column else ""
+        parts.append(f"{lv.name} within {lv.parent} key {lv.key}{label}")
+    return "; ".join(parts)
+
+
+def _level_of(node: M.Node, m: M.Methodology) -> str:
+    if node.context is not None:
+        return f"scalar over {node.context}"
+    return f"per {node.level or m.entity}"
+
+
+def _per(node: M.Node) -> str:
+    return f" per {node.level}" if node.level is not None else ""
+
+
 def _detail_phrase(d: Detail) -> str:  # noqa: C901 - one phrase per kind of detail
     what, item = d.what, d.item
+    if what == "level":
+        return f"level {_arrow(d.old, d.new)}"
     if what == "value":
         return _arrow(d.old, d.new)
     if what == "component":

@@ -1179,7 +1179,9 @@ def _check_parents(d: _LevelData, parent: _LevelData, m: Methodology) -> list[Da
     if not len(unknown):
         return problems
     name = parent.level.name
-    article = "an" if name[:1].lower() in "aeiou" else "a"
+    # an acronym is read letter by letter: "an STP", "an NHS trust", "a CCG"
+    vowel_sounds = "AEFHILMNORSX" if name.isupper() else "aeiouAEIOU"
+    article = "an" if name[:1] in vowel_sounds else "a"
     pool = set(known) if len(known) <= _DID_YOU_MEAN_MAX else None
     for n, i in enumerate(unknown):
         cell = cells[i]

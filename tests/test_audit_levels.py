@@ -470,7 +470,7 @@ def test_every_level_is_recorded_and_reads_back(store):
         {
             "function": "count",
             "over": "service",
-            "argument": "safe == outstanding",
+            "argument": "safe == outstanding, skip missing",
             "reads": ["safe"],
         },
     )
@@ -936,7 +936,7 @@ headline: location_rating = outstanding
     statistics: outstanding.threshold 1
   * n_outstanding (let per location) = 1
       = {expression_text(e["n_outstanding"].expr)} [trusts.tier:13]
-      count(safe == outstanding) over its 3 services:
+      count(safe == outstanding, skip missing) over its 3 services:
         S1 "Cardiology": safe = outstanding
         S2 "A&E": safe = good
         S3 "Maternity": safe = missing (input_missing)
@@ -969,7 +969,7 @@ headline: Trust rating = outstanding
       parameter [trusts.tier:11]
   * avg_safe (score) = 3.6667
       = {expression_text(e["avg_safe"].expr)} [trusts.tier:19]
-      mean(safe_score) over its 4 services:
+      mean(safe_score, skip missing) over its 4 services:
         S1 "Cardiology": safe_score = 4
         S2 "A&E": safe_score = 3
         S3 "Maternity": safe_score = missing (component_missing)
@@ -980,7 +980,7 @@ headline: Trust rating = outstanding
 
 def test_an_entity_without_members_and_a_service_with_its_parent_chain(store):
     empty = render_text(explain(store, "Empty Clinic"))
-    assert "      count(safe == outstanding) over services: it has none\n" in empty
+    assert "      count(safe == outstanding, skip missing) over services: it has none\n" in empty
     assert (
         "    rule 2 of 2 (otherwise) assigned good: no earlier rule held for n_outstanding 0\n"
         in empty
@@ -997,7 +997,7 @@ def test_long_member_lists_are_capped(tmp_path):
     with open_store(tmp_path / "a.db") as store:
         store.record(trusts_result(services_at_l1=30), started=STARTED)
         capped = render_text(explain(store, "L1", member_limit=5))
-        assert "      count(safe == outstanding) over its 30 services:\n" in capped
+        assert "      count(safe == outstanding, skip missing) over its 30 services:\n" in capped
         assert capped.count("        S") == 5
         assert capped.endswith(
             "        ... and 25 more\n        missing among the 30: safe for 1 (input_missing)\n"
@@ -1031,7 +1031,7 @@ def test_json_says_the_level_and_the_members(store):
     assert n_out["members"] == [
         {
             "over": "service",
-            "calls": [{"function": "count", "argument": "safe == outstanding"}],
+            "calls": [{"function": "count", "argument": "safe == outstanding, skip missing"}],
             "reads": ["safe"],
             "count": 3,
             "more": 0,
@@ -1163,7 +1163,7 @@ def test_end_to_end_record_verify_and_explain(evaluated):
                     trace.values.dropna().tolist()
                 ), name
         text = render_text(explain(store, "L1"))
-    assert "count(safe == outstanding) over its 3 services:\n" in text
+    assert "count(safe == outstanding, skip missing) over its 3 services:\n" in text
     assert "        S3: safe = missing (input_missing)\n" in text
 
 

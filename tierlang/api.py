@@ -2,7 +2,9 @@
 
     import tierlang
     m = tierlang.load("methodologies/stp_dashboard_2017.tier")
-    outcome = tierlang.run(m, "examples/stp_2017/stp_2017.csv", audit="tierlang.db")
+    data = tierlang.Tables("examples/stp_2017/stp_2017.csv",      # one table per entity level
+                           {"organisation": "examples/stp_2017/organisations.csv"})
+    outcome = tierlang.run(m, data, audit="tierlang.db")
     outcome.table            # DataFrame: key, label, score, tier, rank
     print(tierlang.explain("Dorset", audit="tierlang.db").text)
 

@@ -77,8 +77,8 @@ def diff_files(old_path, new_path, data, params=(), audit=None, encoding: str = 
     old_params, new_params = split_params(old, new, params)
     dataset = api.read_data(data, encoding=encoding, sheet=sheet)
     structural = diff(old, new)
-    old_outcome = api.run(old, dataset, params=old_params)
-    new_outcome = api.run(new, dataset, params=new_params)
+    old_outcome = api.run(old, _tables_for(old, new, dataset), params=old_params)
+    new_outcome = api.run(new, _tables_for(new, old, dataset), params=new_params)
     path = api.audit_path(audit)
     store = open_store(path)
     try:
@@ -89,6 +89,18 @@ def diff_files(old_path, new_path, data, params=(), audit=None, encoding: str = 
         return _compare(store, path, "methodologies", old_id, new_id, structural, None, False)
     finally:
         store.close()
+
+
+def _tables_for(methodology: Methodology, other: Methodology, data):
+    """The tables `methodology` reads of the data both are run on: a table named for a level
+    only the other methodology declares (a level NEW adds) is left out; any other table is
+    kept, so that a misnamed one is still reported."""
+    if not isinstance(data, api.Tables):
+        return data
+    own = {lv.name for lv in methodology.lower_levels}
+    theirs = {lv.name for lv in other.lower_levels}
+    levels = {name: table for name, table in data.levels.items() if name in own or name not in theirs}
+    return api.Tables(data.main, levels) if levels else data.main
 
 
 # ---------------------------------------------------------------- two recorded runs

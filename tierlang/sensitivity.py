@@ -1,8 +1,9 @@
 """How robust is each tier? Uncertainty and sensitivity analysis over a methodology's own
 choices (docs/sensitivity.md).
 
-    analysis = analyse("methodologies/stp_dashboard_2017.tier", "examples/stp_2017/stp_2017.csv",
-                       samples=10_000, seed=1, audit="tierlang.db")
+    data = Tables("examples/stp_2017/stp_2017.csv", {"organisation": "examples/stp_2017/organisations.csv"})
+    analysis = analyse("methodologies/stp_dashboard_2017.tier", data, samples=10_000, seed=1,
+                       audit="tierlang.db")
     analysis.entities[0].probabilities     # {"outstanding": 0.93, "advanced": 0.07, ...}
     analysis.choices[0].name               # the choice that matters most
 
