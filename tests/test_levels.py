@@ -161,3 +161,28 @@ def test_cli_test_reads_the_long_table():
     result = CliRunner().invoke(main, ["test", str(METHODOLOGY)])
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output
+
+
+def test_cli_run_shows_a_lower_level(tmp_path):
+    out = tmp_path / "locations.json"
+    result = CliRunner().invoke(main, [
+        "run", str(METHODOLOGY), "--data", str(HERE / "long.csv"), "--no-audit", "--level", "location",
+        "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "key,label,within,score,tier,rank", "L1,,T1,,outstanding,1", "L2,,T1,,requires improvement,2",
+        "L3,,T2,,requires improvement,2", "L4,,T3,,requires improvement,2"]
+    import json
+
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["level"] == "location" and written["tier"] == "location_rating"
+    assert [row["outstanding_services"] for row in written["values"]] == [2, 0, 0, 0]
+
+
+def test_cli_run_refuses_an_unknown_level_before_recording(tmp_path):
+    store = tmp_path / "audit.db"
+    result = CliRunner().invoke(main, [
+        "run", str(METHODOLOGY), "--data", str(HERE / "long.csv"), "--audit", str(store), "--level", "locaton"])
+    assert result.exit_code == 1
+    assert result.output == "error: --level locaton: no such entity level; did you mean 'location'?\n"
+    assert not store.exists()

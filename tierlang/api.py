@@ -52,10 +52,30 @@ class RunOutcome:
     audit_path: str | None
     table: pd.DataFrame  # one row per entity: key, label, score, tier, rank
     counts: list[tuple[str, int]]  # per tier label, best first, then unrated
+    level: str | None = None  # the entity level `table` and `counts` show (None: the top level)
 
     @property
     def methodology(self) -> Methodology:
         return self.result.methodology
+
+    @staticmethod
+    def check_level(methodology: Methodology, level: str) -> None:
+        """UsageError unless `level` names one of the methodology's entity levels."""
+        names = [lv.name for lv in methodology.levels] or [methodology.entity]
+        if level not in names:
+            suggestion = did_you_mean(level, names)
+            raise UsageError(f"--level {level}: no such entity level" + (
+                f"; did you mean '{suggestion}'?" if suggestion else f" (levels: {', '.join(names)})"))
+
+    def at_level(self, level: str | None) -> RunOutcome:
+        """The same run, its table and counts showing the entities of a lower level (by name;
+        None or the top level's name: the top level)."""
+        m = self.methodology
+        if level is None or level == m.entity:
+            return attrs.evolve(self, table=summary_table(self.result), counts=tier_counts(self.result), level=None)
+        self.check_level(m, level)
+        return attrs.evolve(self, table=summary_table(self.result, level), counts=tier_counts(self.result, level),
+                            level=level)
 
 
 def audit_path(explicit: str | None = None) -> str:

@@ -144,15 +144,21 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
               show_default=True)
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
-def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet) -> None:
+@click.option("--level", "level", default=None, metavar="LEVEL",
+              help="Show (and write with --out) the entities of this lower entity level and its last tier.")
+def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level) -> None:
     """Run METHODOLOGY over --data, record every value, and print the tiers."""
     from tierlang import api, report
 
     def action():
         m = api.load(methodology)
         overrides = api.parse_params(m, params)
+        if level is not None:
+            api.RunOutcome.check_level(m, level)  # before running: a bad --level must not record a run
         store = None if no_audit else api.audit_path(audit)
-        return api.run(m, api.data_argument(data), params=overrides, audit=store, encoding=encoding, sheet=sheet)
+        outcome = api.run(m, api.data_argument(data), params=overrides, audit=store, encoding=encoding,
+                          sheet=sheet)
+        return outcome.at_level(level)
 
     if out:
         _check_out_path(out)  # before running: a bad --out must not leave a recorded run behind

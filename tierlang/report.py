@@ -52,18 +52,22 @@ def render_run(outcome, output_format: str = "table") -> str:
         lines.append("run not recorded (--no-audit)")
     version = f", version {m.version}" if m.version else ""
     lines.append(f"{m.name}{version}")
-    lines.append(f"{len(table)} entities ({m.entity}) from {outcome.dataset.path}")
-    if outcome.result.members:  # entities at several levels: how many of each lower level
+    entity, key, label_column = _shown_level(outcome)
+    lines.append(f"{len(table)} entities ({entity}) from {outcome.dataset.path}")
+    if outcome.result.members and outcome.level is None:  # how many entities of each lower level
         counts = ", ".join(f"{len(lower.keys)} {name}{'' if len(lower.keys) == 1 else 's'}"
                            for name, lower in outcome.result.members.items())
         lines.append(f"within them: {counts} (`tierlang explain KEY` shows any of them)")
     text = "\n".join(lines) + "\n\n"
-    tier_name = headline_tier(outcome.result) or "tier"
+    tier_name = headline_tier(outcome.result, outcome.level) or "tier"
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     grid.add_column("rank", justify="right")
-    grid.add_column(m.key)
-    if m.label_column:
-        grid.add_column(m.label_column)
+    grid.add_column(key)
+    if label_column:
+        grid.add_column(label_column)
+    within = "within" in table.columns
+    if within:
+        grid.add_column(m.level(outcome.level).parent)
     has_score = bool(table["score"].notna().any())
     if has_score:
         grid.add_column("score", justify="right")
@@ -71,8 +75,10 @@ def render_run(outcome, output_format: str = "table") -> str:
     ordered = table.sort_values(["rank"], kind="stable", na_position="last")
     for row in ordered.itertuples(index=False):
         cells = [format_number(row.rank), str(row.key)]
-        if m.label_column:
+        if label_column:
             cells.append("" if row.label is None or row.label is pd.NA else str(row.label))
+        if within:
+            cells.append(str(row.within))
         if has_score:
             cells.append(format_number(row.score))
         cells.append("-" if row.tier is None or pd.isna(row.tier) else str(row.tier))
@@ -82,10 +88,20 @@ def render_run(outcome, output_format: str = "table") -> str:
     return text
 
 
+def _shown_level(outcome) -> tuple[str, str, str | None]:
+    """(name, key column, label column) of the level the outcome's table shows."""
+    m = outcome.methodology
+    if outcome.level is None:
+        return m.entity, m.key, m.label_column
+    level = m.level(outcome.level)
+    return level.name, level.key, level.label_column
+
+
 def render_counts(outcome) -> str:
-    if headline_tier(outcome.result) is None and outcome.result.members:
-        return "no tier of the top level: the lower levels' tiers are recorded (see `tierlang explain KEY`)"
-    tier_name = headline_tier(outcome.result) or "tier"
+    if headline_tier(outcome.result, outcome.level) is None and outcome.result.members:
+        return (f"no tier of the {outcome.level or 'top'} level: see `tierlang run --level LEVEL` for the "
+                "tiers of another level, `tierlang explain KEY` for any entity")
+    tier_name = headline_tier(outcome.result, outcome.level) or "tier"
     counts = ", ".join(f"{label} {n}" for label, n in outcome.counts)
     lines = [f"{tier_name}: {counts}"]
     unrated = outcome.table[outcome.table["tier"].isna()]
@@ -112,7 +128,8 @@ def run_json(outcome) -> dict:
         "audit": outcome.audit_path,
         "methodology": {"name": m.name, "version": m.version, "path": m.path},
         "data": outcome.dataset.path,
-        "tier": headline_tier(outcome.result),
+        **({"level": outcome.level} if outcome.level is not None else {}),
+        "tier": headline_tier(outcome.result, outcome.level),
         "counts": dict(outcome.counts),
         "entities": entities,
     }
@@ -120,8 +137,8 @@ def run_json(outcome) -> dict:
 
 def write_results(outcome, path: str) -> None:
     """Every node's value for every entity (plus score, tier and rank), by file extension."""
-    frame = outcome.table.merge(node_frame(outcome.result), left_on="key", right_index=True, how="left",
-                                suffixes=("", "_node"))
+    frame = outcome.table.merge(node_frame(outcome.result, outcome.level), left_on="key", right_index=True,
+                                how="left", suffixes=("", "_node"))
     lower = path.lower()
     if lower.endswith(".csv"):
         frame.to_csv(path, index=False)

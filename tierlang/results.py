@@ -11,29 +11,40 @@ from interpreter.trace import RunResult
 UNRATED = "(no tier)"
 
 
-def headline_tier(result: RunResult) -> str | None:
-    """The last tier the methodology declares for its top level: the one a run reports and
-    ranks by (a lower level's tiers are recorded and explained, not ranked)."""
-    tiers = [t for t in result.methodology.tiers if t.level is None]
+def headline_tier(result: RunResult, level: str | None = None) -> str | None:
+    """The last tier the methodology declares for its top level (or for `level`, a lower
+    level): the one a run reports and ranks by."""
+    tiers = [t for t in result.methodology.tiers if t.level == level]
     return tiers[-1].name if tiers else None
 
 
-def summary_table(result: RunResult) -> pd.DataFrame:
-    """key, label, score (the headline tier's `from` value), tier, rank.
+def _entities(result: RunResult, level: str | None):
+    """(keys, labels, traces, parents) of the top level's entities or of a lower level's."""
+    if level is None:
+        return result.keys, result.labels, result.traces, None
+    lower = result.members[level]
+    return lower.keys, lower.labels, lower.traces, lower.parents
+
+
+def summary_table(result: RunResult, level: str | None = None) -> pd.DataFrame:
+    """key, label, score (the headline tier's `from` value), tier, rank; for a lower level
+    also `within`, the key of each entity's parent.
 
     Rank orders entities by tier (best first), then by score (higher first); ties share the
     best rank. Entities with no tier have no rank.
     """
-    keys = result.keys
+    keys, labels, traces, parents = _entities(result, level)
     table = pd.DataFrame(index=pd.Index(keys, name="key"))
-    table["label"] = result.labels.reindex(keys) if result.labels is not None else None
-    name = headline_tier(result)
+    table["label"] = labels.reindex(keys) if labels is not None else None
+    if parents is not None:
+        table["within"] = parents.reindex(keys)
+    name = headline_tier(result, level)
     if name is None:
         table["score"] = np.nan
         table["tier"] = None
         table["rank"] = pd.array([pd.NA] * len(keys), dtype="Int64")
         return table.reset_index()
-    trace = result.traces[name]
+    trace = traces[name]
     tier = trace.tier
     table["score"] = tier.from_values.reindex(keys).astype("float64") if tier.from_values is not None else np.nan
     table["tier"] = tier.display.reindex(keys)
@@ -46,12 +57,12 @@ def _rank(tier_values: pd.Series, score: pd.Series) -> pd.Series:
     return pd.Series(pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64"), index=tier_values.index)
 
 
-def tier_counts(result: RunResult) -> list[tuple[str, int]]:
+def tier_counts(result: RunResult, level: str | None = None) -> list[tuple[str, int]]:
     """(label, count) per tier label, best first, with the `missing:` label and unrated last."""
-    name = headline_tier(result)
+    name = headline_tier(result, level)
     if name is None:
         return []
-    trace = result.traces[name]
+    trace = _entities(result, level)[2][name]
     scale = trace.node.tier.scale.labels
     display = trace.tier.display
     counts = [(label, int((display == label).sum())) for label in reversed(scale)]
@@ -64,14 +75,16 @@ def tier_counts(result: RunResult) -> list[tuple[str, int]]:
     return counts
 
 
-def node_frame(result: RunResult) -> pd.DataFrame:
-    """Every node's value per entity, one column per node, as plain values (labels as text)."""
+def node_frame(result: RunResult, level: str | None = None) -> pd.DataFrame:
+    """Every node's value per entity (of the top level, or of `level`), one column per node,
+    as plain values (labels as text)."""
+    keys, _, traces, _ = _entities(result, level)
     columns = {}
-    for name, trace in result.traces.items():
+    for name, trace in traces.items():
         values = trace.values
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype(object).where(values.notna(), None)
         elif values.dtype == object:
             values = values.map(lambda v: "; ".join(map(str, v)) if isinstance(v, tuple) else v)
         columns[name] = values
-    return pd.DataFrame(columns, index=result.keys)
+    return pd.DataFrame(columns, index=keys)
