@@ -29,10 +29,9 @@ from dsl.levels import (
     Levels,
     build_levels,
     check_expression,
-    deepest,
     infer_level,
+    needed_level,
     node_expressions,
-    references,
 )
 from dsl.loader import LoadedFile, load_chain
 from dsl.resolve import Resolver, Symbols, names_in, source_slice
@@ -239,10 +238,7 @@ class _Checker:
             if per is not None:
                 found = levels.find(per)
                 if found is None:
-                    suggestion = levels.suggestion(per)
-                    self.error("unknown-level", f"no entity level called '{per}'", per_span,
-                               f"did you mean '{suggestion}'?" if suggestion else
-                               f"the levels are {', '.join(lv.name for lv in levels.levels)}.")
+                    self.error("unknown-level", f"no entity level called '{per}'", per_span, levels.unknown_hint(per))
                     out.append(node)
                     continue
                 per = found
@@ -269,14 +265,14 @@ class _Checker:
         return out, level_of
 
     def _inferred_level(self, levels: Levels, exprs, level_of, node: M.Node) -> tuple[str, bool]:
-        found, clash = deepest(levels, references(exprs, level_of))
+        found, clash = needed_level(levels, exprs, level_of)
         if clash is not None:
             (a, _, a_name), (b, span, b_name) = clash
             self.error("level-mix", f"'{node.name}' reads '{a_name}' (one value per {a}) and '{b_name}' (one value "
                        f"per {b}), but {a} and {b} do not lie within one another", span or node.span,
                        "aggregate one of them to a level both lie within, e.g. with `over`.")
             return levels.top, True
-        return infer_level(levels, exprs, level_of), False
+        return found, False
 
     def _level_tests(self, levels: Levels, level_of: dict[str, str | None], tests) -> None:
         for test in tests:

@@ -726,10 +726,15 @@ def _per(node: M.Node) -> str:
     return f" per {node.level}" if node.level is not None else ""
 
 
-def _detail_phrase(d: Detail) -> str:  # noqa: C901 - one phrase per kind of detail
+_FIXED_PHRASES = {"expression": "redefined", "rule_order": "rules reordered", "limit_order": "limits reordered",
+                  "component_order": "components reordered", "label": "label changed", "doc": "docstring changed"}
+
+
+def _detail_phrase(d: Detail) -> str:
+    """A detail in a few words; any kind not listed reads `what old → new`."""
     what, item = d.what, d.item
-    if what == "level":
-        return f"level {_arrow(d.old, d.new)}"
+    if what in _FIXED_PHRASES:
+        return _FIXED_PHRASES[what]
     if what == "value":
         return _arrow(d.old, d.new)
     if what == "component":
@@ -747,28 +752,14 @@ def _detail_phrase(d: Detail) -> str:  # noqa: C901 - one phrase per kind of det
         if d.change == "removed":
             return f"- {d.old}"
         return f"{item}: {_arrow(d.old, d.new)}"
-    if what == "expression":
-        return "redefined"
     if what == "rule":
         if d.change == "added":
             return f"rule {item}: {d.new} added"
         if d.change == "removed":
             return f"rule {item}: {d.old} removed"
         return f"rule {item}: {d.old} {_ARROW} {d.new}"
-    if what == "rule_order":
-        return "rules reordered"
     if what == "limit":
         return f"limit {d.change}: {d.new if d.change == 'added' else d.old}"
-    if what == "limit_order":
-        return "limits reordered"
-    if what == "component_order":
-        return "components reordered"
-    if what == "missing_label":
-        return f"missing label {_arrow(d.old, d.new)}"
-    if what == "label":
-        return "label changed"
-    if what == "doc":
-        return "docstring changed"
     return f"{what.replace('_', ' ')} {_arrow(d.old, d.new)}"
 
 

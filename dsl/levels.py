@@ -145,8 +145,13 @@ class Levels:
                 return name
         return None
 
-    def suggestion(self, written: str) -> str | None:
-        return did_you_mean(written, [*self.parent, *(n + "s" for n in self.parent)])
+    def unknown_hint(self, written: str, otherwise: str | None = None) -> str:
+        """The help line for a level name that names no level: did you mean, else `otherwise`
+        (by default, the list of levels)."""
+        suggestion = did_you_mean(written, [*self.parent, *(n + "s" for n in self.parent)])
+        if suggestion:
+            return f"did you mean '{suggestion}'?"
+        return otherwise or f"the levels are {', '.join(lv.name for lv in self.levels)}."
 
 
 # ---------------------------------------------------------------- expressions
@@ -212,14 +217,6 @@ def _scan(expr: M.Expr, level_of: dict[str, str | None], scan: _Scan) -> None:
         _scan(sub, level_of, scan)
 
 
-def references(exprs: list[M.Expr], level_of: dict[str, str | None]) -> list[tuple[str, Span | None, str]]:
-    """(level, span, name) of every per-entity reference outside `over` arguments."""
-    scan = _Scan()
-    for expr in exprs:
-        _scan(expr, level_of, scan)
-    return scan.refs
-
-
 def deepest(levels: Levels, needed: list[tuple[str, Span | None, str]]) -> tuple[str | None, tuple | None]:
     """The deepest of the levels needed, if they lie on one chain; else (None, the clashing pair)."""
     best: tuple[str, Span | None, str] | None = None
@@ -231,18 +228,23 @@ def deepest(levels: Levels, needed: list[tuple[str, Span | None, str]]) -> tuple
     return (best[0] if best else None), None
 
 
-def infer_level(levels: Levels, exprs: list[M.Expr], level_of: dict[str, str | None]) -> str:
-    """The level a set of expressions is evaluated at when no `per` says (module docstring).
-    Clashes are left to `check_expression` to report."""
+def needed_level(levels: Levels, exprs: list[M.Expr], level_of: dict[str, str | None]) -> tuple[str, tuple | None]:
+    """The level a set of expressions is evaluated at when no `per` says (module docstring),
+    and the first two references of levels on no common chain (None if there are none)."""
     scan = _Scan()
     for expr in exprs:
         _scan(expr, level_of, scan)
-    found, _ = deepest(levels, scan.refs)
+    found, clash = deepest(levels, scan.refs)
     if found is not None:
-        return found
+        return found, None
     if scan.overs:
-        return levels.parent.get(scan.overs[0][0]) or levels.top
-    return levels.top
+        return levels.parent.get(scan.overs[0][0]) or levels.top, clash
+    return levels.top, clash
+
+
+def infer_level(levels: Levels, exprs: list[M.Expr], level_of: dict[str, str | None]) -> str:
+    """`needed_level` without the clash (left to `check_expression` to report)."""
+    return needed_level(levels, exprs, level_of)[0]
 
 
 def check_expression(levels: Levels, expr: M.Expr, at: str, level_of: dict[str, str | None],

@@ -434,10 +434,9 @@ class Resolver:
             if isinstance(item, S.GivenData) and item.level is not None:
                 level = self.symbols.levels.find(item.level) if self.symbols.levels is not None else None
                 if level is None:
-                    suggestion = self.symbols.levels.suggestion(item.level) if self.symbols.levels else None
-                    self.error("unknown-level", f"given data: no entity level called '{item.level}'", item.span,
-                               f"did you mean '{suggestion}'?" if suggestion else
-                               "name the table of a level declared with `entity`.")
+                    otherwise = "name the table of a level declared with `entity`."
+                    hint = self.symbols.levels.unknown_hint(item.level, otherwise) if self.symbols.levels else otherwise
+                    self.error("unknown-level", f"given data: no entity level called '{item.level}'", item.span, hint)
                 elif level in tables:
                     self.error("test-two-datasets", f"a test can read one data file for level '{level}'",
                                item.span, "split it into two tests.")
@@ -1015,10 +1014,8 @@ class _CallResolver:
                              "top level", call.over_span, "declare one in the header, e.g. `entity service within "
                              "trust key service_id`.")
             else:
-                suggestion = levels.suggestion(call.over)
                 self.r.error("unknown-level", f"no entity level called '{call.over}'", call.over_span,
-                             f"did you mean '{suggestion}'?" if suggestion else
-                             f"the levels are {', '.join(lv.name for lv in levels.levels)}.")
+                             levels.unknown_hint(call.over))
             ok = False
         elif level == levels.top:
             self.r.error("over-not-below", f"`over {call.over}`: '{level}' is the top level, which lies within no "

@@ -193,9 +193,7 @@ class Evaluator:
         level = node.level or self.methodology.entity
         if level == self.level:
             return value
-        upper = self.shared.frames[level]
-        positions = ancestor_positions(self.shared.frames, self.level, level)
-        return gather(value, in_blocks(positions, self.blocks, len(upper.index)))
+        return gather(value, self.shared.positions(self.level, level, self.blocks))
 
     def from_top_scalar(self, value: Val) -> Val:
         """A scalar held for the top level's rows, for this level's rows."""
@@ -391,8 +389,7 @@ class Evaluator:
     def _over(self, e: Call) -> Val:
         """`F(x) over LEVEL`: x per member, reduced per entity of this level at once."""
         members = self.at(e.over).eval(e.args[0])
-        positions = ancestor_positions(self.shared.frames, e.over, self.level)
-        return aggregate(e, members, in_blocks(positions, self.blocks, self.entities), self.n)
+        return aggregate(e, members, self.shared.positions(e.over, self.level, self.blocks), self.n)
 
     def _map(self, e: MapOf) -> Val:
         s = self.eval(e.subject)
@@ -445,6 +442,16 @@ class _Shared:
         self.calls: list[tuple[Call, dict, bool]] = []
         self.top: Expr | None = None
         self.evaluators: dict[str, Evaluator] = {}
+        self._positions: dict[tuple[str, str, int], np.ndarray] = {}
+
+    def positions(self, lower: str, upper: str, blocks: int) -> np.ndarray:
+        """For each row of `lower`, the row of the `upper` entity it lies within (computed once
+        per pair of levels)."""
+        key = (lower, upper, blocks)
+        if key not in self._positions:
+            within = ancestor_positions(self.frames, lower, upper)
+            self._positions[key] = in_blocks(within, blocks, len(self.frames[upper].index))
+        return self._positions[key]
 
 
 class _Choice:
@@ -716,13 +723,7 @@ def evaluate_value(result: RunResult, expr: Expr, level: str | None = None) -> V
         return from_series(trace.values, trace.node.type, keys,
                            reasons=trace.reasons.to_numpy(dtype=object))
 
-    frames = None
-    if result.methodology.is_multilevel:
-        frames = {result.methodology.entity: LevelFrame(result.methodology.entity, index, None, None)}
-        for name, lower in result.members.items():
-            upper = frames[lower.level.parent].index
-            positions = upper.get_indexer(lower.parents.reindex(lower.keys).to_numpy(dtype=object))
-            frames[name] = LevelFrame(name, lower.keys, lower.level.parent, positions.astype(np.int64))
+    frames = build_frames(result.methodology, index, result.members) if result.methodology.is_multilevel else None
     ev = Evaluator(result.methodology, index, result.params, lookup=lookup, frames=frames).at(level)
     ev.begin(expr)
     return ev.eval(expr)

@@ -34,6 +34,10 @@ class LevelInputs:
     labels: pd.Series | None  # display names by key, if the level names a label column
     parents: pd.Series  # object: each entity's parent key (an entity of the parent level), by key
 
+    @property
+    def keys(self) -> pd.Index:
+        return self.frame.index
+
 
 @attrs.frozen(eq=False)
 class LevelFrame:
@@ -45,9 +49,10 @@ class LevelFrame:
     parent_positions: np.ndarray | None  # int64: position of each entity's parent in the parent's index
 
 
-def build_frames(methodology: Methodology, index: pd.Index,
-                 members: Mapping[str, LevelInputs] | None) -> dict[str, LevelFrame]:
-    """One frame per level, keyed by level name (the top level under methodology.entity)."""
+def build_frames(methodology: Methodology, index: pd.Index, members: Mapping | None) -> dict[str, LevelFrame]:
+    """One frame per level, keyed by level name (the top level under methodology.entity).
+    `members` maps a lower level's name to its `keys` and `parents` (LevelInputs before a
+    run, trace.LevelResult after it)."""
     frames = {methodology.entity: LevelFrame(methodology.entity, index, None, None)}
     for level in methodology.lower_levels:
         given = (members or {}).get(level.name)
@@ -55,7 +60,7 @@ def build_frames(methodology: Methodology, index: pd.Index,
             keys = pd.Index([], dtype=object, name=level.key)
             parents = np.array([], dtype=object)
         else:
-            keys = given.frame.index
+            keys = given.keys
             parents = given.parents.reindex(keys).to_numpy(dtype=object)
         above = frames[level.parent].index
         positions = above.get_indexer(parents) if len(parents) else np.array([], dtype=np.int64)

@@ -536,24 +536,27 @@ def _member_tier_step_differences(
             for row in _rows(body.lower.tier_steps)
         }
 
-    old, new = table(stored), table(recomputed)
+    def keys_of(row: tuple) -> list:
+        return levels[row[0]].keys if row[0] in levels else []  # the member's level: its keys
+
+    return _differing_tier_steps(table(stored), table(recomputed), keys_of)
+
+
+def _differing_tier_steps(old: dict, new: dict, keys_of) -> list[str]:
+    """One line per tier whose steps differ, naming (some of) the entities: `old` and `new`
+    map (tier, position) to a row; `keys_of(row)` gives the keys the position indexes."""
     by_tier: dict[str, list[str]] = {}
     for key in sorted(set(old) | set(new), key=str):
         if old.get(key) != new.get(key):
-            tier, member = key
-            level = (old.get(key) or new.get(key))[0]
-            keys = levels[level].keys if level in levels else []
-            key_text = (
-                str(keys[member])
-                if isinstance(member, int) and 0 <= member < len(keys)
-                else str(member)
-            )
-            by_tier.setdefault(str(tier), []).append(key_text)
+            tier, position = key
+            keys = keys_of(old.get(key) or new.get(key))
+            in_range = isinstance(position, int) and 0 <= position < len(keys)
+            by_tier.setdefault(str(tier), []).append(str(keys[position]) if in_range else str(position))
     return [
-        f"tier steps of {tier}: {len(members)} "
-        f"{'entity differs' if len(members) == 1 else 'entities differ'} "
-        f"({', '.join(members[:EXAMPLES])}{', ...' if len(members) > EXAMPLES else ''})"
-        for tier, members in by_tier.items()
+        f"tier steps of {tier}: {len(entities)} "
+        f"{'entity differs' if len(entities) == 1 else 'entities differ'} "
+        f"({', '.join(entities[:EXAMPLES])}{', ...' if len(entities) > EXAMPLES else ''})"
+        for tier, entities in by_tier.items()
     ]
 
 
@@ -593,22 +596,7 @@ def _tier_step_differences(stored: integrity.Body, recomputed: integrity.Body) -
             for row in _rows(body.tier_steps)
         }
 
-    old, new = table(stored), table(recomputed)
-    by_tier: dict[str, list[str]] = {}
-    for key in sorted(set(old) | set(new), key=str):
-        if old.get(key) != new.get(key):
-            tier, entity = key
-            key_text = (
-                str(keys[entity])
-                if isinstance(entity, int) and 0 <= entity < len(keys)
-                else str(entity)
-            )
-            by_tier.setdefault(str(tier), []).append(key_text)
-    return [
-        f"tier steps of {tier}: {len(entities)} "
-        f"{'entity differs' if len(entities) == 1 else 'entities differ'} ({', '.join(entities[:EXAMPLES])}{', ...' if len(entities) > EXAMPLES else ''})"
-        for tier, entities in by_tier.items()
-    ]
+    return _differing_tier_steps(table(stored), table(recomputed), lambda _row: keys)
 
 
 def _node_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
