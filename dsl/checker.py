@@ -52,6 +52,8 @@ class CheckReport:
     methodology: M.Methodology | None
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, str]
+    # the file checked, then every file it extends, as parsed (for editors: names and positions)
+    files: tuple[LoadedFile, ...] = attrs.field(default=(), eq=False)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -76,7 +78,7 @@ def _check(path: str, text: str | None, read: Callable[[str], str] | None,
     chain, diagnostics = load_chain(path, text, read)
     sources = {f.path: f.text for f in chain}
     if not chain:
-        return CheckReport(None, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), sources)
+        return CheckReport(None, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), sources, tuple(chain))
     try:
         methodology, found = _Checker(chain, reading_failed=any(d.is_error for d in diagnostics)).run()
     except RecursionError:
@@ -94,7 +96,7 @@ def _check(path: str, text: str | None, read: Callable[[str], str] | None,
         methodology = None
     elif methodology is not None:
         methodology = attrs.evolve(methodology, warnings=tuple(d for d in ordered if not d.is_error))
-    return CheckReport(methodology, ordered, sources)
+    return CheckReport(methodology, ordered, sources, tuple(chain))
 
 
 def check_sources(sources: Sequence[tuple[str, str]]) -> CheckReport:

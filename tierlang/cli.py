@@ -255,6 +255,17 @@ def test_command(files, quiet) -> None:
     sys.exit(0 if all(o.passed for o in outcomes) else 1)
 
 
+# ---------------------------------------------------------------- lsp
+
+
+@main.command()
+def lsp() -> None:
+    """Run the language server (for editors) over stdin and stdout."""
+    from tierlang.lsp.server import main as serve  # pygls is imported only for this command
+
+    serve()
+
+
 # Commands defined in their own modules register here.
 from tierlang.cli_diff import diff  # noqa: E402
 
