@@ -23,7 +23,9 @@ REGENERATE = "run `.venv/bin/python editors/vscode/generate.py` and commit edito
 
 
 def grammar_code() -> str:
-    return "\n".join(line.split("//")[0] for line in GRAMMAR.read_text(encoding="utf-8").splitlines())
+    return "\n".join(
+        line.split("//")[0] for line in GRAMMAR.read_text(encoding="utf-8").splitlines()
+    )
 
 
 def keyword_literals() -> set[str]:
@@ -65,8 +67,10 @@ def test_statement_keywords_are_names_inside_expressions():
 
 
 def test_the_lexer_knows_the_keyword_phrases():
-    text = "limit t to at most good when x\nlimit t to at least poor when y\nlet a = rank(x, lower is better)\n" \
-           "let b = rank(x, higher is better)"
+    text = (
+        "limit t to at most good when x\nlimit t to at least poor when y\nlet a = rank(x, lower is better)\n"
+        "let b = rank(x, higher is better)"
+    )
     keyword_text = " ".join(v for t, v in lexed(text) if t in Keyword)
     for word in phrase_words():
         assert re.search(rf"\b{word}\b", keyword_text), f"{word!r} is not highlighted as a keyword"
@@ -80,13 +84,30 @@ def test_builtins_are_highlighted_before_a_parenthesis(name):
 
 def test_the_shared_patterns_match_what_the_grammar_matches():
     terminals = {t.name: t.pattern.to_regexp() for t in _lark().terminals}
-    samples = ["12", "0.5", "50%", "1e-3", "2.5E+2%", "abc", "_x1", "1abc", "2018-04-01", "2018-4-1", "x.5", ""]
+    samples = [
+        "12",
+        "0.5",
+        "50%",
+        "1e-3",
+        "2.5E+2%",
+        "abc",
+        "_x1",
+        "1abc",
+        "2018-04-01",
+        "2018-4-1",
+        "x.5",
+        "",
+    ]
     for ours, theirs in ((NUMBER, "NUMBER"), (IDENTIFIER, "NAME"), (DATE, "DATE")):
         for sample in samples:
-            assert bool(re.fullmatch(ours, sample)) == bool(re.fullmatch(terminals[theirs], sample)), (theirs, sample)
+            assert bool(re.fullmatch(ours, sample)) == bool(
+                re.fullmatch(terminals[theirs], sample)
+            ), (theirs, sample)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "methodologies").glob("*.tier")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "methodologies").glob("*.tier")), ids=lambda p: p.name
+)
 def test_every_methodology_lexes_without_errors(path):
     errors = [v for t, v in TierLexer().get_tokens(path.read_text(encoding="utf-8")) if t in Error]
     assert errors == []
@@ -106,7 +127,9 @@ def test_the_documented_examples_lex_without_errors():
     assert len(examples) >= 10  # docs/language.md alone has more
     for doc, line, code in examples:
         errors = [v for t, v in TierLexer().get_tokens(code) if t in Error]
-        assert errors == [], f"{doc}:{line}: the ```tier block has characters the lexer does not know: {errors}"
+        assert errors == [], (
+            f"{doc}:{line}: the ```tier block has characters the lexer does not know: {errors}"
+        )
 
 
 def test_characters_outside_the_language_are_errors():
@@ -139,7 +162,9 @@ def test_the_committed_textmate_grammar_is_the_generated_one():
 
 
 def _patterns(grammar: dict) -> dict[str, str]:
-    return {name: rule.get("match") or rule["begin"] for name, rule in grammar["repository"].items()}
+    return {
+        name: rule.get("match") or rule["begin"] for name, rule in grammar["repository"].items()
+    }
 
 
 def test_every_textmate_pattern_compiles():
@@ -154,7 +179,11 @@ def test_the_textmate_grammar_knows_every_keyword_of_the_grammar(word):
     patterns = _patterns(committed_grammar())
     keyword_rules = ("declaration", "statement", "constant", "type", "keyword")
     text = f"{word} x" if word in STATEMENT_KEYWORDS else f"x = {word} + 1"
-    matched = [name for name in keyword_rules if (m := re.search(patterns[name], text)) and word in m.group(0)]
+    matched = [
+        name
+        for name in keyword_rules
+        if (m := re.search(patterns[name], text)) and word in m.group(0)
+    ]
     assert matched, f"no keyword rule of the TextMate grammar matches {word!r}: {REGENERATE}"
 
 
@@ -163,7 +192,9 @@ def test_the_textmate_grammar_knows_the_phrases_and_builtins():
     for phrase in ("at most", "at  least", "higher is better", "lower\tis better"):
         assert re.fullmatch(patterns["phrase"], phrase), phrase
     for name in BUILTINS:
-        assert re.search(patterns["builtin"], f"{name}(x)").group(0) == name, f"{name}: {REGENERATE}"
+        assert re.search(patterns["builtin"], f"{name}(x)").group(0) == name, (
+            f"{name}: {REGENERATE}"
+        )
     assert re.search(patterns["builtin"], "mean_score + 1") is None
 
 
@@ -176,4 +207,8 @@ def test_the_extension_manifest_names_its_files():
     for relative in (language["configuration"], grammar["path"]):
         assert (VSCODE / relative).is_file(), relative
     configuration = json.loads((VSCODE / language["configuration"]).read_text(encoding="utf-8"))
-    assert re.search(r'^COMMENT: /' + re.escape(configuration["comments"]["lineComment"]), grammar_code(), re.MULTILINE)
+    assert re.search(
+        r"^COMMENT: /" + re.escape(configuration["comments"]["lineComment"]),
+        grammar_code(),
+        re.MULTILINE,
+    )

@@ -32,8 +32,19 @@ from dsl.parser import STATEMENT_KEYWORDS
 CONSTANTS = ("true", "false")
 TYPES = ("number", "boolean", "text", "level")
 # Statement keywords followed by the name the statement defines (the others are followed by text).
-NAMING_STATEMENTS = ("type", "input", "param", "indicator", "domain", "score", "let", "function", "tier",
-                     "entity", "limit")
+NAMING_STATEMENTS = (
+    "type",
+    "input",
+    "param",
+    "indicator",
+    "domain",
+    "score",
+    "let",
+    "function",
+    "tier",
+    "entity",
+    "limit",
+)
 
 # Regular expressions shared by the Pygments lexer and the TextMate grammar (both engines read
 # this subset the same way). The grammar's own terminals, written out: a test compares them.
@@ -95,9 +106,11 @@ class TierLexer(RegexLexer):
             (r'"(?:\\.|[^"\\\n])*"', String.Double),
             (DATE, Literal.Date),
             (NUMBER, Number),
-            (r"(?m)^(%s)([ \t]+)(%s)" % ("|".join(WORDS.naming), IDENTIFIER),
-             bygroups(Keyword.Declaration, Whitespace, Name.Entity)),
-            (r"(?m)^(?:%s)\b" % "|".join(WORDS.statements), Keyword.Declaration),
+            (
+                rf"(?m)^({'|'.join(WORDS.naming)})([ \t]+)({IDENTIFIER})",
+                bygroups(Keyword.Declaration, Whitespace, Name.Entity),
+            ),
+            (rf"(?m)^(?:{'|'.join(WORDS.statements)})\b", Keyword.Declaration),
             *[(phrase, Keyword) for phrase in PHRASES],
             (words(WORDS.constants, suffix=r"\b"), Keyword.Constant),
             (words(WORDS.types, suffix=r"\b"), Keyword.Type),
@@ -105,6 +118,6 @@ class TierLexer(RegexLexer):
             (words(WORDS.builtins, suffix=r"(?=[ \t]*\()"), Name.Builtin),
             (IDENTIFIER, Name),
             (words(OPERATORS), Operator),
-            (r"[%s]" % "".join("\\" + c for c in PUNCTUATION), Punctuation),
+            ("[" + "".join("\\" + c for c in PUNCTUATION) + "]", Punctuation),
         ],
     }

@@ -18,7 +18,6 @@ import attrs
 import dsl
 from dsl import model as M
 from dsl import syntax as S
-from dsl.builtins import BUILTINS
 from dsl.checker import CheckReport
 from dsl.errors import Span, source_lines
 from dsl.resolve import _children as syntax_children
@@ -84,7 +83,11 @@ class Analysis:
         """The name written at 1-based `line`, `column` of this file (its last character included)."""
         for occurrence in self.occurrences:
             s = occurrence.span
-            if s.line == line and s.column <= column <= s.end_column and same_file(s.file, self.path):
+            if (
+                s.line == line
+                and s.column <= column <= s.end_column
+                and same_file(s.file, self.path)
+            ):
                 return occurrence
         return None
 
@@ -115,8 +118,11 @@ class Analysis:
 
     def namespace_of(self, occurrence: Occurrence) -> str:
         """What an occurrence names: a bare name that no node has is a level label."""
-        if occurrence.namespace == NODE and (NODE, occurrence.name) not in self.definitions \
-                and (LABEL, occurrence.name) in self.definitions:
+        if (
+            occurrence.namespace == NODE
+            and (NODE, occurrence.name) not in self.definitions
+            and (LABEL, occurrence.name) in self.definitions
+        ):
             return LABEL
         return occurrence.namespace
 

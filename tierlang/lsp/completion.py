@@ -19,8 +19,11 @@ from tierlang.lsp.hover import describe, describe_builtin
 _COMPARED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:==|!=)\s*[A-Za-z_0-9]*$")
 _AFTER_LEVEL_WORD = re.compile(r"\b(?:per|over)\s+[A-Za-z_0-9]*$")
 
-_NODE_KINDS = {"input": types.CompletionItemKind.Variable, "param": types.CompletionItemKind.Constant,
-               "tier": types.CompletionItemKind.Enum}
+_NODE_KINDS = {
+    "input": types.CompletionItemKind.Variable,
+    "param": types.CompletionItemKind.Constant,
+    "tier": types.CompletionItemKind.Enum,
+}
 
 
 def _markdown(text: str) -> types.MarkupContent:
@@ -29,37 +32,74 @@ def _markdown(text: str) -> types.MarkupContent:
 
 def completions(analysis: Analysis, line: int, column: int) -> list[types.CompletionItem]:
     lines = source_lines(analysis.text)
-    before = lines[line - 1][:column - 1] if 1 <= line <= len(lines) else ""
+    before = lines[line - 1][: column - 1] if 1 <= line <= len(lines) else ""
     compared = _COMPARED.search(before)
     if compared is not None:
         labels = labels_of(analysis, compared.group(1))
         if labels:
-            return [types.CompletionItem(label=lb, kind=types.CompletionItemKind.EnumMember, detail=owner,
-                                         insert_text=label_text(lb), sort_text=f"{i:04d}") for i, (lb, owner) in enumerate(labels)]
+            return [
+                types.CompletionItem(
+                    label=lb,
+                    kind=types.CompletionItemKind.EnumMember,
+                    detail=owner,
+                    insert_text=label_text(lb),
+                    sort_text=f"{i:04d}",
+                )
+                for i, (lb, owner) in enumerate(labels)
+            ]
     if _AFTER_LEVEL_WORD.search(before):
-        return [types.CompletionItem(label=name, kind=types.CompletionItemKind.Module, detail="entity level")
-                for (space, name) in analysis.definitions if space == LEVEL]
+        return [
+            types.CompletionItem(
+                label=name, kind=types.CompletionItemKind.Module, detail="entity level"
+            )
+            for (space, name) in analysis.definitions
+            if space == LEVEL
+        ]
     items = []
     for (space, name), definition in analysis.definitions.items():
         if space == NODE:
             st = definition.statement
-            kind = st.kind if isinstance(st, S.Definition) else {S.InputDecl: "input", S.ParamDecl: "param",
-                                                                  S.TierDecl: "tier"}.get(type(st), "")
+            kind = (
+                st.kind
+                if isinstance(st, S.Definition)
+                else {S.InputDecl: "input", S.ParamDecl: "param", S.TierDecl: "tier"}.get(
+                    type(st), ""
+                )
+            )
             node = analysis.node(name)
             detail = f"{kind}: {node.type}" if node is not None else kind
-            items.append(types.CompletionItem(label=name, kind=_NODE_KINDS.get(kind, types.CompletionItemKind.Field),
-                                              detail=detail, documentation=_markdown(describe(analysis, definition))))
+            items.append(
+                types.CompletionItem(
+                    label=name,
+                    kind=_NODE_KINDS.get(kind, types.CompletionItemKind.Field),
+                    detail=detail,
+                    documentation=_markdown(describe(analysis, definition)),
+                )
+            )
         elif space == FUNCTION:
-            items.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Function,
-                                              detail=f"{name}({', '.join(definition.statement.params)})",
-                                              documentation=_markdown(describe(analysis, definition))))
+            items.append(
+                types.CompletionItem(
+                    label=name,
+                    kind=types.CompletionItemKind.Function,
+                    detail=f"{name}({', '.join(definition.statement.params)})",
+                    documentation=_markdown(describe(analysis, definition)),
+                )
+            )
         elif space == TYPE:
-            items.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.TypeParameter,
-                                              detail="level type"))
+            items.append(
+                types.CompletionItem(
+                    label=name, kind=types.CompletionItemKind.TypeParameter, detail="level type"
+                )
+            )
     for name, builtin in BUILTINS.items():
-        items.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Function,
-                                          detail=builtin.signature(),
-                                          documentation=_markdown(describe_builtin(builtin))))
+        items.append(
+            types.CompletionItem(
+                label=name,
+                kind=types.CompletionItemKind.Function,
+                detail=builtin.signature(),
+                documentation=_markdown(describe_builtin(builtin)),
+            )
+        )
     for word in sorted(WORDS.all_keywords()):
         items.append(types.CompletionItem(label=word, kind=types.CompletionItemKind.Keyword))
     return items

@@ -28,18 +28,32 @@ def diagnostics(analysis: Analysis, codec: PositionCodec) -> list[types.Diagnost
     here = Span.point(analysis.path, 1, 1)
     out = []
     for d in analysis.report.diagnostics:
-        severity = types.DiagnosticSeverity.Error if d.is_error else types.DiagnosticSeverity.Warning
+        severity = (
+            types.DiagnosticSeverity.Error if d.is_error else types.DiagnosticSeverity.Warning
+        )
         text, related = message(d), None
         span = d.span or here
         if not same_file(span.file, analysis.path):
             elsewhere = analysis.report.sources.get(span.file)
             text = f"in {span.file}:{span.line}:{span.column}: {text}"
             if elsewhere is not None:
-                related = [types.DiagnosticRelatedInformation(
-                    location=types.Location(uri=uri_of(span.file), range=to_range(span, elsewhere, codec)),
-                    message=d.message)]
+                related = [
+                    types.DiagnosticRelatedInformation(
+                        location=types.Location(
+                            uri=uri_of(span.file), range=to_range(span, elsewhere, codec)
+                        ),
+                        message=d.message,
+                    )
+                ]
             span = extends_span or here
-        out.append(types.Diagnostic(
-            range=to_range(span, analysis.text, codec), message=text, severity=severity, code=d.code,
-            source=SOURCE, related_information=related))
+        out.append(
+            types.Diagnostic(
+                range=to_range(span, analysis.text, codec),
+                message=text,
+                severity=severity,
+                code=d.code,
+                source=SOURCE,
+                related_information=related,
+            )
+        )
     return out

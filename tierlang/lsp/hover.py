@@ -8,15 +8,32 @@ import os
 from dsl import syntax as S
 from dsl.builtins import BUILTINS, OVER_FUNCTIONS, POPULATION, Builtin
 from dsl.errors import source_lines
-from tierlang.lsp.analysis import FUNCTION, LABEL, LEVEL, NODE, TYPE, Analysis, Definition, Occurrence
+from tierlang.lsp.analysis import (
+    FUNCTION,
+    LABEL,
+    LEVEL,
+    NODE,
+    TYPE,
+    Analysis,
+    Definition,
+    Occurrence,
+)
 
 SHOWN_DECLARATION = 160  # characters of the declaration's first line shown
 
 
 def describe_builtin(builtin: Builtin) -> str:
-    scope = ("population function: uses the values of every entity (or of each group, `within`)"
-             if builtin.scope == POPULATION else "row function: one result per entity from its own values")
-    parts = [f"```tier\n{builtin.signature()}\n```", builtin.doc, f"*{scope}*", f"Missing values: {builtin.missing}."]
+    scope = (
+        "population function: uses the values of every entity (or of each group, `within`)"
+        if builtin.scope == POPULATION
+        else "row function: one result per entity from its own values"
+    )
+    parts = [
+        f"```tier\n{builtin.signature()}\n```",
+        builtin.doc,
+        f"*{scope}*",
+        f"Missing values: {builtin.missing}.",
+    ]
     if builtin.name in OVER_FUNCTIONS:
         parts.append(f"Aggregates a lower entity level with `{builtin.name}(x) over LEVEL`.")
     return "\n\n".join(p for p in parts if p)
@@ -56,7 +73,9 @@ def describe(analysis: Analysis, definition: Definition) -> str:
     elif definition.namespace == FUNCTION:
         facts.append(f"function `{definition.name}({', '.join(st.params)})`")
     elif definition.namespace == TYPE:
-        facts.append(f"level type `{definition.name}`: {' < '.join(lb.text for lb in st.level.labels)} (worst first)")
+        facts.append(
+            f"level type `{definition.name}`: {' < '.join(lb.text for lb in st.level.labels)} (worst first)"
+        )
     elif definition.namespace == LEVEL:
         facts.append(f"entity level `{definition.name}`")
     elif definition.namespace == LABEL:

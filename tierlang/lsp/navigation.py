@@ -35,12 +35,18 @@ def definition(analysis: Analysis, line: int, column: int) -> Definition | None:
     return analysis.definitions.get(found) if found is not None else None
 
 
-def references(analysis: Analysis, line: int, column: int, include_declaration: bool = True) -> list[Span]:
+def references(
+    analysis: Analysis, line: int, column: int, include_declaration: bool = True
+) -> list[Span]:
     found = target(analysis, line, column)
     if found is None:
         return []
     namespace, name = found
-    return [o.span for o in analysis.references(name, namespace) if include_declaration or not o.definition]
+    return [
+        o.span
+        for o in analysis.references(name, namespace)
+        if include_declaration or not o.definition
+    ]
 
 
 def rename(analysis: Analysis, line: int, column: int, new_name: str) -> list[Span]:
@@ -50,11 +56,15 @@ def rename(analysis: Analysis, line: int, column: int, new_name: str) -> list[Sp
         raise RenameRefused("there is no definition here to rename")
     namespace, name = found
     if namespace == LABEL:
-        raise RenameRefused("a label is matched against the data's values: rename it in the data too, by hand")
+        raise RenameRefused(
+            "a label is matched against the data's values: rename it in the data too, by hand"
+        )
     if namespace == FUNCTION and name in BUILTINS:
         raise RenameRefused(f"'{name}' is a built-in function")
     if not _IDENTIFIER.match(new_name):
-        raise RenameRefused(f"{new_name!r} is not a name: use letters, digits and _, not starting with a digit")
+        raise RenameRefused(
+            f"{new_name!r} is not a name: use letters, digits and _, not starting with a digit"
+        )
     if new_name in WORDS.all_keywords():
         raise RenameRefused(f"'{new_name}' is a word of the language")
     if analysis.resolve(new_name) is not None and new_name != name:

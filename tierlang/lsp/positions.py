@@ -14,8 +14,12 @@ from dsl.errors import Span, source_lines
 
 def to_range(span: Span, text: str, codec: PositionCodec) -> types.Range:
     lines = source_lines(text)
-    start = codec.position_to_client_units(lines, ServerTextPosition(span.line - 1, span.column - 1))
-    end = codec.position_to_client_units(lines, ServerTextPosition(span.end_line - 1, span.end_column - 1))
+    start = codec.position_to_client_units(
+        lines, ServerTextPosition(span.line - 1, span.column - 1)
+    )
+    end = codec.position_to_client_units(
+        lines, ServerTextPosition(span.end_line - 1, span.end_column - 1)
+    )
     return types.Range(start=start, end=end)
 
 

@@ -18,15 +18,18 @@ from tierlang.lsp import completion, diagnostics, formatting, hover, navigation,
 from tierlang.lsp.analysis import Analysis, analyse, same_file
 from tierlang.lsp.positions import to_column, to_range, uri_of
 
-
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
 
 
 class TierServer(LanguageServer):
     def __init__(self):
-        super().__init__("tierlang", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "tierlang", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+        )
         self.analyses: dict[str, Analysis] = {}  # document uri -> analysis of its current text
-        self.last_good: dict[str, M.Methodology] = {}  # uri -> methodology of its last check without errors
+        self.last_good: dict[
+            str, M.Methodology
+        ] = {}  # uri -> methodology of its last check without errors
 
     @property
     def codec(self):
@@ -46,7 +49,9 @@ class TierServer(LanguageServer):
 
     def publish(self, uri: str) -> None:
         found = diagnostics.diagnostics(self.analysis(uri), self.codec)
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=found))
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=found)
+        )
 
     def position(self, uri: str, position: types.Position) -> tuple[Analysis, int, int]:
         analysis = self.analysis(uri)
@@ -90,7 +95,9 @@ def did_save(ls: TierServer, params: types.DidSaveTextDocumentParams) -> None:
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: TierServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
+    )
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -139,24 +146,33 @@ def on_rename(ls: TierServer, params: types.RenameParams) -> types.WorkspaceEdit
     for span in spans:
         loc = ls.location(analysis, span)
         if loc is not None:
-            changes.setdefault(loc.uri, []).append(types.TextEdit(range=loc.range, new_text=params.new_name))
+            changes.setdefault(loc.uri, []).append(
+                types.TextEdit(range=loc.range, new_text=params.new_name)
+            )
     return types.WorkspaceEdit(changes=changes)
 
 
-@server.feature(types.TEXT_DOCUMENT_COMPLETION,
-                types.CompletionOptions(trigger_characters=["=", " ", "("]))
+@server.feature(
+    types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["=", " ", "("])
+)
 def on_completion(ls: TierServer, params: types.CompletionParams) -> types.CompletionList:
     analysis, line, column = ls.position(params.text_document.uri, params.position)
-    return types.CompletionList(is_incomplete=False, items=completion.completions(analysis, line, column))
+    return types.CompletionList(
+        is_incomplete=False, items=completion.completions(analysis, line, column)
+    )
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-def on_document_symbol(ls: TierServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
+def on_document_symbol(
+    ls: TierServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol]:
     return symbols.document_symbols(ls.analysis(params.text_document.uri), ls.codec)
 
 
 @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-def on_formatting(ls: TierServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+def on_formatting(
+    ls: TierServer, params: types.DocumentFormattingParams
+) -> list[types.TextEdit] | None:
     document = ls.workspace.get_text_document(params.text_document.uri)
     return formatting.formatting(path_of(params.text_document.uri), document.source, ls.codec)
 

@@ -27,8 +27,15 @@ _KINDS = {
 def _kind(statement) -> str:
     if isinstance(statement, S.Definition):
         return statement.kind
-    return {S.InputDecl: "input", S.ParamDecl: "param", S.TierDecl: "tier", S.TypeDecl: "type",
-            S.FunctionDecl: "function", S.LimitDecl: "limit", S.TestDecl: "test"}[type(statement)]
+    return {
+        S.InputDecl: "input",
+        S.ParamDecl: "param",
+        S.TierDecl: "tier",
+        S.TypeDecl: "type",
+        S.FunctionDecl: "function",
+        S.LimitDecl: "limit",
+        S.TestDecl: "test",
+    }[type(statement)]
 
 
 def document_symbols(analysis: Analysis, codec: PositionCodec) -> list[types.DocumentSymbol]:
@@ -46,8 +53,13 @@ def document_symbols(analysis: Analysis, codec: PositionCodec) -> list[types.Doc
             name, selection = st.name, st.name_span
         if st.span is None or selection is None:
             continue
-        out.append(types.DocumentSymbol(
-            name=name, detail=" ".join(p for p in (kind, getattr(st, "display", None) or "") if p),
-            kind=_KINDS[kind], range=to_range(st.span, analysis.text, codec),
-            selection_range=to_range(selection, analysis.text, codec)))
+        out.append(
+            types.DocumentSymbol(
+                name=name,
+                detail=" ".join(p for p in (kind, getattr(st, "display", None) or "") if p),
+                kind=_KINDS[kind],
+                range=to_range(st.span, analysis.text, codec),
+                selection_range=to_range(selection, analysis.text, codec),
+            )
+        )
     return out
