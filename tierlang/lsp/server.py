@@ -49,8 +49,9 @@ class TierServer(LanguageServer):
 
     def publish(self, uri: str) -> None:
         found = diagnostics.diagnostics(self.analysis(uri), self.codec)
+        version = self.workspace.get_text_document(uri).version
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=found)
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
         )
 
     def position(self, uri: str, position: types.Position) -> tuple[Analysis, int, int]:
