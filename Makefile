@@ -35,6 +35,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_scale.py
 	$(BIN)/python benchmarks/levels.py
+	$(BIN)/python benchmarks/lsp_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DEMO_DB) tierlang.db
