@@ -325,6 +325,31 @@ async def test_hover_across_extends_shows_the_base_definition_and_the_override(c
     assert "overrides stp_dashboard_2017.tier:" in shown and "type: scalar number" in shown
 
 
+async def test_hover_on_a_label_a_parameter_and_an_entity_level(client):
+    text = TRUST.read_text(encoding="utf-8")
+    document, _ = await opened(client, TRUST, text)
+    label = await hover(
+        client,
+        document,
+        position(text, line_of(text, r"^  good: +safe == good"), "good", after="== "),
+    )
+    line = line_of(text, r"^function outstanding_rule")
+    parameter = await hover(client, document, position(text, line, "g", 0, after="o + "))
+    level = await hover(
+        client, document, position(text, line_of(text, r"^input safe:"), "service", after="per ")
+    )
+    close(client, document)
+    assert (
+        "label of level type `rating`: inadequate < requires improvement < **good** < outstanding (worst first)"
+        in label
+    )
+    assert "parameter `g` of function `outstanding_rule(n, o, g)`" in parameter
+    assert (
+        f"defined at cqc_nhs_trust.tier:{line_of(text, r'^entity service')}:8" in level
+        and "within `location`" in level
+    )
+
+
 # ---------------------------------------------------------------- definition and references
 
 
@@ -423,6 +448,28 @@ async def test_find_references_across_extends(client):
     assert (
         len(without_declarations) == len(found) - 2
     )  # the draft's param and the 2017 one it overrides
+
+
+async def test_a_function_parameter_is_a_name_of_its_own(client):
+    text = TRUST.read_text(encoding="utf-8")
+    document, _ = await opened(client, TRUST, text)
+    line = line_of(text, r"^function number_at\(")
+    pos = position(text, line, "label", 0, after="== ")
+    found = await references(client, document, pos)
+    where = await definition(client, document, pos)
+    edit = await rename(client, document, pos, "wanted")
+    close(client, document)
+    assert [(loc.range.start.line + 1, ranged(text, loc.range)) for loc in found] == [
+        (line, "label"),
+        (line, "label"),
+    ]
+    assert where.range.start.line + 1 == line and where.range.start.character < pos.character
+    renamed = apply(text, edit.changes[document])
+    assert (
+        renamed.split("\n")[line - 1]
+        == "function number_at(ratings, wanted) = count(ratings == wanted, skip missing, require 1)"
+    )
+    assert check_sources([(str(TRUST), renamed)]).errors == []
 
 
 # ---------------------------------------------------------------- completion

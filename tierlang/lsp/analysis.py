@@ -29,6 +29,7 @@ FUNCTION = "function"  # a user function or a built-in
 TYPE = "type"
 LEVEL = "level"  # an entity level
 LABEL = "label"
+PARAMETER = "parameter"  # a parameter of a user function, inside that function
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -41,6 +42,7 @@ class Occurrence:
     namespace: str
     span: Span
     definition: bool = False  # the place that defines it (a declaration), or a use
+    scope: str | None = None  # a PARAMETER's function
 
 
 @attrs.frozen
@@ -112,9 +114,14 @@ class Analysis:
                 return found
         return None
 
-    def references(self, name: str, namespace: str) -> list[Occurrence]:
-        """Every occurrence of the name across the chain of files, definitions included."""
-        return [o for o in self.occurrences if o.name == name and self.namespace_of(o) == namespace]
+    def references(self, name: str, namespace: str, scope: str | None = None) -> list[Occurrence]:
+        """Every occurrence of the name across the chain of files, definitions included (of a
+        PARAMETER: in its function)."""
+        return [
+            o
+            for o in self.occurrences
+            if o.name == name and self.namespace_of(o) == namespace and o.scope == scope
+        ]
 
     def namespace_of(self, occurrence: Occurrence) -> str:
         """What an occurrence names: a bare name that no node has is a level label."""
@@ -162,9 +169,9 @@ class _FileIndex:
         self.occurrences: list[Occurrence] = []
         self.definitions: list[Definition] = []
 
-    def _use(self, name: str, namespace: str, span: Span | None) -> None:
+    def _use(self, name: str, namespace: str, span: Span | None, scope: str | None = None) -> None:
         if span is not None:
-            self.occurrences.append(Occurrence(name, namespace, span))
+            self.occurrences.append(Occurrence(name, namespace, span, scope=scope))
 
     def _define(self, name: str, namespace: str, span: Span | None, statement) -> None:
         if span is None:
@@ -205,7 +212,11 @@ class _FileIndex:
             return
         if isinstance(st, S.FunctionDecl):
             self._define(st.name, FUNCTION, st.name_span, st)
-            self.expr(st.body, frozenset(st.params))
+            for parameter in st.params:
+                span = self._name_in(parameter, st.span, 2)
+                if span is not None:
+                    self.occurrences.append(Occurrence(parameter, PARAMETER, span, True, st.name))
+            self.expr(st.body, frozenset(st.params), st.name)
             return
         if isinstance(st, S.LimitDecl):
             self._use(st.tier, NODE, st.tier_span)
@@ -240,7 +251,10 @@ class _FileIndex:
             if st.source is not None:
                 self.expr(st.source)
             for rule in st.rules:
-                self._use(rule.label.text, LABEL, rule.label.span)
+                if st.type is None:  # the tier's own labels
+                    self._define(rule.label.text, LABEL, rule.label.span, st)
+                else:
+                    self._use(rule.label.text, LABEL, rule.label.span)
                 if isinstance(rule.condition, S.Threshold):
                     self.expr(rule.condition.value)
                 elif not isinstance(rule.condition, (S.RankCut, S.Otherwise)):
@@ -248,11 +262,14 @@ class _FileIndex:
             if st.missing_label is not None:
                 self._use(st.missing_label.text, LABEL, st.missing_label.span)
 
-    def expr(self, root, bound: frozenset[str] = frozenset()) -> None:
-        """Every name an expression mentions (iteratively: expressions nest deeply)."""
+    def expr(self, root, bound: frozenset[str] = frozenset(), function: str | None = None) -> None:
+        """Every name an expression mentions (iteratively: expressions nest deeply); `bound`:
+        the parameters of the user function `function` whose body it is."""
         for node in _walk(root):
             if isinstance(node, S.Name):
-                if node.name not in bound:
+                if node.name in bound:
+                    self._use(node.name, PARAMETER, node.span, function)
+                else:
                     self._use(node.name, NODE, node.span)
             elif isinstance(node, S.Call):
                 self._use(node.function, FUNCTION, node.name_span)

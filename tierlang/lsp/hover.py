@@ -13,6 +13,7 @@ from tierlang.lsp.analysis import (
     LABEL,
     LEVEL,
     NODE,
+    PARAMETER,
     TYPE,
     Analysis,
     Definition,
@@ -77,10 +78,10 @@ def describe(analysis: Analysis, definition: Definition) -> str:
             f"level type `{definition.name}`: {' < '.join(lb.text for lb in st.level.labels)} (worst first)"
         )
     elif definition.namespace == LEVEL:
-        facts.append(f"entity level `{definition.name}`")
+        facts.append(_entity_level(definition))
+        doc = None  # the header's docstring is the methodology's
     elif definition.namespace == LABEL:
-        owner = st.name if hasattr(st, "name") else ""
-        facts.append(f"label of `{owner}`")
+        return _label(analysis, definition)
     facts.append(f"defined at {where(analysis, definition)}")
     for replaced in analysis.overridden.get((definition.namespace, definition.name), []):
         facts.append(f"overrides {where(analysis, replaced)}")
@@ -101,6 +102,63 @@ def _level(analysis: Analysis, node) -> str:
 _KINDS = {S.InputDecl: "input", S.ParamDecl: "param", S.TierDecl: "tier"}
 
 
+def _entity_level(definition: Definition) -> str:
+    st = definition.statement  # the header (the first `entity` line) or a further entity line
+    within, key, label = st.within, st.key, st.label
+    parts = [f"entity level `{definition.name}`"]
+    if within:
+        parts.append("within " + " within ".join(f"`{w}`" for w in within))
+    parts.append(f"key column `{key}`" if key else "")
+    parts.append(f"label column `{label}`" if label else "")
+    return ", ".join(p for p in parts if p)
+
+
+def _labels_of(statement) -> tuple[str, tuple[str, ...], bool]:
+    """(what the labels belong to, the labels, whether they are written worst first)."""
+    if isinstance(statement, S.TypeDecl):
+        return (
+            f"level type `{statement.name}`",
+            tuple(lb.text for lb in statement.level.labels),
+            True,
+        )
+    if isinstance(getattr(statement, "type", None), S.LevelTypeExpr):
+        return (
+            f"the level type of `{statement.name}`",
+            tuple(lb.text for lb in statement.type.labels),
+            True,
+        )
+    labels = [rule.label.text for rule in getattr(statement, "rules", ())]
+    return f"tier `{statement.name}`", tuple(dict.fromkeys(labels)), False
+
+
+def _label(analysis: Analysis, definition: Definition) -> str:
+    key = (LABEL, definition.name)
+    lines = []
+    for owner in [definition, *analysis.overridden.get(key, [])]:
+        whose, labels, ordered = _labels_of(owner.statement)
+        shown = (" < " if ordered else ", ").join(
+            f"**{lb}**" if lb == definition.name else lb for lb in labels
+        )
+        order = " (worst first)" if ordered else ""
+        lines.append(f"label of {whose}: {shown}{order} · defined at {where(analysis, owner)}")
+    return f"label `{definition.name}`\n\n" + "\n\n".join(lines)
+
+
+def _parameter(analysis: Analysis, occurrence: Occurrence) -> str | None:
+    function = analysis.definitions.get((FUNCTION, occurrence.scope))
+    if function is None:
+        return None
+    params = ", ".join(function.statement.params)
+    parts = [
+        f"```tier\n{_declaration(analysis, function)}\n```",
+        f"parameter `{occurrence.name}` of function `{function.name}({params})` · defined at "
+        f"{where(analysis, function)}",
+    ]
+    if function.statement.doc:
+        parts.append(function.statement.doc)
+    return "\n\n".join(parts)
+
+
 def hover_text(analysis: Analysis, line: int, column: int) -> str | None:
     """Markdown for the name at 1-based `line`, `column`, or None."""
     found: Occurrence | None = analysis.at(line, column)
@@ -112,6 +170,8 @@ def hover_text(analysis: Analysis, line: int, column: int) -> str | None:
         if definition is None:
             return describe_builtin(BUILTINS[word]) if word in BUILTINS else None
         return describe(analysis, definition)
+    if found.namespace == PARAMETER:
+        return _parameter(analysis, found)
     if found.namespace == FUNCTION and (FUNCTION, found.name) not in analysis.definitions:
         return describe_builtin(BUILTINS[found.name]) if found.name in BUILTINS else None
     definition = analysis.definitions.get((analysis.namespace_of(found), found.name))

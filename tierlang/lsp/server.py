@@ -114,7 +114,7 @@ def on_hover(ls: TierServer, params: types.HoverParams) -> types.Hover | None:
 def on_definition(ls: TierServer, params: types.DefinitionParams) -> types.Location | None:
     analysis, line, column = ls.position(params.text_document.uri, params.position)
     found = navigation.definition(analysis, line, column)
-    return ls.location(analysis, found.span) if found is not None else None
+    return ls.location(analysis, found) if found is not None else None
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
