@@ -49,6 +49,13 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+async def test_the_server_starts_from_the_command_line(client):
+    # the fixture starts `python -m tierlang.cli lsp`: the `tierlang lsp` command itself
+    document, found = await opened(client, DRAFT)
+    close(client, document)
+    assert found == [] and client.capabilities is not None
+
+
 # ---------------------------------------------------------------- helpers
 
 
