@@ -479,6 +479,45 @@ async def test_a_function_parameter_is_a_name_of_its_own(client):
     assert check_sources([(str(TRUST), renamed)]).errors == []
 
 
+async def test_references_and_rename_from_a_base_file_reach_the_files_extending_it(client, chain):
+    draft, base = chain
+    text, draft_text = base.read_text(encoding="utf-8"), draft.read_text(encoding="utf-8")
+    document, _ = await opened(client, base, text)  # the draft is not open: found in the folder
+    pos = position(text, line_of(text, r"^indicator cancer_score"), "cancer_score")
+    found = await references(client, document, pos)
+    edit = await rename(client, document, pos, "cancer_wait_score")
+    close(client, document)
+    in_draft = [loc.range.start.line + 1 for loc in found if loc.uri == uri(draft)]
+    assert in_draft == lexed_uses(draft_text, "cancer_score") != []
+    assert set(edit.changes) == {document, uri(draft)}
+    report = check_sources(
+        [
+            (str(draft), apply(draft_text, edit.changes[uri(draft)])),
+            (str(base), apply(text, edit.changes[document])),
+        ]
+    )
+    assert report.errors == [] and report.methodology.has("cancer_wait_score")
+
+
+async def test_prepare_rename_offers_definitions_and_refuses_builtins_and_labels(client):
+    text = TRUST.read_text(encoding="utf-8")
+    document, _ = await opened(client, TRUST, text)
+
+    async def prepare(pos):
+        return await client.text_document_prepare_rename_async(
+            types.PrepareRenameParams(
+                text_document=types.TextDocumentIdentifier(uri=document), position=pos
+            )
+        )
+
+    line = line_of(text, r"^  good: +safe == good")
+    offered = await prepare(position(text, line, "safe"))
+    label = await prepare(position(text, line, "good", after="== "))
+    builtin = await prepare(position(text, line_of(text, r"count\("), "count"))
+    close(client, document)
+    assert ranged(text, offered) == "safe" and label is None and builtin is None
+
+
 # ---------------------------------------------------------------- completion
 
 

@@ -1,13 +1,15 @@
 """Go to definition, find references and rename, across the chain of `extends`.
 
 A name's references are its occurrences in this file and in every file it extends (the
-definitions a later file overrides included: they are the same name). Renaming changes them all.
-A function's parameter is a name of its own inside that function.
+definitions a later file overrides included: they are the same name), and in the `dependents`
+given: analyses of files that extend this one. Renaming changes them all. A function's
+parameter is a name of its own inside that function.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import attrs
 
@@ -57,15 +59,33 @@ def definition(analysis: Analysis, line: int, column: int) -> Span | None:
 
 
 def references(
-    analysis: Analysis, line: int, column: int, include_declaration: bool = True
+    analysis: Analysis,
+    line: int,
+    column: int,
+    include_declaration: bool = True,
+    dependents: Sequence[Analysis] = (),
 ) -> list[Span]:
     found = target(analysis, line, column)
     if found is None:
         return []
-    return [o.span for o in found.occurrences(analysis) if include_declaration or not o.definition]
+    everywhere = _everywhere(found, analysis, dependents)
+    return [o.span for o in everywhere if include_declaration or not o.definition]
 
 
-def rename(analysis: Analysis, line: int, column: int, new_name: str) -> list[Span]:
+def _everywhere(
+    found: Target, analysis: Analysis, dependents: Sequence[Analysis]
+) -> list[Occurrence]:
+    """The target's occurrences in the chain of `analysis` and of each dependent, each once."""
+    seen: dict[Span, Occurrence] = {}
+    for each in (analysis, *dependents):
+        for occurrence in found.occurrences(each):
+            seen.setdefault(occurrence.span, occurrence)
+    return list(seen.values())
+
+
+def rename(
+    analysis: Analysis, line: int, column: int, new_name: str, dependents: Sequence[Analysis] = ()
+) -> list[Span]:
     """The spans to replace by `new_name`; raises RenameRefused when the rename cannot be done."""
     found = target(analysis, line, column)
     if found is None or not any(o.definition for o in found.occurrences(analysis)):
@@ -82,9 +102,9 @@ def rename(analysis: Analysis, line: int, column: int, new_name: str) -> list[Sp
         )
     if new_name in WORDS.all_keywords():
         raise RenameRefused(f"'{new_name}' is a word of the language")
-    taken = analysis.resolve(new_name) is not None or (
+    taken = any(each.resolve(new_name) is not None for each in (analysis, *dependents)) or (
         found.namespace == PARAMETER and analysis.references(new_name, PARAMETER, found.scope)
     )
     if taken and new_name != found.name:
         raise RenameRefused(f"'{new_name}' is already defined")
-    return [o.span for o in found.occurrences(analysis)]
+    return [o.span for o in _everywhere(found, analysis, dependents)]

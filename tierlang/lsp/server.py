@@ -7,12 +7,16 @@ an open document that extends a file is checked again when that file is saved.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from lsprotocol import types
 from pygls import uris
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from dsl import model as M
+from dsl.loader import read_text
 from tierlang import __version__
 from tierlang.lsp import completion, diagnostics, formatting, hover, navigation, symbols
 from tierlang.lsp.analysis import Analysis, analyse, same_file
@@ -59,11 +63,37 @@ class TierServer(LanguageServer):
         line, column = to_column(position, analysis.text, self.codec)
         return analysis, line, column
 
-    def location(self, analysis: Analysis, span) -> types.Location | None:
-        text = analysis.text_of(span.file)
+    def location(self, span, *analyses: Analysis) -> types.Location | None:
+        """Where `span` is, in the text of its file as one of `analyses` read it."""
+        text = next((t for t in (a.text_of(span.file) for a in analyses) if t is not None), None)
         if text is None:
             return None
         return types.Location(uri=uri_of(span.file), range=to_range(span, text, self.codec))
+
+    def dependents(self, analysis: Analysis) -> list[Analysis]:
+        """Analyses of the files that extend this one, found among the open documents and the
+        methodologies in its folder (an open document's text, else the file's)."""
+        candidates = {os.path.normpath(path_of(uri)): uri for uri in self.workspace.text_documents}
+        folder = Path(analysis.path).parent
+        for path in sorted(folder.glob("*.tier")) if folder.is_dir() else ():
+            candidates.setdefault(os.path.normpath(str(path)), None)
+        out = []
+        for path, uri in candidates.items():
+            if same_file(path, analysis.path):
+                continue
+            if uri is not None:
+                other = self.analysis(uri)
+            else:
+                try:
+                    text = read_text(Path(path))
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if "extends" not in text:
+                    continue
+                other = analyse(path, text)
+            if any(same_file(f, analysis.path) for f in other.files[1:]):
+                out.append(other)
+        return out
 
 
 def path_of(uri: str) -> str:
@@ -114,38 +144,46 @@ def on_hover(ls: TierServer, params: types.HoverParams) -> types.Hover | None:
 def on_definition(ls: TierServer, params: types.DefinitionParams) -> types.Location | None:
     analysis, line, column = ls.position(params.text_document.uri, params.position)
     found = navigation.definition(analysis, line, column)
-    return ls.location(analysis, found) if found is not None else None
+    return ls.location(found, analysis) if found is not None else None
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
 def on_references(ls: TierServer, params: types.ReferenceParams) -> list[types.Location]:
     analysis, line, column = ls.position(params.text_document.uri, params.position)
-    spans = navigation.references(analysis, line, column, params.context.include_declaration)
-    return [loc for loc in (ls.location(analysis, s) for s in spans) if loc is not None]
+    dependents = ls.dependents(analysis)
+    spans = navigation.references(
+        analysis, line, column, params.context.include_declaration, dependents
+    )
+    return [
+        loc for loc in (ls.location(s, analysis, *dependents) for s in spans) if loc is not None
+    ]
 
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
 def on_prepare_rename(ls: TierServer, params: types.PrepareRenameParams) -> types.Range | None:
     analysis, line, column = ls.position(params.text_document.uri, params.position)
+    found = analysis.at(line, column)
+    if found is None:
+        return None
     try:
-        navigation.rename(analysis, line, column, "_")
+        navigation.rename(analysis, line, column, found.name)
     except navigation.RenameRefused:
         return None
-    found = analysis.at(line, column)
-    return to_range(found.span, analysis.text, ls.codec) if found is not None else None
+    return to_range(found.span, analysis.text, ls.codec)
 
 
 @server.feature(types.TEXT_DOCUMENT_RENAME)
 def on_rename(ls: TierServer, params: types.RenameParams) -> types.WorkspaceEdit:
     analysis, line, column = ls.position(params.text_document.uri, params.position)
+    dependents = ls.dependents(analysis)
     try:
-        spans = navigation.rename(analysis, line, column, params.new_name)
+        spans = navigation.rename(analysis, line, column, params.new_name, dependents)
     except navigation.RenameRefused as refused:
         # LSP's RequestFailed: the client shows the message
         raise JsonRpcException(f"cannot rename: {refused}", code=REQUEST_FAILED) from None
     changes: dict[str, list[types.TextEdit]] = {}
     for span in spans:
-        loc = ls.location(analysis, span)
+        loc = ls.location(span, analysis, *dependents)
         if loc is not None:
             changes.setdefault(loc.uri, []).append(
                 types.TextEdit(range=loc.range, new_text=params.new_name)
