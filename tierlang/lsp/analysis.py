@@ -84,12 +84,8 @@ class Analysis:
     def at(self, line: int, column: int) -> Occurrence | None:
         """The name written at 1-based `line`, `column` of this file (its last character included)."""
         for occurrence in self.occurrences:
-            s = occurrence.span
-            if (
-                s.line == line
-                and s.column <= column <= s.end_column
-                and same_file(s.file, self.path)
-            ):
+            s = occurrence.span  # the parser names this file's spans with `path`, as given
+            if s.line == line and s.column <= column <= s.end_column and s.file == self.path:
                 return occurrence
         return None
 
