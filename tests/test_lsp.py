@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import pytest_lsp
+import pytest_asyncio
 from click.testing import CliRunner
 from lsprotocol import types
 from pygls import uris
@@ -34,19 +34,23 @@ DRAFT = METHODOLOGIES / "stp_dashboard_2018_draft.tier"  # extends BASE
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_lsp.fixture(
-    scope="module",
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "tierlang.cli", "lsp"]),
-)
-async def client(lsp_client: LanguageClient):
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "tierlang.cli", "lsp"])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client():
+    # pytest-lsp's client (it checks every response against the protocol and the client's
+    # capabilities), started without its pytest plugin (disabled in pyproject.toml)
+    lsp_client: LanguageClient = await SERVER.start()
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
             root_uri=uris.from_fs_path(str(ROOT)),
         )
     )
-    yield
+    yield lsp_client
     await lsp_client.shutdown_session()
+    await lsp_client.stop()
 
 
 async def test_the_server_starts_from_the_command_line(client):
