@@ -11,7 +11,8 @@ Scheme `tierlang-content-v1` (documented in docs/audit.md, "Tamper evidence"):
 - **Content hash**: sha256 over the `runs` row as stored (every column but `id`,
   `first_value_id`, `content_hash`, `chain_hash`; params as canonical JSON), the
   `methodologies` row and the `datasets` row it references (every column), and the body
-  digest.
+  digest; from schema version 6, when the run records who recorded it (`runs.user` not
+  NULL), a `user` section after the run row (a run without one hashes exactly as before).
 - **Chain hash**: sha256 over the previous run's chain hash (64 zeros for the first run), the
   run id and the content hash.
 
@@ -409,6 +410,8 @@ def read_header(conn: sqlite3.Connection, run_id: int) -> Header:
     run = _row(conn, "runs", RUN_COLUMNS, "id = ?", (run_id,))
     if run is None:
         raise KeyError(run_id)
+    if _has_user_column(conn):  # schema version 6: who recorded the run
+        run["user"] = conn.execute("SELECT user FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
     methodology = _row(
         conn, "methodologies", METHODOLOGY_COLUMNS, "sha256 = ?", (run["methodology_sha256"],)
     )
@@ -416,6 +419,10 @@ def read_header(conn: sqlite3.Connection, run_id: int) -> Header:
     if run["dataset_sha256"] is not None:
         dataset = _row(conn, "datasets", DATASET_COLUMNS, "sha256 = ?", (run["dataset_sha256"],))
     return Header(run, methodology, dataset)
+
+
+def _has_user_column(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "user" for row in conn.execute("PRAGMA table_info(runs)"))
 
 
 def _canonical_params(text: Any) -> Any:
@@ -443,6 +450,8 @@ def content_hash(header: Header, body: str) -> str:
         _row_json(header.run, RUN_COLUMNS), ensure_ascii=True, separators=(",", ":"), sort_keys=True
     )
     _section(h, "run", run_json.encode())
+    if header.run.get("user") is not None:  # version 6; a run without a user hashes as before
+        _section(h, "user", _json(_cell(header.run["user"], TEXT)))
     _section(h, "methodology", _json(_row_json(header.methodology, METHODOLOGY_COLUMNS)))
     _section(h, "dataset", _json(_row_json(header.dataset, DATASET_COLUMNS)))
     _section(h, "body", body.encode())

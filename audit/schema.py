@@ -385,6 +385,14 @@ def _v5(db: sqlite_utils.Database) -> None:
             db.conn.execute(statement)
 
 
+def _v6(db: sqlite_utils.Database) -> None:
+    """Version 6: who recorded a run. `runs.user`, the login name of the user who recorded it
+    (from the environment, `tierlang.api.current_user`), NULL when unknown and for runs recorded
+    before. A run's content hash covers it when it is not NULL (audit/integrity.py), so the hash
+    of every run recorded before is unchanged."""
+    db.conn.execute("ALTER TABLE runs ADD COLUMN user TEXT")
+
+
 # Append-only. Index i takes the store from version i to version i + 1.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial schema", _v1),
@@ -392,6 +400,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("comparisons", _v3),
     ("sensitivity analyses", _v4),
     ("entities at several levels", _v5),
+    ("who recorded a run", _v6),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -72,6 +72,7 @@ class RunInfo:
     content_hash: str | None = None  # audit.integrity: this run's rows, hashed
     chain_hash: str | None = None  # links the run to the previous run's chain hash
     rerun_of: int | None = None  # the run whose methodology and params this run re-ran
+    user: str | None = None  # who recorded the run (schema version 6; None: not known)
 
     def value_ids(self, position: int) -> tuple[int, int]:
         """First and last `node_values.id` of the entity at `position`."""
@@ -195,6 +196,7 @@ def _run_info(row: dict) -> RunInfo:
         content_hash=row.get("content_hash"),
         chain_hash=row.get("chain_hash"),
         rerun_of=row.get("rerun_of"),
+        user=row.get("user"),
     )
 
 
@@ -311,13 +313,14 @@ class AuditStore:
         note: str | None = None,
         started: Any = None,
         rerun_of: int | None = None,
+        user: str | None = None,
     ) -> int:
         """Store a whole run in one transaction and return its id.
 
         `dataset`: any object with `path, format, sha256, rows, columns`, or None.
         `started`: when evaluation started (datetime or ISO text); default: now. `finished` is
         the time the run's rows were written, just before commit. `rerun_of`: the id of the run
-        this one re-ran (`tierlang rerun`). If anything fails, the transaction is rolled back
+        this one re-ran (`tierlang rerun`). `user`: who recorded it (None: not known). If anything fails, the transaction is rolled back
         and nothing of the run remains.
 
         The run is sealed in the same transaction (audit/integrity.py): its content hash, and
@@ -333,7 +336,7 @@ class AuditStore:
         except sqlite3.OperationalError as e:
             raise AuditError(f"cannot record in {self.path}: {e}; nothing was recorded") from e
         try:
-            run_id = self._write_run(rows, started_text, version, note, rerun_of)
+            run_id = self._write_run(rows, started_text, version, note, rerun_of, user)
             self._write_entities(run_id, rows)
             self._write_nodes(run_id, rows)
             first_value_id = self._write_values(run_id, rows)
@@ -356,7 +359,13 @@ class AuditStore:
         return run_id
 
     def _write_run(
-        self, rows: RunRows, started: str, version: str, note: str | None, rerun_of: int | None
+        self,
+        rows: RunRows,
+        started: str,
+        version: str,
+        note: str | None,
+        rerun_of: int | None,
+        user: str | None = None,
     ) -> int:
         conn = self.conn
         conn.execute(
@@ -371,11 +380,13 @@ class AuditStore:
                 rows.dataset,
             )
         r = rows.run
+        # `user` (schema version 6) only when known: a run without one is stored as before
+        extra, marks = (", user", ",?") if user is not None else ("", "")
         cursor = conn.execute(
             "INSERT INTO runs (started, finished, tool_version, methodology_sha256, "
             "methodology_name, methodology_version, methodology_path, dataset_sha256, "
-            "dataset_path, params, status, entity_count, node_count, values_per_entity, note, "
-            "rerun_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"dataset_path, params, status, entity_count, node_count, values_per_entity, note, "
+            f"rerun_of{extra}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?{marks})",
             (
                 started,
                 started,
@@ -393,6 +404,7 @@ class AuditStore:
                 r["values_per_entity"],
                 note,
                 rerun_of,
+                *((user,) if user is not None else ()),
             ),
         )
         return int(cursor.lastrowid)

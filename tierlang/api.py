@@ -83,6 +83,20 @@ def audit_path(explicit: str | None = None) -> str:
     return explicit or os.environ.get("TIERLANG_AUDIT") or DEFAULT_AUDIT
 
 
+def current_user() -> str | None:
+    """Who is running tierlang, as recorded with each run: the login name from the environment
+    ($LOGNAME, $USER, $LNAME, $USERNAME, else the password database), control characters
+    removed, at most 200 characters; None when it cannot be told."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no such variable and no password entry
+        return None
+    name = "".join(ch for ch in str(name) if ch.isprintable()).strip()[:200]
+    return name or None
+
+
 def load(path: str | Path) -> Methodology:
     """Read and check a methodology file; raises dsl.TierError listing every problem."""
     return dsl.load(path)
@@ -207,7 +221,8 @@ def run(methodology: Methodology | str | Path, data, params: dict | None = None,
         path = str(audit)
         store = open_store(path)
         try:
-            run_id = store.record(result, dataset=dataset, tool_version=__version__, note=note)
+            run_id = store.record(result, dataset=dataset, tool_version=__version__, note=note,
+                                  user=current_user())
         finally:
             store.close()
     return RunOutcome(result, dataset, run_id, path, summary_table(result), tier_counts(result))

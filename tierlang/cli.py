@@ -146,7 +146,9 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
 @click.option("--level", "level", default=None, metavar="LEVEL",
               help="Show (and write with --out) the entities of this lower entity level and its last tier.")
-def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level) -> None:
+@click.option("--note", "note", default=None, metavar="TEXT",
+              help="Free text recorded with the run (who asked for it, why); shown by `runs` and `report`.")
+def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level, note) -> None:
     """Run METHODOLOGY over --data, record every value, and print the tiers."""
     from tierlang import api, report
 
@@ -157,7 +159,7 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
             api.RunOutcome.check_level(m, level)  # before running: a bad --level must not record a run
         store = None if no_audit else api.audit_path(audit)
         outcome = api.run(m, api.data_argument(data), params=overrides, audit=store, encoding=encoding,
-                          sheet=sheet)
+                          sheet=sheet, note=note)
         return outcome.at_level(level)
 
     if out:

@@ -83,9 +83,9 @@ def diff_files(old_path, new_path, data, params=(), audit=None, encoding: str = 
     store = open_store(path)
     try:
         old_id = store.record(old_outcome.result, dataset=old_outcome.dataset, tool_version=__version__,
-                              note="tierlang diff: old")
+                              note="tierlang diff: old", user=api.current_user())
         new_id = store.record(new_outcome.result, dataset=new_outcome.dataset, tool_version=__version__,
-                              note="tierlang diff: new")
+                              note="tierlang diff: new", user=api.current_user())
         return _compare(store, path, "methodologies", old_id, new_id, structural, None, False)
     finally:
         store.close()

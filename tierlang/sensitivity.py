@@ -874,7 +874,8 @@ def _record(analysis: Analysis, path: str) -> Analysis:
     store = open_store(path)
     try:
         if outcome.run_id is None or outcome.audit_path != path:
-            run_id = store.record(outcome.result, dataset=outcome.dataset, tool_version=__version__)
+            run_id = store.record(outcome.result, dataset=outcome.dataset, tool_version=__version__,
+                                  user=api.current_user())
             outcome = attrs.evolve(outcome, run_id=run_id, audit_path=path)
         analysis_id = record_analysis(store, outcome.run_id, analysis_rows(analysis), tool_version=__version__)
     finally:

@@ -35,7 +35,7 @@ from interpreter import evaluate
 from interpreter.levels import LevelInputs
 from interpreter.param_errors import ParamError
 from tierlang import __version__
-from tierlang.api import RunOutcome, UsageError, audit_path, prepare, read_data
+from tierlang.api import RunOutcome, UsageError, audit_path, current_user, prepare, read_data
 from tierlang.results import summary_table, tier_counts
 
 EXAMPLES = 5  # differing entities shown per node
@@ -662,7 +662,12 @@ def rerun(
         except ParamError as error:
             raise UsageError(str(error)) from None
         new_id = store.record(
-            result, dataset=dataset, tool_version=__version__, note=note, rerun_of=run_id
+            result,
+            dataset=dataset,
+            tool_version=__version__,
+            note=note,
+            rerun_of=run_id,
+            user=current_user(),
         )
     finally:
         store.close()
