@@ -282,6 +282,9 @@ main.add_command(sensitivity)
 from tierlang.cli_reconcile import reconcile  # noqa: E402
 
 main.add_command(reconcile)
+from tierlang.cli_report import report as report_command  # noqa: E402
+
+main.add_command(report_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
