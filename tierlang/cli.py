@@ -193,7 +193,9 @@ def _check_out_path(out: str) -> None:
               help="Show ENTITY's derivation in run B side by side, differing nodes marked.")
 @click.option("--members", "members", default="20", show_default=True, metavar="N|all",
               help="Members of a lower level listed under each aggregation (`all` for every one).")
-def explain(entity, run_id, audit, output_format, against, members) -> None:
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the explanation: .xlsx (a workbook), .json, else text.")
+def explain(entity, run_id, audit, output_format, against, members, out) -> None:
     """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
     from audit.explain import render_text, to_json
     from tierlang import api
@@ -215,6 +217,13 @@ def explain(entity, run_id, audit, output_format, against, members) -> None:
         click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(explanation), nl=False)
+    if out:
+        from tierlang.frames import write_explanation
+
+        try:
+            write_explanation(explanation, out)
+        except OSError as error:
+            fail(f"error: --out {out}: cannot write: {error.strerror or error}")
 
 
 @main.command()

@@ -25,7 +25,7 @@ _FORMATS = {".json": "json", ".csv": "csv"}
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default=None,
               help="text (default), json (stable, docs/diff.md) or csv (the movers table).")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Write the output to FILE (format from its extension unless --format).")
+              help="Write the output to FILE (format from its extension unless --format; .xlsx: a workbook).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
 def diff(methodologies, data, params, runs, allow_different_entities, audit, output_format, out,
@@ -57,6 +57,13 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
     if output_format is None:
         output_format = _FORMATS.get(Path(out).suffix.lower(), "text") if out else "text"
     outcome = guarded(action)
+    if out and out.lower().endswith(".xlsx"):
+        try:
+            diffing.write_workbook(outcome, out)
+        except OSError as error:
+            fail(f"error: --out {out}: cannot write the workbook: {error.strerror or error}")
+        click.echo(f"comparison {outcome.comparison_id} (xlsx) written to {out}")
+        return
     text = diffing.render(outcome, output_format)
     if out:
         Path(out).write_text(text, encoding="utf-8")

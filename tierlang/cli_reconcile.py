@@ -29,8 +29,10 @@ from tierlang.cli_support import AUDIT_OPTION, fail, guarded
 @AUDIT_OPTION
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the result: .xlsx (a workbook), .json, else text.")
 def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_under, audit,
-              output_format) -> None:
+              output_format, out) -> None:
     """Compare RUN's headline tier (or --node) with a published table.
 
     RUN is a run id, or `latest`. Published tier labels match the tier's labels exactly, else
@@ -61,9 +63,43 @@ def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_un
         click.echo(json.dumps(to_json(result), indent=2))
     else:
         click.echo(render_text(result), nl=False)
+    if out:
+        _write(result, out, audit)
+        if output_format == "text":
+            click.echo(f"reconciliation written to {out}")
     if fail_under is not None:
         if result.rate is None:
             fail("--fail-under: nothing was compared, so there is no agreement rate")
         if result.rate < fail_under:
             click.echo(f"agreement {100 * result.rate:.1f}% is below --fail-under {100 * fail_under:g}%", err=True)
             sys.exit(1)
+
+
+def write_workbook(result, path: str, audit=None) -> None:
+    """The reconciliation as an Excel workbook: summary, mismatches, the published x computed
+    matrix (tiers), the keys on one side only, and the run's provenance."""
+    import pandas as pd
+
+    from tierlang import api, frames, xlsx
+
+    tables = [("summary", frames.reconcile_summary(result)), ("mismatches", frames.reconcile_frame(result))]
+    if result.kind == "tier":
+        tables.append(("matrix", frames.reconcile_matrix(result)))
+    sides = [("only published", k) for k in result.only_published] + [("only in the run", k) for k in result.only_run]
+    sides += [("published blank", k) for k in result.blank]
+    tables.append(("not compared", pd.DataFrame(sides, columns=["why", "key"])))
+    xlsx.write_workbook(path, tables, frames.provenance(frames.recorded_run(api.audit_path(audit), result.run_id)))
+
+
+def _write(result, path: str, audit) -> None:
+    from audit.reconcile import render_text, to_json
+
+    try:
+        if path.lower().endswith(".xlsx"):
+            write_workbook(result, path, audit)
+        else:
+            text = json.dumps(to_json(result), indent=2) + "\n" if path.lower().endswith(".json") else render_text(result)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+    except OSError as error:
+        fail(f"error: --out {path}: cannot write: {error.strerror or error}")

@@ -54,7 +54,8 @@ def parse_weights(text: str | None) -> float | None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Also write the report: .json (JSON), .csv (the per-entity table), else text.")
+              help="Also write the report: .json (JSON), .csv (the per-entity table), .xlsx (a workbook), "
+                   "else text.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
@@ -117,6 +118,12 @@ class _progress:
 
 def _write(analysis, path: str) -> None:
     lower = path.lower()
+    if lower.endswith(".xlsx"):
+        try:
+            write_workbook(analysis, path)
+        except OSError as e:
+            fail(f"error: cannot write {path}: {e.strerror or e}")
+        return
     if lower.endswith(".json"):
         text = render_json(analysis)
     elif lower.endswith(".csv"):
@@ -128,6 +135,21 @@ def _write(analysis, path: str) -> None:
             f.write(text)
     except OSError as e:
         fail(f"error: cannot write {path}: {e.strerror or e}")
+
+
+def write_workbook(analysis, path: str) -> None:
+    """The analysis as an Excel workbook: entities, choices, drop-one, and the provenance of the
+    nominal run and of the analysis (tierlang/xlsx.py)."""
+    from tierlang import frames, xlsx
+
+    tables = [("entities", frames.sensitivity_frame(analysis)), ("choices", frames.choices_frame(analysis))]
+    if analysis.drop_one:
+        tables.append(("drop one", frames.drop_one_frame(analysis)))
+    fields = [("analysis", analysis.analysis_id if analysis.analysis_id is not None else "not recorded"),
+              ("tier", analysis.tier), ("score", analysis.score), ("samples", analysis.samples),
+              ("seed", analysis.seed), ("evaluations", analysis.evaluations),
+              ("stable", analysis.stable_count), ("notes", "; ".join(analysis.notes) or None)]
+    xlsx.write_workbook(path, tables, [*fields, *frames.outcome_provenance(analysis.outcome)])
 
 
 # ---------------------------------------------------------------- text

@@ -223,6 +223,25 @@ def render(outcome: DiffOutcome, output_format: str = "text") -> str:
     return render_text(outcome)
 
 
+def write_workbook(outcome: DiffOutcome, path: str) -> None:
+    """The comparison as an Excel workbook: movers, transitions, params, structural changes,
+    and the provenance of both runs (tierlang/xlsx.py)."""
+    import pandas as pd
+
+    from tierlang import frames, xlsx
+
+    c = outcome.comparison
+    structural = (render_structural(outcome.structural) if outcome.structural is not None
+                  else f"not available ({outcome.structural_note})")
+    changes = pd.DataFrame({"change": [line for line in structural.splitlines() if line.strip()]})
+    tables = [("movers", frames.diff_frame(c)), ("transitions", frames.transitions_frame(c)),
+              ("params", frames.params_frame(c)), ("structural", changes)]
+    old = [(f"old {field}", value) for field, value in frames.provenance(c.old)]
+    new = [(f"new {field}", value) for field, value in frames.provenance(c.new)]
+    xlsx.write_workbook(path, tables, [("comparison", outcome.comparison_id), ("audit store", outcome.audit_path),
+                                       *old, *new])
+
+
 # ---------------------------------------------------------------- explain --against
 
 

@@ -147,12 +147,10 @@ def write_results(outcome, path: str) -> None:
     if lower.endswith(".csv"):
         frame.to_csv(path, index=False)
     elif lower.endswith(".xlsx"):
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            frame.to_excel(writer, index=False, sheet_name="results")
-            for row in writer.sheets["results"].iter_rows():
-                for cell in row:
-                    if cell.data_type == "f":  # text from the data that starts with "=" stays text
-                        cell.data_type = "s"
+        from tierlang import frames, xlsx
+
+        xlsx.write_workbook(path, [("results", frame), ("counts", frames.run_counts(outcome))],
+                            frames.outcome_provenance(outcome))
     elif lower.endswith(".json"):
         data = run_json(outcome)
         data["values"] = json.loads(frame.to_json(orient="records", force_ascii=False))
