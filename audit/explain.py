@@ -207,6 +207,35 @@ class Explanation:
     def headline_node(self) -> NodeExplanation:
         return self.roots[0]
 
+    @property
+    def text(self) -> str:
+        """The derivation as `tierlang explain` prints it."""
+        return render_text(self)
+
+    @property
+    def frame(self):
+        """The derivation as a DataFrame, one row per node shown (audit.tables)."""
+        from audit.tables import explanation_frame
+
+        return explanation_frame(self)
+
+    @property
+    def components(self):
+        """Every weighted component of the derivation, with its contribution (audit.tables)."""
+        from audit.tables import components_frame
+
+        return components_frame(self)
+
+    def __repr__(self) -> str:
+        head = self.headline_node
+        return (f"<Explanation {_named(_kind(self.run, self.entity), self.entity)}, run {self.run.id}: "
+                f"{head.title} = {head.display}>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.text)}</pre>"
+
 
 def explain(
     store: AuditStore,

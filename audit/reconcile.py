@@ -75,6 +75,30 @@ class Reconciliation:
     def rate(self) -> float | None:
         return self.agreed / self.compared if self.compared else None
 
+    @property
+    def frame(self):
+        """The mismatches as a DataFrame indexed by key (tiers as ordered categoricals)."""
+        from audit.tables import reconcile_frame
+
+        return reconcile_frame(self)
+
+    @property
+    def matrix_frame(self):
+        """Published (rows) x computed (columns) counts, labels best first."""
+        from audit.tables import reconcile_matrix
+
+        return reconcile_matrix(self)
+
+    def __repr__(self) -> str:
+        return (f"<Reconciliation run {self.run_id} {self.node} with {self.published_path}: "
+                f"{self.agreed} of {self.compared} agree ({_percent(self.rate)})>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = html.escape(repr(self)[1:-1])
+        return f"<p>{head}</p>" + self.frame.to_html(max_rows=20)
+
 
 def normalise_label(text: str) -> str:
     return re.sub(r"[\s_]+", " ", text.strip()).casefold()

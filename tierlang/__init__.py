@@ -1,12 +1,42 @@
 """tierlang: rating methodologies as code, with an audit trail.
 
-The public Python API: `load(path)`, `run(methodology, data, params=..., audit=...)` and
-`explain(entity, run_id=..., audit=...)`, and `Tables(main, {level: table})` for the data of
-a methodology with entities at several levels; see tierlang.api.
+The public Python API (tierlang.api): `load(path)`, `run(methodology, data, ...)`,
+`explain(entity, ...)`, `values(node, ...)`, `diff(old, new, data, ...)` and `diff_runs(a, b)`,
+`sensitivity_analysis(methodology, data, ...)`, `reconcile(run, expected, key=..., column=...)`,
+`write_report(out, ...)`, and `Tables(main, {level: table})` for the data of a methodology with
+entities at several levels. Results have `.frame` (a DataFrame indexed by entity key, tiers as
+ordered Categoricals), a short `repr` and an HTML view in notebooks.
 """
 
 __version__ = "0.1.0"
 
-from tierlang.api import RunOutcome, Tables, UsageError, explain, load, run  # noqa: E402
+from tierlang.api import (  # noqa: E402
+    RunOutcome,
+    Tables,
+    UsageError,
+    diff,
+    diff_runs,
+    explain,
+    load,
+    reconcile,
+    run,
+    sensitivity_analysis,
+    values,
+    write_report,
+)
 
-__all__ = ["RunOutcome", "Tables", "UsageError", "__version__", "explain", "load", "run"]
+__all__ = [
+    "RunOutcome",
+    "Tables",
+    "UsageError",
+    "__version__",
+    "diff",
+    "diff_runs",
+    "explain",
+    "load",
+    "reconcile",
+    "write_report",
+    "run",
+    "sensitivity_analysis",
+    "values",
+]

@@ -5,8 +5,13 @@
     data = tierlang.Tables("examples/stp_2017/stp_2017.csv",      # one table per entity level
                            {"organisation": "examples/stp_2017/organisations.csv"})
     outcome = tierlang.run(m, data, audit="tierlang.db")
-    outcome.table            # DataFrame: key, label, score, tier, rank
+    outcome.frame            # DataFrame indexed by key: label, score, tier (ordered Categorical), rank
     print(tierlang.explain("Dorset", audit="tierlang.db").text)
+    tierlang.diff(old, new, data).frame          # the movers, with attribution (tierlang.diffing)
+    tierlang.sensitivity_analysis(m, data, samples=1000).frame   # tier probabilities, rank intervals
+    tierlang.reconcile("latest", "published.csv", key="code", column="rating").frame
+    tierlang.values("overall")                   # any node's recorded values, indexed by key
+    tierlang.write_report("report.html", against=2)    # the HTML report of the latest run
 
 Orchestration lives here: dsl checks, interpreter evaluates, audit records. Nothing is
 written to the audit store unless the whole run succeeded.
@@ -57,6 +62,33 @@ class RunOutcome:
     @property
     def methodology(self) -> Methodology:
         return self.result.methodology
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table indexed by key, its tier an ordered Categorical (worst first, as declared)."""
+        from tierlang.frames import run_table
+
+        return run_table(self)
+
+    @property
+    def values(self) -> pd.DataFrame:
+        """Every node's value per entity, one column per node, indexed by key."""
+        from tierlang.frames import run_values
+
+        return run_values(self)
+
+    def __repr__(self) -> str:
+        m = self.methodology
+        version = f" ({m.version})" if m.version else ""
+        recorded = f"run {self.run_id}" if self.run_id is not None else "run not recorded"
+        counts = ", ".join(f"{label} {n}" for label, n in self.counts)
+        entity = self.level or m.entity
+        return f"<RunOutcome {recorded}: {m.name}{version}, {len(self.table)} {entity}; {counts}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.frame.to_html(max_rows=20)
 
     @staticmethod
     def check_level(methodology: Methodology, level: str) -> None:
@@ -240,3 +272,69 @@ def explain(entity: str, run_id: int | None = None, audit=None, member_limit: in
         return explain_entity(store, entity, run_id, member_limit=member_limit)
     finally:
         store.close()
+
+
+def values(node: str, run_id: int | None = None, audit=None) -> pd.Series:
+    """A node's recorded values for every entity of a run (the latest by default), indexed by
+    key; tiers and other level types as ordered Categoricals (worst first), read from the
+    audit store alone."""
+    from audit import open_store
+
+    store = open_store(audit_path(audit), create=False)
+    try:
+        return store.values(store.latest_run_id() if run_id is None else run_id, node)
+    finally:
+        store.close()
+
+
+def diff(old, new, data, params=(), audit=None, encoding: str = "utf-8", sheet: str | None = None):
+    """Run methodologies OLD and NEW on `data`, record both runs and their comparison, and
+    return it (tierlang.diffing.DiffOutcome: `.frame` the movers, `.transitions`)."""
+    from tierlang.diffing import diff_files
+
+    return diff_files(old, new, data, params=params, audit=audit, encoding=encoding, sheet=sheet)
+
+
+def diff_runs(old_run: int, new_run: int, audit=None, allow_different_entities: bool = False):
+    """Compare two recorded runs (tierlang.diffing.DiffOutcome)."""
+    from tierlang.diffing import diff_runs as compare_runs
+
+    return compare_runs(old_run, new_run, audit=audit, allow_different_entities=allow_different_entities)
+
+
+def sensitivity_analysis(methodology, data, samples: int = 1000, seed: int | None = None, weights: float | None = None,
+                drop_one: bool = False, tier: str | None = None, audit=None, **options):
+    """How robust each tier is to the methodology's own choices (tierlang.sensitivity.Analysis:
+    `.frame` per entity, `.choices_frame`); recorded in `audit` if given."""
+    from tierlang.sensitivity import analyse
+
+    return analyse(methodology, data, samples=samples, seed=seed, weights=weights, drop_one=drop_one, tier=tier,
+                   audit=audit, **options)
+
+
+def reconcile(run_id: int | str, expected, key: str, column: str, node: str | None = None,
+              tolerance: float = 0.0, audit=None, sheet: str | None = None):
+    """A recorded run (an id, or "latest") against a published table (a path or a DataFrame):
+    audit.reconcile.Reconciliation, `.frame` the mismatches, `.rate` the agreement."""
+    from audit import open_store
+    from audit.reconcile import reconcile as compare
+
+    published = read_data(expected, sheet=sheet)
+    store = open_store(audit_path(audit), create=False)
+    try:
+        run = store.latest_run_id() if run_id == "latest" else int(run_id)
+        return compare(store, run, published, key, column, node=node, tolerance=tolerance)
+    finally:
+        store.close()
+
+
+def write_report(out: str | Path, run_id: int | None = None, against: int | None = None, sensitivity: int | None = None,
+           audit=None, note: str | None = None, entities: int | None = None) -> Path:
+    """Write the HTML report of a recorded run (the latest by default) to `out`, as
+    `tierlang report` does; returns the path."""
+    from tierlang import html_report
+
+    data = html_report.gather(run_id, against=against, sensitivity=sensitivity, audit=audit, note=note,
+                              entities=entities)
+    html_report.write(data, str(out))
+    return Path(out)

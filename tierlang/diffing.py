@@ -42,6 +42,32 @@ class DiffOutcome:
     comparison_id: int
     audit_path: str
 
+    @property
+    def frame(self):
+        """The movers as a DataFrame indexed by key: old and new tier (ordered Categoricals),
+        move, scores, ranks, attribution (tierlang.frames)."""
+        from tierlang.frames import diff_frame
+
+        return diff_frame(self.comparison)
+
+    @property
+    def transitions(self):
+        """Old tier (rows) x new tier (columns): entities."""
+        from tierlang.frames import transitions_frame
+
+        return transitions_frame(self.comparison)
+
+    def __repr__(self) -> str:
+        c = self.comparison
+        return (f"<DiffOutcome comparison {self.comparison_id}: run {c.old.id} {_title(c.old)} → run {c.new.id} "
+                f"{_title(c.new)}, {c.common} entities, {c.moved} moved ({c.up} up, {c.down} down)>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.transitions.to_html()
+                + self.frame.to_html(max_rows=20))
+
 
 # ---------------------------------------------------------------- two files, one dataset
 

@@ -14,7 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from audit.tables import as_tiers, tier_dtype
+from audit.tables import (
+    as_tiers,
+    components_frame,
+    explanation_frame,
+    tier_dtype,
+)
 from tierlang.results import UNRATED
 
 # ---------------------------------------------------------------- a run
@@ -256,165 +261,10 @@ def _real(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-# ---------------------------------------------------------------- a reconciliation
+# ---------------------------------------------------------------- a reconciliation, an explanation
 
-
-def reconcile_frame(r) -> pd.DataFrame:
-    """The entities whose recorded value disagrees with the published one, indexed by key."""
-    rows = [
-        {
-            "key": m.key,
-            "label": m.label,
-            "published": m.published,
-            "computed": m.computed,
-            "difference": m.difference,
-            "why": m.summary,
-        }
-        for m in r.mismatches
-    ]
-    frame = pd.DataFrame(
-        rows, columns=["key", "label", "published", "computed", "difference", "why"]
-    )
-    frame = frame.set_index("key")
-    if r.kind == "tier":
-        scale = [label for label in reversed(r.scale)]
-        frame["published"] = as_tiers(frame["published"], scale, index=frame.index)
-        frame["computed"] = as_tiers(frame["computed"], scale, index=frame.index)
-    frame["difference"] = frame["difference"].astype("float64")
-    return frame
-
-
-def reconcile_matrix(r) -> pd.DataFrame:
-    """Published (rows) x computed (columns) counts, labels best first (tiers only)."""
-    labels = list(r.scale)
-    frame = pd.DataFrame(
-        0, index=pd.Index(labels, name="published"), columns=pd.Index(labels, name="computed")
-    )
-    for (published, computed), n in r.matrix.items():
-        frame.loc[published, computed] = n
-    return frame
-
-
-def reconcile_summary(r) -> pd.DataFrame:
-    rows = [
-        ("run", r.run_id),
-        ("methodology", r.methodology),
-        ("node", r.node),
-        ("kind", r.kind),
-        ("published table", r.published_path),
-        ("key column", r.key_column),
-        ("column", r.column),
-        ("compared", r.compared),
-        ("agreed", r.agreed),
-        ("agreement rate", r.rate),
-        ("only published", len(r.only_published)),
-        ("only in the run", len(r.only_run)),
-        ("published blank", len(r.blank)),
-    ]
-    return pd.DataFrame(rows, columns=["field", "value"]).set_index("field")
-
-
-# ---------------------------------------------------------------- an explanation
-
-
-def explanation_frame(explanation) -> pd.DataFrame:
-    """The derivation, one row per node as shown (depth first, the headline tier first)."""
-    rows = []
-
-    def walk(node, depth: int) -> None:
-        rows.append(
-            {
-                "depth": depth,
-                "node": node.name,
-                "kind": node.kind,
-                "title": node.title,
-                "level": node.level,
-                "value": _plain(node.value),
-                "shown": node.display,
-                "missing_reason": node.missing_reason,
-                "definition": node.expression,
-                "file": node.file,
-                "line": node.line,
-                "see_above": node.see_above,
-                "details": "\n".join(node.details),
-            }
-        )
-        for child in node.children:
-            walk(child, depth + 1)
-
-    for root in explanation.roots:
-        walk(root, 0)
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "depth",
-            "node",
-            "kind",
-            "title",
-            "level",
-            "value",
-            "shown",
-            "missing_reason",
-            "definition",
-            "file",
-            "line",
-            "see_above",
-            "details",
-        ],
-    )
-    frame["line"] = pd.array(frame["line"].tolist(), dtype="Int64")
-    return frame
-
-
-def components_frame(explanation) -> pd.DataFrame:
-    """Every weighted component shown in the derivation: the aggregation, the component, its
-    weight, value and contribution (as audit.explain reports them)."""
-    rows = []
-    seen = set()
-
-    def walk(node) -> None:
-        if node.name in seen:
-            return
-        seen.add(node.name)
-        for c in node.components:
-            rows.append(
-                {
-                    "aggregation": node.name,
-                    "component": c.name,
-                    "title": c.title,
-                    "weight": c.weight,
-                    "value": c.value,
-                    "missing_reason": c.missing_reason,
-                    "contribution": c.contribution,
-                }
-            )
-        for child in node.children:
-            walk(child)
-
-    for root in explanation.roots:
-        walk(root)
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "aggregation",
-            "component",
-            "title",
-            "weight",
-            "value",
-            "missing_reason",
-            "contribution",
-        ],
-    )
-    for column in ("weight", "value", "contribution"):
-        frame[column] = frame[column].astype("float64")
-    return frame
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return "; ".join(map(str, value))
-    return value
-
+# audit's own classes expose these (Reconciliation.frame, Explanation.frame): they live in
+# audit/tables.py, imported above
 
 # ---------------------------------------------------------------- provenance
 

@@ -418,6 +418,32 @@ class Analysis:
     def entity(self, key: str) -> EntityResult:
         return next(e for e in self.entities if e.key == key)
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Per entity, indexed by key: nominal tier (ordered Categorical), `p_LABEL` shares,
+        rank interval... (tierlang.frames)."""
+        from tierlang.frames import sensitivity_frame
+
+        return sensitivity_frame(self)
+
+    @property
+    def choices_frame(self) -> pd.DataFrame:
+        from tierlang.frames import choices_frame
+
+        return choices_frame(self)
+
+    def __repr__(self) -> str:
+        recorded = f"analysis {self.analysis_id}" if self.analysis_id is not None else "analysis not recorded"
+        most = f"; most important {self.choices[0].name}" if self.choices else ""
+        return (f"<Analysis {recorded}: {self.tier}, {self.samples:,} samples, {self.stable_count} of "
+                f"{len(self.entities)} stable{most}>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.choices_frame.to_html()
+                + self.frame.to_html(max_rows=20))
+
     def choice(self, name: str) -> ChoiceResult:
         return next(c for c in self.choices if c.name == name)
 
