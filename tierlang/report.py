@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import shutil
 import sys
 
@@ -174,7 +175,7 @@ def render_runs(runs: list, output_format: str = "table") -> str:
         return json.dumps([{f: _get(r, f) for f in fields} for r in runs], indent=2, ensure_ascii=False) + "\n"
     if not runs:
         return "no runs recorded yet\n"
-    if _width() < NARROW:
+    if _runs_width() < NARROW:
         return _runs_as_records(runs)
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     # the run id and the start are never shrunk away: the other columns wrap or are cut
@@ -197,6 +198,12 @@ def render_runs(runs: list, output_format: str = "table") -> str:
 
 
 NARROW = 100  # below this terminal width, `runs` prints one record per run instead of a table
+
+
+def _runs_width() -> int:
+    """The terminal's width, or $COLUMNS when set (also when the output is not a terminal)."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else _width()
 
 
 def _runs_as_records(runs: list) -> str:
