@@ -344,3 +344,14 @@ def test_the_charts_render(browser, report_file):
     blank = page.locator("h1").screenshot()
     assert _ink(blank)[0] < 0.5  # the measure tells a chart from a blank region
     page.close()
+
+
+def test_printing_opens_every_derivation(browser, report_file):
+    """On screen a derivation is collapsed; printed (to paper or PDF) it is shown."""
+    page, _ = _load(browser, report_file)
+    tree = page.locator("section.entity details ul.tree").first
+    assert not tree.is_visible()
+    page.emulate_media(media="print")
+    assert tree.is_visible()
+    assert page.locator("nav").first.is_hidden()
+    page.close()
