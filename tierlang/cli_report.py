@@ -49,7 +49,7 @@ from tierlang.cli_support import AUDIT_OPTION, fail, guarded
     type=click.IntRange(min=0),
     default=None,
     metavar="N",
-    help="Sections for the first N entities in rank order only (default: every entity).",
+    help="Sections for the first N entities in rank order only (default: every entity, at most 500).",
 )
 @AUDIT_OPTION
 def report(run, against, sensitivity, out, note, entities, audit) -> None:

@@ -36,6 +36,7 @@ from tierlang import __version__, api, charts
 
 TEMPLATES = Path(__file__).parent / "templates"
 MEMBER_LIMIT = 5  # members listed per aggregation in a derivation
+ENTITY_LIMIT = 500  # entity sections by default (bounds the file: about 30 kB each)
 
 
 @attrs.frozen
@@ -101,7 +102,7 @@ def gather(
     entities: int | None = None,
 ) -> Report:
     """Read everything the report shows from the audit store. `entities`: how many entity
-    sections (in rank order; None: every entity)."""
+    sections (in rank order; None: at most ENTITY_LIMIT)."""
     from audit import open_store
     from audit.analyses import analysis as read_analysis
     from audit.analyses import choice_rows, entity_rows
@@ -121,7 +122,7 @@ def gather(
         tier = tiers[-1] if tiers else None
         scale = tuple(reversed(tier.scale or ())) if tier is not None else ()
         missing_label = (tier.tier or {}).get("missing_label") if tier is not None else None
-        classes = _tier_classes(scale, missing_label)
+        classes, palette = _tier_classes(scale, missing_label)
         table = ranked_table(store, run.id)
         ordered = table.sort_values("rank", kind="stable", na_position="last")
         counts = _counts(table, scale, missing_label, classes)
@@ -129,10 +130,10 @@ def gather(
         if tier is not None:
             distribution = charts.tier_distribution(
                 [(label, n) for label, n, _ in counts],
-                [_colour(c) for _, _, c in counts],
+                [palette[c] for _, _, c in counts],
                 f"{tier.title}: entities per tier",
             )
-        chosen = ordered if entities is None else ordered.head(entities)
+        chosen = ordered.head(ENTITY_LIMIT if entities is None else entities)
         # a key of the top level, even where a lower level's entity has the same key or label
         prefix = f"{run.entity_kind or 'entity'}:" if store.levels(run.id) else ""
         sections = tuple(
@@ -155,7 +156,7 @@ def gather(
             a_entities = tuple(entity_rows(store, analysis.id))
             a_choices = tuple(choice_rows(store, analysis.id))
             probability_chart, interval_chart = _sensitivity_charts(
-                a_entities, table, scale, classes
+                a_entities, table, scale, classes, palette
             )
         verification = verify_run(store, run.id)
         assumptions = tuple(_assumptions(methodology["sources"]))
@@ -193,7 +194,7 @@ def gather(
         generated_by=api.current_user(),
         note=note,
         tool_version=__version__,
-        css=_css(classes),
+        css=_css(palette),
         classes=classes,
         anchors={s.key: s.anchor for s in sections},
     )
@@ -328,7 +329,9 @@ def _counts(
     return tuple(out)
 
 
-def _sensitivity_charts(rows, table: pd.DataFrame, scale, classes) -> tuple[str | None, str | None]:
+def _sensitivity_charts(
+    rows, table: pd.DataFrame, scale, classes, palette
+) -> tuple[str | None, str | None]:
     if not rows:
         return None, None
     labels = list(scale)
@@ -336,7 +339,7 @@ def _sensitivity_charts(rows, table: pd.DataFrame, scale, classes) -> tuple[str 
     labels += extra
     names = [_short(r["key"], table) for r in rows]
     shares = [[float(r["probabilities"].get(label, 0.0)) for label in labels] for r in rows]
-    colours = [_colour(classes.get(label, "tier-none")) for label in labels]
+    colours = [palette[classes.get(label, "tier-none")] for label in labels]
     probabilities = charts.tier_probabilities(names, shares, labels, colours)
     intervals = charts.rank_intervals(
         names,
@@ -344,7 +347,7 @@ def _sensitivity_charts(rows, table: pd.DataFrame, scale, classes) -> tuple[str 
         [r["median_rank"] for r in rows],
         [r["rank_low"] for r in rows],
         [r["rank_high"] for r in rows],
-        [_colour(classes.get(r["nominal_tier"], "tier-none")) for r in rows],
+        [palette[classes.get(r["nominal_tier"], "tier-none")] for r in rows],
     )
     return probabilities, intervals
 
@@ -398,29 +401,24 @@ def _assumptions(sources) -> list[tuple[str, int, str]]:
 # ---------------------------------------------------------------- styles
 
 
-_PALETTE: dict[str, str] = {}
+MISSING_COLOUR = "#d9d9d9"
 
 
 def _tier_classes(
     scale_best_first: tuple[str, ...], missing_label: str | None
-) -> dict[str | None, str]:
-    """A CSS class per tier label (`tier-0` the best), its colour from charts.tier_colours."""
-    worst_first = list(reversed(scale_best_first))
-    colours = list(reversed(charts.tier_colours(len(worst_first))))
+) -> tuple[dict[str | None, str], dict[str, str]]:
+    """A CSS class per tier label (`tier-0` the best), and a colour per class (worst red to
+    best blue, charts.tier_colours)."""
+    colours = list(reversed(charts.tier_colours(len(scale_best_first))))
     classes: dict[str | None, str] = {None: "tier-none"}
-    _PALETTE.clear()
-    _PALETTE["tier-none"] = charts.NO_TIER_COLOUR
+    palette = {"tier-none": charts.NO_TIER_COLOUR}
     for i, label in enumerate(scale_best_first):
         classes[label] = f"tier-{i}"
-        _PALETTE[f"tier-{i}"] = colours[i]
+        palette[f"tier-{i}"] = colours[i]
     if missing_label and missing_label not in classes:
         classes[missing_label] = "tier-missing"
-        _PALETTE["tier-missing"] = "#d9d9d9"
-    return classes
-
-
-def _colour(css_class: str) -> str:
-    return _PALETTE.get(css_class, charts.NO_TIER_COLOUR)
+        palette["tier-missing"] = MISSING_COLOUR
+    return classes, palette
 
 
 def _text_colour(hex_colour: str) -> str:
@@ -429,11 +427,11 @@ def _text_colour(hex_colour: str) -> str:
     return "#000000" if luminance > 0.5 else "#ffffff"
 
 
-def _css(classes: dict[str | None, str]) -> str:
+def _css(palette: dict[str, str]) -> str:
     base = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     rules = [
-        f".{c} {{ background: {_colour(c)}; color: {_text_colour(_colour(c))}; }}"
-        for c in dict.fromkeys(classes.values())
+        f".{c} {{ background: {colour}; color: {_text_colour(colour)}; }}"
+        for c, colour in palette.items()
     ]
     return base + "\n" + "\n".join(rules) + "\n"
 
