@@ -281,6 +281,20 @@ def _migrate(db: sqlite_utils.Database, path: str) -> None:
         raise
 
 
+_INSERT_RUN = (
+    "INSERT INTO runs (started, finished, tool_version, methodology_sha256, methodology_name, "
+    "methodology_version, methodology_path, dataset_sha256, dataset_path, params, status, "
+    "entity_count, node_count, values_per_entity, note, rerun_of) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_RUN_WITH_USER = (
+    "INSERT INTO runs (started, finished, tool_version, methodology_sha256, methodology_name, "
+    "methodology_version, methodology_path, dataset_sha256, dataset_path, params, status, "
+    "entity_count, node_count, values_per_entity, note, rerun_of, user) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
 class AuditStore:
     def __init__(self, db: sqlite_utils.Database, path: str):
         self.db = db
@@ -381,12 +395,9 @@ class AuditStore:
             )
         r = rows.run
         # `user` (schema version 6) only when known: a run without one is stored as before
-        extra, marks = (", user", ",?") if user is not None else ("", "")
+        insert = _INSERT_RUN_WITH_USER if user is not None else _INSERT_RUN
         cursor = conn.execute(
-            "INSERT INTO runs (started, finished, tool_version, methodology_sha256, "
-            "methodology_name, methodology_version, methodology_path, dataset_sha256, "
-            f"dataset_path, params, status, entity_count, node_count, values_per_entity, note, "
-            f"rerun_of{extra}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?{marks})",
+            insert,
             (
                 started,
                 started,

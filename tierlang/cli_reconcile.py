@@ -80,11 +80,12 @@ def write_workbook(result, path: str, audit=None) -> None:
     matrix (tiers), the keys on one side only, and the run's provenance."""
     import pandas as pd
 
+    from audit.tables import reconcile_frame, reconcile_matrix, reconcile_summary
     from tierlang import api, frames, xlsx
 
-    tables = [("summary", frames.reconcile_summary(result)), ("mismatches", frames.reconcile_frame(result))]
+    tables = [("summary", reconcile_summary(result)), ("mismatches", reconcile_frame(result))]
     if result.kind == "tier":
-        tables.append(("matrix", frames.reconcile_matrix(result)))
+        tables.append(("matrix", reconcile_matrix(result)))
     sides = [("only published", k) for k in result.only_published] + [("only in the run", k) for k in result.only_run]
     sides += [("published blank", k) for k in result.blank]
     tables.append(("not compared", pd.DataFrame(sides, columns=["why", "key"])))

@@ -261,10 +261,8 @@ def _real(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-# ---------------------------------------------------------------- a reconciliation, an explanation
-
-# audit's own classes expose these (Reconciliation.frame, Explanation.frame): they live in
-# audit/tables.py, imported above
+# A reconciliation's and an explanation's frames are audit/tables.py's (Reconciliation.frame,
+# Explanation.frame): audit's own classes expose them.
 
 # ---------------------------------------------------------------- provenance
 
