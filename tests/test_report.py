@@ -355,3 +355,22 @@ def test_printing_opens_every_derivation(browser, report_file):
     assert tree.is_visible()
     assert page.locator("nav").first.is_hidden()
     page.close()
+
+
+def test_assumption_and_gap_paragraphs_are_found_in_the_source():
+    from tierlang.html_report import _assumptions
+
+    source = (
+        "# ---------------------------------------------------------------- weights (GAP)\n"
+        "# ASSUMPTION: equal weights,\n#   as nothing says otherwise.\n"
+        "# GAP: the cut-off is unknown.\n"
+        "param w: number = 0.5  # not a paragraph of its own\n"
+        "# An ordinary comment.\n#\n"
+        "# The page stops here. GAP: the other tables\n# were not retrieved.\n"
+        '"""A docstring ASSUMPTION is shown with the docstring, not here."""\n'
+    )
+    assert _assumptions([("m.tier", source)]) == [
+        ("m.tier", 2, "ASSUMPTION: equal weights, as nothing says otherwise."),
+        ("m.tier", 4, "GAP: the cut-off is unknown."),
+        ("m.tier", 8, "The page stops here. GAP: the other tables were not retrieved."),
+    ]

@@ -370,31 +370,38 @@ def _transition_classes(comparison: dict) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-_ASSUMPTION = re.compile(r"^\s*#\s*(ASSUMPTION\b.*)$")
-_COMMENT = re.compile(r"^\s*#\s?(.*)$")
+_COMMENT = re.compile(r"^\s*#(.*)$")
+_MARKED = re.compile(r"\b(?:ASSUMPTION|GAP)\b")
+_RULE_LINE = re.compile(r"^[-=#\s]*$|^\s*-{4,}")
 
 
 def _assumptions(sources) -> list[tuple[str, int, str]]:
-    """The `# ASSUMPTION: ...` comment paragraphs of the recorded methodology sources (the
-    comment lines that follow one, up to the next code line, blank line or ASSUMPTION)."""
+    """The comment paragraphs of the recorded methodology sources that mark an ASSUMPTION or a
+    GAP (file, first line, text): consecutive comment lines, ended by a code line, a blank
+    comment line or a divider; a paragraph starting with ASSUMPTION or GAP starts a new one."""
     found = []
     for file, text in sources:
-        lines = str(text).splitlines()
-        i = 0
-        while i < len(lines):
-            match = _ASSUMPTION.match(lines[i])
-            if not match:
-                i += 1
+        paragraph: list[str] = []
+        start = 0
+
+        def close():
+            joined = " ".join(paragraph)
+            if paragraph and _MARKED.search(joined):
+                found.append((str(file), start, joined))
+            paragraph.clear()
+
+        for number, line in enumerate(str(text).splitlines(), start=1):
+            match = _COMMENT.match(line)
+            body = match.group(1).strip() if match else None
+            if body is None or _RULE_LINE.match(body):
+                close()
                 continue
-            start, parts = i + 1, [match.group(1).strip()]
-            i += 1
-            while i < len(lines) and not _ASSUMPTION.match(lines[i]):
-                more = _COMMENT.match(lines[i])
-                if not more or not more.group(1).strip():
-                    break
-                parts.append(more.group(1).strip())
-                i += 1
-            found.append((str(file), start, " ".join(parts)))
+            if body.startswith(("ASSUMPTION", "GAP")):
+                close()
+            if not paragraph:
+                start = number
+            paragraph.append(body)
+        close()
     return found
 
 
