@@ -381,27 +381,22 @@ def _assumptions(sources) -> list[tuple[str, int, str]]:
     comment line or a divider; a paragraph starting with ASSUMPTION or GAP starts a new one."""
     found = []
     for file, text in sources:
-        paragraph: list[str] = []
-        start = 0
-
-        def close():
-            joined = " ".join(paragraph)
-            if paragraph and _MARKED.search(joined):
-                found.append((str(file), start, joined))
-            paragraph.clear()
-
+        paragraphs: list[tuple[int, list[str]]] = []
+        open_paragraph = False
         for number, line in enumerate(str(text).splitlines(), start=1):
             match = _COMMENT.match(line)
             body = match.group(1).strip() if match else None
             if body is None or _RULE_LINE.match(body):
-                close()
+                open_paragraph = False
                 continue
-            if body.startswith(("ASSUMPTION", "GAP")):
-                close()
-            if not paragraph:
-                start = number
-            paragraph.append(body)
-        close()
+            if not open_paragraph or body.startswith(("ASSUMPTION", "GAP")):
+                paragraphs.append((number, []))
+                open_paragraph = True
+            paragraphs[-1][1].append(body)
+        for first, lines in paragraphs:
+            joined = " ".join(lines)
+            if _MARKED.search(joined):
+                found.append((str(file), first, joined))
     return found
 
 
