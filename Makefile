@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(BIN)/tierlang run methodologies/stp_dashboard_2017.tier --data examples/stp_2017/stp_2017.csv \
 	    --data organisation=examples/stp_2017/organisations.csv --audit $(DEMO_DB)
 	$(BIN)/tierlang explain Dorset --audit $(DEMO_DB)
+	$(BIN)/tierlang report --audit $(DEMO_DB) --out examples/stp_2017/report.html
 	$(BIN)/tierlang test methodologies/*.tier
 
 bench: $(STAMP)
@@ -38,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lsp_latency.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(DEMO_DB) tierlang.db
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(DEMO_DB) tierlang.db examples/stp_2017/report.html
