@@ -118,6 +118,15 @@ def test_the_report_shows_what_the_store_recorded(stp, report_file):
     assert esc(dorset.headline_node.details[2]) in text
     assert text.count('<section class="entity"') == 44
     assert text.count("<details><summary>Derivation") == 44
+    # limits that acted and the distance to the next tier, from the recorded tier steps
+    with open_store(stp.path, create=False) as store:
+        steps = store.tier_steps(stp.old_run, "overall_rating")
+    limited = [s for s in steps if s.limits_acted]
+    assert limited  # the leadership cap acts on the example data
+    assert text.count("<dt>limits that acted</dt><dd>limit 1: limited to at most") == len(limited)
+    assert text.count("<dt>limits that acted</dt><dd>none</dd>") == 44 - len(limited)
+    below = [s for s in steps if s.before_limits == "making_progress"]
+    assert text.count("below the threshold for advanced (&gt;= 2.5)</dd>") == len(below)
     # against: the recorded transition matrix and every mover
     counts = comparison["transitions"]["counts"]
     cells = re.findall(
