@@ -48,10 +48,14 @@ def _pyplot():
     return plt
 
 
-def _data_uri(figure) -> str:
+def _data_uri(figure, tight: bool = True) -> str:
+    """The figure as an SVG `data:` URI; `tight=False` keeps the figure's own margins (one
+    drawing instead of two: the per-entity charts are many)."""
     plt = _pyplot()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    figure.savefig(
+        buffer, format="svg", bbox_inches="tight" if tight else None, metadata={"Date": None}
+    )
     plt.close(figure)
     return SVG_MIME + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -77,12 +81,18 @@ def contributions(names: Sequence[str], amounts: Sequence[float | None], total_l
     """Horizontal bars: each component's recorded contribution to the score (missing: no bar,
     marked "missing")."""
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(6.4, 0.38 * len(names) + 0.8))
+    height = 0.3 * len(names) + 0.75
+    figure, axes = plt.subplots(figsize=(6.4, height))
+    labels = [_short(name, 34) for name in names]
+    left = min(
+        0.42, 0.04 + 0.0115 * max((len(label) for label in labels), default=0)
+    )  # about a 9 pt character
+    figure.subplots_adjust(left=left, right=0.97, top=1 - 0.12 / height, bottom=0.55 / height)
     shown = [0.0 if a is None or math.isnan(a) else a for a in amounts]
     positions = range(len(names))
     colour = ["#4a78b5" if a >= 0 else "#c2533a" for a in shown]
     bars = axes.barh(positions, shown, color=colour)
-    axes.set_yticks(list(positions), list(names))
+    axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
     axes.axvline(0, color="#333333", linewidth=0.6)
     axes.set_xlabel(f"contribution to {total_label}")
@@ -94,7 +104,11 @@ def contributions(names: Sequence[str], amounts: Sequence[float | None], total_l
     low, high = min([0.0, *shown]), max([0.0, *shown])
     span = (high - low) or 1.0
     axes.set_xlim(low - (0.2 * span if low < 0 else 0), high + 0.25 * span)
-    return _data_uri(figure)
+    return _data_uri(figure, tight=False)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def tier_probabilities(
