@@ -210,6 +210,33 @@ def test_bad_requests_get_a_message(stp, tmp_path, args, message):
     assert "Traceback" not in result.output
 
 
+def test_an_account_of_one_organisation(stp, tmp_path):
+    out = tmp_path / "dorset.html"
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["report", str(stp.old_run), "--entity", "Dorset", "--out", str(out), "--audit", stp.path],
+    )
+    assert result.exit_code == 0, result.output
+    text = _text(out)
+    assert text.count('<section class="entity"') == 1 and "16. Dorset" in text
+    assert "1 of 44, as asked." in text and text.count('<a href="#entity-1">41</a>') == 1
+    result = runner.invoke(
+        main,
+        ["report", str(stp.old_run), "--entity", "F41-T1", "--out", str(out), "--audit", stp.path],
+    )
+    assert result.exit_code == 1
+    assert (
+        "--entity F41-T1: an entity of level organisation, not of the top level (STP)"
+        in result.output
+    )
+    result = runner.invoke(
+        main,
+        ["report", "--entity", "Dorset", "--entities", "3", "--out", str(out), "--audit", stp.path],
+    )
+    assert result.exit_code == 1 and "not both" in result.output
+
+
 def test_an_analysis_of_another_methodology_is_refused(stp, tmp_path):
     result = CliRunner().invoke(
         main,

@@ -51,8 +51,15 @@ from tierlang.cli_support import AUDIT_OPTION, fail, guarded
     metavar="N",
     help="Sections for the first N entities in rank order only (default: every entity, at most 500).",
 )
+@click.option(
+    "--entity",
+    "only",
+    multiple=True,
+    metavar="KEY",
+    help="A section for this entity only (key or name; repeatable): an account of one organisation.",
+)
 @AUDIT_OPTION
-def report(run, against, sensitivity, out, note, entities, audit) -> None:
+def report(run, against, sensitivity, out, note, entities, only, audit) -> None:
     """Write a report of RUN (a run id, or `latest`) as one offline HTML file: the methodology,
     tiers, ranking, each entity's derivation and contributions, and the provenance, all read
     from the audit store. Print it from a browser for a PDF."""
@@ -64,6 +71,8 @@ def report(run, against, sensitivity, out, note, entities, audit) -> None:
         fail(f"error: --out {out}: use a .html file name")
     if not Path(out).parent.is_dir():
         fail(f"error: --out {out}: there is no folder {Path(out).parent}")
+    if only and entities is not None:
+        fail("error: give --entity KEY or --entities N, not both")
     data = guarded(
         lambda: html_report.gather(
             None if run == "latest" else int(run),
@@ -72,6 +81,7 @@ def report(run, against, sensitivity, out, note, entities, audit) -> None:
             audit=audit,
             note=note,
             entities=entities,
+            only=only,
         )
     )
     try:

@@ -88,6 +88,7 @@ class Report:
     css: str
     classes: dict  # tier label -> CSS class
     anchors: dict  # entity key -> id of its section
+    selected: bool = False  # the sections are of the entities asked for (--entity)
 
 
 # ---------------------------------------------------------------- reading the store
@@ -100,9 +101,11 @@ def gather(
     audit=None,
     note: str | None = None,
     entities: int | None = None,
+    only: tuple[str, ...] = (),
 ) -> Report:
     """Read everything the report shows from the audit store. `entities`: how many entity
-    sections (in rank order; None: at most ENTITY_LIMIT)."""
+    sections (in rank order; None: at most ENTITY_LIMIT); `only`: sections for these
+    entities of the top level alone (keys or labels, as `tierlang explain` finds them)."""
     from audit import open_store
     from audit.analyses import analysis as read_analysis
     from audit.analyses import choice_rows, entity_rows
@@ -133,7 +136,11 @@ def gather(
                 [palette[c] for _, _, c in counts],
                 f"{tier.title}: entities per tier",
             )
-        chosen = ordered.head(ENTITY_LIMIT if entities is None else entities)
+        if only:
+            keys = [_top_level_key(store, run, text) for text in only]
+            chosen = ordered.loc[[k for k in ordered.index if k in set(keys)]]
+        else:
+            chosen = ordered.head(ENTITY_LIMIT if entities is None else entities)
         # a key of the top level, even where a lower level's entity has the same key or label
         prefix = f"{run.entity_kind or 'entity'}:" if store.levels(run.id) else ""
         sections = tuple(
@@ -197,7 +204,20 @@ def gather(
         css=_css(palette),
         classes=classes,
         anchors={s.key: s.anchor for s in sections},
+        selected=bool(only),
     )
+
+
+def _top_level_key(store, run, text: str) -> str:
+    """The key of the top-level entity `text` names (a key or a label)."""
+    entity = store.find_entity(run.id, text)
+    if entity.is_member:
+        raise api.UsageError(
+            f"--entity {text}: an entity of level {entity.level}, not of the top level "
+            f"({run.entity_kind or 'entity'}): the report has a section per top-level entity "
+            "(`tierlang explain` explains any entity)"
+        )
+    return entity.key
 
 
 def _check_analysis(store, analysis, run) -> None:
