@@ -1,7 +1,10 @@
-"""A recorded run as pandas tables, read from the audit store alone.
+"""What the audit store recorded, as pandas tables.
 
     ranked_table(store, run_id)      # key -> label, score, tier, rank (as `tierlang run` shows)
     tier_dtype(scale, missing_label) # the ordered categorical of a tier's labels
+    explanation_frame(explanation)   # a derivation (audit.explain), one row per node shown
+    components_frame(explanation)    # its weighted components and their contributions
+    reconcile_frame(reconciliation)  # the mismatches (audit.reconcile), indexed by key
 
 Nothing is evaluated: the score is the headline tier's recorded `from` value, the tier its
 recorded label (tier steps), the rank the one `tierlang diff` shows (audit.compare reads the
