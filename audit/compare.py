@@ -831,7 +831,7 @@ def _rule_text(run: _Run, e: int) -> str:
     if not rule:
         return "(none)"
     text = re.sub(r"\s+", " ", rule.get("text") or rule.get("condition") or "").strip()
-    if rule.get("kind") == "rank" and not np.isnan(run.scores[e]):
+    if rule.get("kind") == "rank" and not rule.get("within") and not np.isnan(run.scores[e]):
         direction = rule["direction"]
         present = run.scores[~np.isnan(run.scores)]
         s = run.scores[e]

@@ -559,6 +559,8 @@ class _Builder:
                 (k for k in stats if re.fullmatch(r"cut_\d+", k)), key=lambda k: int(k[4:])
             )
         ]
+        if call.get("function") == "kmeans_band" and "centroid_1" in stats:
+            return self.kmeans_sentence(call, value, stats, group)
         if call.get("function") in _BANDS and cuts:
             bands = len(cuts) + 1
             word = "quartile" if call["function"] == "quartile" else "band"
@@ -574,6 +576,39 @@ class _Builder:
             )
         parts = [f"{k} {format_value(v, '')}" for k, v in statistics]
         return f"statistics{group}: {', '.join(parts)}"
+
+    def kmeans_sentence(self, call: dict, value: Any, stats: dict, group: str) -> str:
+        """`kmeans_band`: the entity's cluster, its centroid and the nearer neighbouring
+        centroid, then the seeds, centroids and passes the run recorded."""
+        k = len([s for s in stats if re.fullmatch(r"centroid_\d+", s)])
+
+        def series(name: str) -> list[float]:
+            return [stats[f"{name}_{b}"] for b in range(1, k + 1)]
+
+        centroids = series("centroid")
+        parts = []
+        band = int(value) if isinstance(value, (int, float)) and 1 <= value <= k else None
+        if band is not None:
+            parts.append(f"cluster {band} of {k}: nearest centroid {format_number(centroids[band - 1])}")
+            neighbours = [b for b in (band - 1, band + 1) if 1 <= b <= k]
+            refs = call.get("refs") or [None]
+            x = self.value(refs[0])[0] if refs[0] else None
+            if isinstance(x, (int, float)):  # which recorded neighbour the value lies nearer
+                neighbours.sort(key=lambda b: abs(x - centroids[b - 1]))
+                b = neighbours[0]
+                parts[-1] += f"; next {format_number(centroids[b - 1])} (cluster {b})"
+            else:
+                parts[-1] += "; neighbours " + ", ".join(
+                    f"{format_number(centroids[b - 1])} (cluster {b})" for b in neighbours)
+        else:
+            parts.append(f"clusters of {k}")
+        parts.append("centroids " + " / ".join(format_number(c) for c in centroids))
+        parts.append("seeds (quantile-group medians) " + " / ".join(format_number(s) for s in series("seed")))
+        passes = f"iterations {format_number(stats.get('iterations_1'))} + {format_number(stats.get('iterations_2'))}"
+        parts.append(passes + f" ({format_number(stats.get('outliers'))} outliers left out of the second pass)")
+        n = f" (n = {format_number(stats['n'])})" if "n" in stats else ""
+        polarity = "; lower is better" if call.get("polarity") == "lower" else ""
+        return "; ".join(parts) + n + group + polarity
 
     # ------------------------------------------------------------ tiers
 
@@ -603,6 +638,9 @@ class _Builder:
             tried = rules if step.rule_index < 0 else rules[: step.rule_index + 1]
             for r in tried:
                 if r.get("kind") != "rank":
+                    continue
+                if r.get("within"):
+                    ranks.append(self.rank_within(node, r, r["index"] == step.rule_index))
                     continue
                 rank, n = self.store.from_value_rank(
                     self.run.id, node.name, step.from_value, r["direction"]
@@ -665,6 +703,35 @@ class _Builder:
             "side": side,
         }
 
+    def rank_within(self, node: NodeInfo, rule: dict, held: bool) -> dict:
+        """A `top N within G` rule: the entity's group and the count and edge the run recorded
+        for that group (interpreter.tiers)."""
+        group = self.value(rule["within"])[0]
+        prefix = rule["label"] if [r["label"] for r in (node.tier or {}).get("rules", [])].count(
+            rule["label"]) == 1 else f"{rule['label']}#{rule['index']}"
+        recorded = self.scalars.get(node.name, {})
+        return {
+            "rule_index": rule["index"],
+            "label": rule["label"],
+            "direction": rule["direction"],
+            "count": rule["count"],
+            "percent": rule["percent"],
+            "within": rule["within"],
+            "group": group,
+            "taken": recorded.get(f"{prefix}.count[{group}]"),
+            "edge": recorded.get(f"{prefix}.edge[{group}]"),
+            "held": held,
+        }
+
+    @staticmethod
+    def rank_within_words(r: dict) -> str:
+        side = ">=" if r["direction"] == "top" else "<="
+        group = f"within {r['within']} {format_value(r['group'], '')}"
+        if r.get("edge") is None:
+            return f"{group}: no entity taken"
+        taken = format_number(r["taken"]) if r.get("taken") is not None else "?"
+        return f"{group}: the {r['direction']} {taken} taken are those {side} {format_number(r['edge'])}"
+
     def tier_sentences(self, node: NodeInfo, tier: TierDetail) -> list[str]:
         spec = node.tier or {}
         rules = spec.get("rules", [])
@@ -674,6 +741,9 @@ class _Builder:
         out = []
         for r in tier.ranks:
             if r["held"]:
+                continue
+            if "within" in r:
+                out.append(f"not taken for {r['label']}: {from_part}; {self.rank_within_words(r)}")
                 continue
             out.append(
                 f"not {self.rank_words(r)} for {r['label']}: {from_part} ranks "
@@ -695,7 +765,9 @@ class _Builder:
                 out.append(f"{head}: {from_part} {rule['op']} {threshold}")
             elif kind == "rank":
                 r = next(x for x in tier.ranks if x["held"]) if tier.ranks else None
-                if r is not None:
+                if r is not None and "within" in r:
+                    out.append(f"{head}: {from_part}; {self.rank_within_words(r)}")
+                elif r is not None:
                     out.append(
                         f"{head}: {from_part} ranks {r['rank']} of {r['n']} "
                         f"{self.rank_side(r)}, {self.rank_words(r)}"

@@ -122,6 +122,8 @@ def _call_info(node: M.Node) -> dict | None:
     }
     if e.over is not None:  # only then: a single-level run's rows stay as they were
         info["over"] = e.over
+    if e.method is not None:
+        info["method"] = e.method
     return info
 
 
@@ -160,6 +162,8 @@ def _tier_info(node: M.Node, result: RunResult) -> dict | None:
             )
         elif isinstance(c, M.RankRule):
             item.update(kind="rank", direction=c.direction, count=c.count, percent=c.percent)
+            if c.within is not None:
+                item["within"] = c.within
         elif isinstance(c, M.OtherwiseRule):
             item.update(kind="otherwise")
         else:

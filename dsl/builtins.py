@@ -32,6 +32,22 @@ SKIP = "skip missing"
 REQUIRE = "require"
 NORMALISE = "normalise"
 WEIGHTS = "weights"
+METHOD = "method"  # `method: 7` / `method: "hazen"`: which quantile definition (QUANTILE_METHODS)
+
+# Quantile definitions accepted by `method:`, each the name numpy.quantile gives it. Numbers are
+# Hyndman & Fan's (1996) sample quantile types, which R's quantile(type = 1..9) numbers the same
+# way; "sas1".."sas5" are SAS PCTLDEF=1..5 as Hyndman & Fan's table 1 maps them onto those types.
+QUANTILE_METHODS: dict[str, str] = {
+    **{m: m for m in ("inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+                      "interpolated_inverted_cdf", "hazen", "weibull", "linear", "median_unbiased",
+                      "normal_unbiased", "lower", "higher", "midpoint", "nearest")},
+    "1": "inverted_cdf", "2": "averaged_inverted_cdf", "3": "closest_observation",
+    "4": "interpolated_inverted_cdf", "5": "hazen", "6": "weibull", "7": "linear",
+    "8": "median_unbiased", "9": "normal_unbiased",
+    "sas1": "interpolated_inverted_cdf", "sas2": "closest_observation", "sas3": "inverted_cdf",
+    "sas4": "weibull", "sas5": "averaged_inverted_cdf",
+}
+DEFAULT_QUANTILE_METHOD = "linear"
 
 
 @attrs.frozen
@@ -52,7 +68,8 @@ class Builtin:
             parts.append(f"{self.variadic}, ...")
         for option in sorted(self.options):
             parts.append({POLARITY: "higher|lower is better", WITHIN: "within GROUP", SKIP: "skip missing",
-                          REQUIRE: "require N", NORMALISE: "normalise", WEIGHTS: "x: weight"}[option])
+                          REQUIRE: "require N", NORMALISE: "normalise", WEIGHTS: "x: weight",
+                          METHOD: "method: M"}[option])
         return f"{self.name}({', '.join(parts)})"
 
 
@@ -114,18 +131,18 @@ BUILTINS: dict[str, Builtin] = {
                 doc="1 = best; ties share the best rank"),
         Builtin("percentile", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="percentile rank 0..100, 100 = best: share of entities that the value equals or beats"),
-        Builtin("quantile_band", POPULATION, (NUM, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
-                doc="quantile_band(x, n): 1..n, n = best; cut points at the k/n quantiles"),
+        Builtin("quantile_band", POPULATION, (NUM, CONST), R_NUMBER, options=_POP | {METHOD},
+                missing=_MISSING_POP, doc="quantile_band(x, n): 1..n, n = best; cut points at the k/n quantiles"),
         Builtin("scaled_rank", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="scaled_rank(x, best, worst): rank r (1 = best, ties share the best rank) of the M "
                     "entities with a value, scored best + (worst - best) × (r - 1) / (M - 1); best if M = 1"),
-        Builtin("quartile", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
+        Builtin("quartile", POPULATION, (NUM,), R_NUMBER, options=_POP | {METHOD}, missing=_MISSING_POP,
                 doc="quantile_band(x, 4): 1..4, 4 = best quarter"),
         Builtin("zscore", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="(x - mean) / sd (sample sd); sign reversed if lower is better"),
         Builtin("minmax", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="(x - min) / (max - min) in 0..1, 1 = best"),
-        Builtin("winsorize", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=frozenset({WITHIN}),
+        Builtin("winsorize", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=frozenset({WITHIN, METHOD}),
                 missing=_MISSING_POP, doc="winsorize(x, lo%, hi%): x clipped to its lo and hi quantiles"),
         Builtin("population_mean", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
                 missing=_MISSING_POP, doc="mean over entities (per group with `within`)"),
@@ -133,8 +150,13 @@ BUILTINS: dict[str, Builtin] = {
                 missing=_MISSING_POP, doc="median over entities"),
         Builtin("population_sd", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
                 missing=_MISSING_POP, doc="sample standard deviation over entities"),
-        Builtin("population_quantile", POPULATION, (NUM, CONST), R_SCALAR, options=frozenset({WITHIN}),
-                missing=_MISSING_POP, doc="population_quantile(x, q): the q quantile (0..1), linear interpolation"),
+        Builtin("population_quantile", POPULATION, (NUM, CONST), R_SCALAR, options=frozenset({WITHIN, METHOD}),
+                missing=_MISSING_POP,
+                doc="population_quantile(x, q): the q quantile (0..1); linear interpolation unless `method:`"),
+        Builtin("kmeans_band", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                doc="kmeans_band(x, k, strict): 1..k, k = best: one-dimensional k-means clusters (seeds "
+                    "the medians of k quantile groups; a full pass, then a pass whose centroids ignore "
+                    "values farther than `strict` from every centroid), numbered by centroid"),
     ]
 }
 

@@ -390,6 +390,8 @@ def _argument(argument: S.Argument) -> Doc:
             return Text(f"require {count}")
         case S.Normalise():
             return Text("normalise")
+        case S.Method(name):
+            return Text(f"method: {name}" if name.isdigit() else f'method: "{name}"')
     return _expr(argument)
 
 
@@ -682,8 +684,8 @@ def _condition(condition: S.Condition) -> Doc:
     match condition:
         case S.Threshold(op, value):
             return cat(op, " ", _expr(value))
-        case S.RankCut(direction, count):
-            return Text(f"{direction} {number_text(count)}")
+        case S.RankCut(direction, count, within):
+            return Text(f"{direction} {number_text(count)}" + (f" within {identifier(within)}" if within else ""))
         case S.Otherwise():
             return Text("otherwise")
     return _expr(condition)

@@ -122,12 +122,13 @@ class Call:
     type: Type
     weights: tuple[Expr, ...] | None = None
     polarity: str | None = None  # "higher" or "lower"; population functions default to "higher"
-    within: str | None = None  # name of the grouping input
+    within: str | None = None  # name of the grouping node (an input or a per-entity definition)
     skip_missing: bool = False
     require: int | None = None
     normalise: bool = False
     population_count: bool = False
     over: str | None = None  # `F(x) over services`: x is per service, aggregated to each entity
+    method: str | None = None  # quantile definition (a numpy.quantile method name); None: "linear"
     span: Span | None = _span()
 
 
@@ -179,6 +180,7 @@ class RankRule:
     direction: str  # "top" or "bottom"
     count: float
     percent: bool
+    within: str | None = None  # `top 10% within G`: taken within each group of G
     span: Span | None = _span()
 
 

@@ -500,10 +500,10 @@ class _Builder(Transformer):
         return S.Threshold(str(c[0]), c[1], span=self._s(meta))
 
     def top(self, meta, c):
-        return S.RankCut("top", self._number(c[0]), span=self._s(meta))
+        return S.RankCut("top", self._number(c[0]), str(c[1]) if len(c) > 1 else None, span=self._s(meta))
 
     def bottom(self, meta, c):
-        return S.RankCut("bottom", self._number(c[0]), span=self._s(meta))
+        return S.RankCut("bottom", self._number(c[0]), str(c[1]) if len(c) > 1 else None, span=self._s(meta))
 
     def otherwise(self, meta, c):
         return S.Otherwise(span=self._s(meta))
@@ -639,6 +639,10 @@ class _Builder(Transformer):
 
     def normalise(self, meta, c):
         return S.Normalise(span=self._s(meta))
+
+    def method_option(self, meta, c):
+        token = c[0]
+        return S.Method(unquote(token) if token.type == "STRING" else str(token), span=self._s(meta))
 
     def if_expr(self, meta, c):
         return S.IfElse(c[0], c[1], c[2], span=self._s(meta))

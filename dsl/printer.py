@@ -187,6 +187,8 @@ def option_texts(e: M.Call) -> list[tuple[str, str]]:
         out.append(("require", f"require {e.require}"))
     if e.normalise:
         out.append(("normalise", "normalise"))
+    if getattr(e, "method", None):
+        out.append(("method", f'method: "{e.method}"'))
     return out
 
 
@@ -195,7 +197,8 @@ def condition_text(condition: M.TierCondition, printer: Printer | None = None) -
     if isinstance(condition, M.ThresholdRule):
         return f"{condition.op} {printer.text(condition.value)}"
     if isinstance(condition, M.RankRule):
-        return f"{condition.direction} {number_text(condition.count)}{'%' if condition.percent else ''}"
+        within = f" within {condition.within}" if getattr(condition, "within", None) else ""
+        return f"{condition.direction} {number_text(condition.count)}{'%' if condition.percent else ''}{within}"
     if isinstance(condition, M.OtherwiseRule):
         return "otherwise"
     return printer.text(condition.condition)

@@ -86,6 +86,8 @@ def names_in(root, functions: dict) -> set[str]:
                 found.add(node.name)
         elif isinstance(node, S.Within):
             found.add(node.group)
+        elif isinstance(node, S.RankCut) and node.within is not None:
+            found.add(node.within)
         elif isinstance(node, S.Call) and node.function in functions and node.function not in expanded:
             expanded.add(node.function)
             decl = functions[node.function]
@@ -166,6 +168,33 @@ class Resolver:
 
     def text_of(self, file: str, span: Span | None) -> str:
         return source_slice(self.texts.get(file, ""), span)
+
+    def group(self, name: str, span, ctx) -> bool:
+        """`within NAME`: the groups are the distinct values of an input or definition with one
+        text, level, boolean or number value per entity (a computed peer group may depend on
+        params, so it may differ between the samples of a sensitivity analysis)."""
+        entry = self.symbols.statements.get(name)
+        if entry is None or not isinstance(entry[0], (S.InputDecl, S.Definition, S.TierDecl)):
+            candidates = [n for n, (s, _) in self.symbols.statements.items()
+                          if isinstance(s, (S.InputDecl, S.Definition, S.TierDecl))]
+            suggestion = did_you_mean(name, candidates)
+            what = "not defined" if entry is None else f"a {_statement_kind(entry[0])}"
+            self.error("bad-group", f"`within {name}`: a group is an input or a definition with one value per "
+                       f"entity, and '{name}' is {what}", span, f"did you mean '{suggestion}'?" if suggestion else
+                       "declare the grouping column as an input, e.g. `input region: text`, or define it, e.g. "
+                       "`let peer_group = count(reported)`.")
+            return False
+        t = self.types.get(name)
+        if t is None:
+            return False  # in a cycle or unresolved: reported there
+        if is_error(t):
+            return False
+        if t.scalar or t.base == T.LIST:
+            self.error("bad-group", f"`within {name}`: '{name}' is {t}, which does not give each entity a group",
+                       span, "group by a value with one text, level, boolean or number per entity.")
+            return False
+        ctx.deps.append(name)
+        return True
 
     # ------------------------------------------------------------ statements → nodes
 
@@ -368,6 +397,8 @@ class Resolver:
             resolved = M.ThresholdRule(condition.op, value, span=condition.span)
         elif isinstance(condition, S.RankCut):
             resolved = self._rank_cut(condition)
+            if condition.within is not None and not self.group(condition.within, condition.span, ctx):
+                resolved = M.RankRule(resolved.direction, resolved.count, resolved.percent, span=condition.span)
         elif isinstance(condition, S.Otherwise):
             resolved = M.OtherwiseRule(span=condition.span)
         else:
@@ -385,7 +416,7 @@ class Resolver:
         elif not percent and (value < 1 or not float(value).is_integer()):
             self.error("bad-rank-cut", f"`{cut.direction} {cut.count.text}` needs a whole number of entities",
                        cut.count.span, "write e.g. `top 5`, or a share such as `top 10%`.")
-        return M.RankRule(cut.direction, value, percent, span=cut.span)
+        return M.RankRule(cut.direction, value, percent, cut.within, span=cut.span)
 
     def _check_tier_reachability(self, decl: S.TierDecl) -> None:
         earlier_thresholds: list[tuple[str, float, S.TierRule]] = []
@@ -406,13 +437,14 @@ class Resolver:
                 earlier_thresholds.append((c.op, value, rule))
             elif isinstance(c, S.RankCut):
                 percent = c.count.text.endswith("%")
-                for direction, was_percent, count in earlier_cuts:
-                    if direction == c.direction and was_percent == percent and c.count.value <= count:
+                for direction, was_percent, count, within in earlier_cuts:
+                    if (direction == c.direction and was_percent == percent and c.count.value <= count
+                            and within == c.within):
                         self.error("unreachable-rule", f"the rule for {rule.label.text!r} can never apply: "
                                    f"`{c.direction} {c.count.text}` is inside an earlier `{direction}` rule",
                                    c.span, "put the smaller group first.")
                         break
-                earlier_cuts.append((c.direction, percent, c.count.value))
+                earlier_cuts.append((c.direction, percent, c.count.value, c.within))
 
     # ------------------------------------------------------------ limits and tests
 
@@ -973,7 +1005,7 @@ class _CallResolver:
         if call.over is not None:
             return self._resolve_over()
         positional = [a for a in call.arguments if not isinstance(a, (S.Polarity, S.Within, S.SkipMissing,
-                                                                     S.Require, S.Normalise))]
+                                                                     S.Require, S.Normalise, S.Method))]
         ok = self._options() & self._arity(positional)
         weighted = [a for a in positional if isinstance(a, S.Weighted)]
         if weighted and B.WEIGHTS not in spec.options:
@@ -1022,7 +1054,7 @@ class _CallResolver:
                          "other", call.over_span, "aggregate over a lower level.")
             ok = False
         positional = [a for a in call.arguments if not isinstance(a, (S.Polarity, S.Within, S.SkipMissing,
-                                                                     S.Require, S.Normalise))]
+                                                                     S.Require, S.Normalise, S.Method))]
         if len(positional) != 1 or isinstance(positional[0], S.Weighted):
             problem = "takes no weights" if len(positional) == 1 else \
                 f"takes one value per member, not {len(positional)} argument{'s' if len(positional) != 1 else ''}"
@@ -1050,7 +1082,7 @@ class _CallResolver:
         ok = True
         for argument in self.call.arguments:
             name = {S.Polarity: B.POLARITY, S.Within: B.WITHIN, S.SkipMissing: B.SKIP, S.Require: B.REQUIRE,
-                    S.Normalise: B.NORMALISE}.get(type(argument))
+                    S.Normalise: B.NORMALISE, S.Method: B.METHOD}.get(type(argument))
             if name is None:
                 continue
             if name not in self.spec.options:
@@ -1063,23 +1095,17 @@ class _CallResolver:
             else:
                 self.options[name] = argument
         within = self.options.get(B.WITHIN)
-        if within is not None:
-            entry = self.r.symbols.statements.get(within.group)
-            if entry is None or not isinstance(entry[0], S.InputDecl):
-                inputs = [n for n, (s, _) in self.r.symbols.statements.items() if isinstance(s, S.InputDecl)]
-                suggestion = did_you_mean(within.group, inputs)
-                self.r.error("bad-group", f"`within {within.group}`: groups are inputs, and "
-                             f"'{within.group}' is {'not defined' if entry is None else 'not an input'}",
-                             within.span, f"did you mean '{suggestion}'?" if suggestion else
-                             "declare the grouping column as an input, e.g. `input region: text`.")
-                ok = False
-            elif within.group in self.r.types:
-                if self.r.types[within.group].base == T.NUMBER:
-                    self.r.error("bad-group", f"`within {within.group}`: a number cannot group entities",
-                                 within.span, "group by a text or level input.")
-                    ok = False
-                else:
-                    self.ctx.deps.append(within.group)
+        if within is not None and not self.r.group(within.group, within.span, self.ctx):
+            ok = False
+        method = self.options.get(B.METHOD)
+        if method is not None and method.name.lower() not in B.QUANTILE_METHODS:
+            names = [m for m in B.QUANTILE_METHODS if not m.isdigit()]
+            suggestion = did_you_mean(method.name.lower(), names)
+            self.r.error("bad-method", f"unknown quantile method {method.name!r}", method.span,
+                         f"did you mean {suggestion!r}? " if suggestion else
+                         "write a type 1..9 (Hyndman & Fan, R's quantile types), a numpy method name such as "
+                         "\"median_unbiased\", or a SAS definition \"sas1\"..\"sas5\" (docs/language.md).")
+            ok = False
         return ok
 
     def _arity(self, positional: list) -> bool:
@@ -1234,6 +1260,9 @@ class _CallResolver:
             normalise=B.NORMALISE in self.options,
             span=call.span,
         )
+        method = self.options.get(B.METHOD)
+        if method is not None:
+            common["method"] = B.QUANTILE_METHODS[method.name.lower()]
         all_scalar = all(a.type.scalar for a in args) and all(w.type.scalar for w in (weights or ()))
         if spec.name == "count" and len(args) == 1 and args[0].type.base != T.LIST and not args[0].type.scalar:
             return M.Call(spec.name, tuple(args), T.number(scalar=True), population_count=True, **common)
@@ -1294,6 +1323,12 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
+def _statement_kind(statement) -> str:
+    if isinstance(statement, S.ParamDecl):
+        return "param (one value for every entity)"
+    return "function" if isinstance(statement, S.FunctionDecl) else "statement"
+
+
 def _option_text(option) -> str:
     if isinstance(option, S.Polarity):
         return f"{option.direction} is better"
@@ -1303,6 +1338,8 @@ def _option_text(option) -> str:
         return "skip missing"
     if isinstance(option, S.Require):
         return f"require {option.count}"
+    if isinstance(option, S.Method):
+        return f"method: {option.name}"
     return "normalise"
 
 

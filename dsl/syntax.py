@@ -133,7 +133,15 @@ class Normalise:
     span: Span | None = _span()
 
 
-Option = Union[Polarity, Within, SkipMissing, Require, Normalise]
+@attrs.frozen
+class Method:
+    """`method: 7` or `method: "hazen"`: the quantile definition of a population quantile."""
+
+    name: str  # as written, without quotes ("7", "hazen")
+    span: Span | None = _span()
+
+
+Option = Union[Polarity, Within, SkipMissing, Require, Normalise, Method]
 Argument = Union["Expr", Weighted, Option]
 
 
@@ -352,6 +360,7 @@ class RankCut:
 
     direction: str  # "top" or "bottom"
     count: Number
+    within: str | None = None  # `top 10% within peer_group`: counted within each group
     span: Span | None = _span()
 
 

@@ -46,10 +46,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from dsl.builtins import BUILTINS
+from dsl.builtins import BUILTINS, DEFAULT_QUANTILE_METHOD
 from dsl.model import Call, Const
 from dsl.types import BOOLEAN, LEVEL, NUMBER, Type
-from interpreter import numeric
+from interpreter import clustering, numeric
 from interpreter.trace import (
     BELOW_REQUIRE,
     COMPONENT_MISSING,
@@ -369,7 +369,7 @@ def _population_count(ev, call: Call) -> Val:
 # ---------------------------------------------------------------- population functions
 
 
-def _group_names(g: Val) -> np.ndarray:
+def group_names(g: Val) -> np.ndarray:
     """Group values as display strings (None where missing)."""
     t = g.type
     miss = g.missing
@@ -388,7 +388,7 @@ def _groups(ev, call: Call) -> tuple[list[tuple[str | None, np.ndarray]], np.nda
     that belong to no group (their group value is missing)."""
     if call.within is None:
         return [(None, np.ones(ev.n, dtype=bool))], np.zeros(ev.n, dtype=bool)
-    names = _group_names(ev.eval_ref(call.within))
+    names = group_names(ev.eval_ref(call.within))
     codes, uniques = pd.factorize(names, use_na_sentinel=True)  # None -> -1
     ungrouped = codes < 0
     order = sorted(range(len(uniques)), key=lambda k: str(uniques[k]))  # over groups, by name
@@ -479,11 +479,12 @@ def _quantile_band(ev, call: Call, bands) -> Val:
         return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.reasons, OUT_OF_DOMAIN))
     bands = int(bands)
     levels = [k / bands for k in range(1, bands)]
+    method = _method(call)
 
     def kernel(s, v):
         stats: dict[str, float] = {}
         out = np.ones(len(v))
-        cuts = np.quantile(s, levels, method="linear") if len(s) else [np.nan] * len(levels)
+        cuts = np.quantile(s, levels, method=method) if len(s) else [np.nan] * len(levels)
         for k, cut in enumerate(cuts, start=1):
             stats[f"cut_{k}"] = float(cut)
             out += numeric.compare("<" if lower else ">", v, cut)
@@ -493,7 +494,7 @@ def _quantile_band(ev, call: Call, bands) -> Val:
     def kernel2d(s, v, rows):
         out = np.ones(v.shape)
         if s.shape[1]:
-            cuts = np.quantile(s, levels, axis=1, method="linear")
+            cuts = np.quantile(s, levels, axis=1, method=method)
         else:
             cuts = np.full((len(levels), len(s)), np.nan)
         for cut in cuts:
@@ -589,6 +590,36 @@ def _minmax(ev, call: Call) -> Val:
     return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
+@builtin("kmeans_band")
+def _kmeans_band(ev, call: Call) -> Val:
+    """interpreter.clustering: bands 1..k numbered by centroid, k = the highest centroid (the
+    lowest with `lower is better`). Fewer than k values, an empty quantile group (ties), k not
+    a whole number >= 2 or a negative `strict` give out_of_domain. Statistics by band b:
+    seed_b, centroid_b; iterations_1, iterations_2 (passes), outliers (left out of the second
+    pass's last means), n."""
+    k, strict = ev.const(call.args[1]), ev.const(call.args[2])
+    lower = _polarity_lower(call)
+
+    def kernel(s, v):
+        stats: dict[str, float] = {"n": float(len(s))}
+        if k is None or strict is None or not float(k).is_integer() or k < 2 or not strict >= 0:
+            return None, OUT_OF_DOMAIN, stats
+        bands = int(k)
+        if len(s) < bands or np.isnan(clustering.quantile_group_seeds(s, bands)).any():
+            return None, OUT_OF_DOMAIN, stats
+        found = clustering.kmeans(v.astype(float), bands, float(strict))
+        band = (bands - found.cluster if lower else found.cluster + 1).astype(float)
+        by_band = (lambda a: a[::-1]) if lower else (lambda a: a)
+        for b, (seed, centroid) in enumerate(zip(by_band(found.seeds), by_band(found.centroids)), start=1):
+            stats[f"seed_{b}"] = float(seed)
+            stats[f"centroid_{b}"] = float(centroid)
+        stats.update(iterations_1=float(found.iterations[0]), iterations_2=float(found.iterations[1]),
+                     outliers=float(found.outliers))
+        return band, None, stats
+
+    return _population(ev, call, kernel, scalar_result=False)
+
+
 def _valid_level(q) -> bool:
     return q is not None and np.isfinite(q) and 0.0 <= q <= 1.0
 
@@ -596,12 +627,13 @@ def _valid_level(q) -> bool:
 @builtin("winsorize")
 def _winsorize(ev, call: Call) -> Val:
     lo_q, hi_q = ev.const(call.args[1]), ev.const(call.args[2])
+    method = _method(call)
 
     def kernel(s, v):
         if not (_valid_level(lo_q) and _valid_level(hi_q)):
             return None, OUT_OF_DOMAIN, {"n": float(len(s))}
-        low = float(np.quantile(s, lo_q, method="linear")) if len(s) else np.nan
-        high = float(np.quantile(s, hi_q, method="linear")) if len(s) else np.nan
+        low = float(np.quantile(s, lo_q, method=method)) if len(s) else np.nan
+        high = float(np.quantile(s, hi_q, method=method)) if len(s) else np.nan
         return np.minimum(np.maximum(v, low), high), None, {"low": low, "high": high, "n": float(len(s))}
 
     def kernel2d(s, v, rows):
@@ -614,7 +646,8 @@ def _winsorize(ev, call: Call) -> Val:
         out = np.minimum(np.maximum(v, low[:, None]), high[:, None])
         return out, _reasons(len(s), OUT_OF_DOMAIN, ~valid)
 
-    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
+    # _quantile_rows is numpy's linear method; another method goes block by block
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d if method == "linear" else None)
 
 
 def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: str = COMPONENT_MISSING,
@@ -670,8 +703,27 @@ def _population_sd(ev, call: Call) -> Val:
 @builtin("population_quantile")
 def _population_quantile(ev, call: Call) -> Val:
     q = ev.const(call.args[1])
-    return _scalar_stat(ev, call, lambda s: np.quantile(s, q, method="linear"), level=q,
-                        statistic2d=_quantile_rows)
+    method = _method(call)
+    return _scalar_stat(ev, call, lambda s: np.quantile(s, q, method=method), level=q,
+                        statistic2d=_quantile_rows if method == "linear" else _quantile_rows_by(method))
+
+
+def _method(call: Call) -> str:
+    """The numpy.quantile method of a call's `method:` option (dsl.builtins.QUANTILE_METHODS)."""
+    return call.method or DEFAULT_QUANTILE_METHOD
+
+
+def _quantile_rows_by(method: str):
+    """np.quantile(s[r], q[r], method=method) for every row r, one numpy call per distinct q."""
+
+    def statistic2d(s: np.ndarray, q: np.ndarray) -> np.ndarray:
+        out = np.empty(len(s))
+        for level in np.unique(q):
+            rows = q == level
+            out[rows] = np.quantile(s[rows], level, axis=1, method=method)
+        return out
+
+    return statistic2d
 
 
 # ---------------------------------------------------------------- blocks (many samples at once)
@@ -688,30 +740,38 @@ def _population_blocks(ev, call: Call, kernel2d, scalar_result: bool) -> Val:
     blocks, n = ev.blocks, ev.entities
     data = np.full((blocks, n), np.nan)
     initial = nones(ev.n) if scalar_result else np.where(x.missing, x.reasons, None).astype(object)
-    reasons = ev.block_rows(initial).copy()
-    groups, ungrouped = _block_groups(ev, call)
-    if ungrouped.any():
-        stray = reasons[:, ungrouped]
-        reasons[:, ungrouped] = np.where(np.equal(stray, None), COMPONENT_MISSING, stray)
-    values = ev.block_rows(x.data)
-    for members in groups:
-        v = values[:, members]
-        use = ~np.isnan(v)
-        counts = use.sum(axis=1)
-        ordered = np.sort(v, axis=1)  # missing (NaN) last
-        out = np.full(blocks if scalar_result else v.shape, np.nan)
-        bad = nones(blocks)
-        for m in np.unique(counts):
-            rows = np.flatnonzero(counts == m)
-            o, b = kernel2d(np.ascontiguousarray(ordered[rows, :m]), v[rows], rows)
-            out[rows] = o
-            if b is not None:
-                bad[rows] = b
-        failed = ~np.equal(bad, None)[:, None]
-        target = np.ones(v.shape, dtype=bool) if scalar_result else use
-        wide = np.broadcast_to(out[:, None], v.shape) if scalar_result else out
-        data[:, members] = np.where(target & ~failed, wide, np.nan)
-        reasons[:, members] = np.where(target & failed, np.broadcast_to(bad[:, None], v.shape), reasons[:, members])
+    all_reasons = ev.block_rows(initial).copy()
+    all_values = ev.block_rows(x.data)
+    for block_rows, groups, ungrouped in _block_groups(ev, call):
+        reasons = all_reasons[block_rows]
+        if ungrouped.any():
+            stray = reasons[:, ungrouped]
+            reasons[:, ungrouped] = np.where(np.equal(stray, None), COMPONENT_MISSING, stray)
+        values = all_values[block_rows]
+        rows_here = len(values)
+        part = np.full(values.shape, np.nan)
+        for members in groups:
+            v = values[:, members]
+            use = ~np.isnan(v)
+            counts = use.sum(axis=1)
+            ordered = np.sort(v, axis=1)  # missing (NaN) last
+            out = np.full(rows_here if scalar_result else v.shape, np.nan)
+            bad = nones(rows_here)
+            for m in np.unique(counts):
+                rows = np.flatnonzero(counts == m)
+                o, b = kernel2d(np.ascontiguousarray(ordered[rows, :m]), v[rows], block_rows[rows])
+                out[rows] = o
+                if b is not None:
+                    bad[rows] = b
+            failed = ~np.equal(bad, None)[:, None]
+            target = np.ones(v.shape, dtype=bool) if scalar_result else use
+            wide = np.broadcast_to(out[:, None], v.shape) if scalar_result else out
+            part[:, members] = np.where(target & ~failed, wide, np.nan)
+            reasons[:, members] = np.where(target & failed, np.broadcast_to(bad[:, None], v.shape),
+                                           reasons[:, members])
+        data[block_rows] = part
+        all_reasons[block_rows] = reasons
+    reasons = all_reasons
     ev.record(call, {})
     return finish(call.type, data.ravel(), reasons.ravel())
 
@@ -736,15 +796,24 @@ def _kernel_by_row(kernel, scalar_result: bool):
     return kernel2d
 
 
-def _block_groups(ev, call: Call) -> tuple[list[np.ndarray], np.ndarray]:
-    """The `within` groups as masks over the entities (groups are inputs: the same in every
-    block), and the mask of entities in no group."""
+def _block_groups(ev, call: Call) -> list[tuple[np.ndarray, list[np.ndarray], np.ndarray]]:
+    """[(block indices, the `within` groups of those blocks as masks over the entities, the
+    mask of entities in no group)]. One item for all blocks when the groups are the same in
+    every block (an input, or a definition that does not vary with the params sampled);
+    otherwise (a computed group that depends on a sampled param) one item per block."""
+    every = np.arange(ev.blocks)
     if call.within is None:
-        return [np.ones(ev.entities, dtype=bool)], np.zeros(ev.entities, dtype=bool)
-    g = ev.eval_ref(call.within)
-    first = Val(g.type, g.data[: ev.entities], g.reasons[: ev.entities])
-    codes, uniques = pd.factorize(_group_names(first), use_na_sentinel=True)
-    return [codes == k for k in range(len(uniques))], codes < 0
+        return [(every, [np.ones(ev.entities, dtype=bool)], np.zeros(ev.entities, dtype=bool))]
+    names = ev.block_rows(group_names(ev.eval_ref(call.within)))
+    if (names == names[:1]).all():
+        per_block = [(every, names[0])]
+    else:
+        per_block = [(np.array([b]), names[b]) for b in range(ev.blocks)]
+    out = []
+    for rows, row_names in per_block:
+        codes, uniques = pd.factorize(row_names, use_na_sentinel=True)
+        out.append((rows, [codes == k for k in range(len(uniques))], codes < 0))
+    return out
 
 
 def _per_block(ev, values: np.ndarray, compute) -> Val:

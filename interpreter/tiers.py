@@ -35,6 +35,7 @@ import pandas as pd
 from dsl.model import ConditionRule, Node, OtherwiseRule, RankRule, ThresholdRule
 from dsl.types import level as level_type
 from interpreter import numeric
+from interpreter.functions import group_names  # groups formed exactly as population functions form them
 from interpreter.trace import NO_RULE, LimitTrace, TierTrace
 from interpreter.values import Val, finish, nones, to_series
 
@@ -88,14 +89,17 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
         elif isinstance(cond, RankRule):
             assert from_values is not None, f"tier {node.name}: a rank rule needs a `from` value"
             uses_rank = True
-            if ev.blocks > 1:
+            if cond.within is not None:
+                holds = _rank_rule_within(ev, cond, from_values, prefix, stats)
+            elif ev.blocks > 1:
                 holds, count, edge = _rank_rule_blocks(cond, ev.block_rows(from_values), present_sorted)
             else:
                 holds, count, edge = _rank_rule(cond, from_values, present_sorted)
             unknown = np.zeros(n, dtype=bool)
             unknown_reasons = None
-            stats[f"{prefix}.count"] = count
-            stats[f"{prefix}.edge"] = edge
+            if cond.within is None:
+                stats[f"{prefix}.count"] = count
+                stats[f"{prefix}.edge"] = edge
         elif isinstance(cond, ConditionRule):
             value = ev.eval(cond.condition)
             holds = value.present & (value.data == 1.0)
@@ -172,6 +176,26 @@ def _rank_rule(rule: RankRule, values: np.ndarray, present_sorted: np.ndarray) -
         edge = float(present_sorted[k - 1])
         holds = numeric.compare("<=", values, edge)
     return holds, wanted, edge
+
+
+def _rank_rule_within(ev, rule: RankRule, values: np.ndarray, prefix: str, stats: dict) -> np.ndarray:
+    """A rank rule taken within each group of `rule.within` (block by block with blocks); an
+    entity whose group is missing is taken by no such rule. Records `LABEL.count[GROUP]` and
+    `LABEL.edge[GROUP]` (of the first block)."""
+    names = group_names(ev.eval_ref(rule.within))
+    holds = np.zeros(ev.n, dtype=bool)
+    for block in range(ev.blocks):
+        rows = slice(block * ev.entities, (block + 1) * ev.entities)
+        block_names, block_values = names[rows], values[rows]
+        for group in sorted({str(g) for g in block_names if g is not None}):
+            members = np.equal(block_names, group) & ~np.isnan(block_values)
+            taken, count, edge = _rank_rule(rule, block_values[members], np.sort(block_values[members]))
+            part = holds[rows]
+            part[np.flatnonzero(members)[taken]] = True
+            if block == 0:
+                stats[f"{prefix}.count[{group}]"] = count
+                stats[f"{prefix}.edge[{group}]"] = edge
+    return holds
 
 
 def _rank_rule_blocks(rule: RankRule, values: np.ndarray, sorted_rows: np.ndarray
