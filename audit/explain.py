@@ -538,7 +538,7 @@ class _Builder:
         out = []
         for name, v in recorded.items():
             base_name, _, rest = name.partition("[")
-            if rest and (group is None or rest[:-1] != str(group)):
+            if rest and (group is None or rest[:-1] != group_key(group)):
                 continue
             if base_name == "value":
                 continue
@@ -718,8 +718,8 @@ class _Builder:
             "percent": rule["percent"],
             "within": rule["within"],
             "group": group,
-            "taken": recorded.get(f"{prefix}.count[{group}]"),
-            "edge": recorded.get(f"{prefix}.edge[{group}]"),
+            "taken": recorded.get(f"{prefix}.count[{group_key(group)}]"),
+            "edge": recorded.get(f"{prefix}.edge[{group_key(group)}]"),
             "held": held,
         }
 
@@ -816,6 +816,16 @@ class _Builder:
             places = math.ceil(r["count"] / 100 * r["n"] - 1e-9)
             return f"in the {r['direction']} {count}% ({places} of {r['n']})"
         return f"in the {r['direction']} {count}"
+
+
+def group_key(value: Any) -> str:
+    """A group's name as the interpreter writes it in a statistic's `[GROUP]` (a number as
+    %.15g, a boolean as true/false: interpreter.functions.group_names)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:.15g}"
+    return str(value)
 
 
 # ---------------------------------------------------------------- rendering

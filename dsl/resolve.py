@@ -1102,7 +1102,7 @@ class _CallResolver:
             names = [m for m in B.QUANTILE_METHODS if not m.isdigit()]
             suggestion = did_you_mean(method.name.lower(), names)
             self.r.error("bad-method", f"unknown quantile method {method.name!r}", method.span,
-                         f"did you mean {suggestion!r}? " if suggestion else
+                         f"did you mean {suggestion!r}?" if suggestion else
                          "write a type 1..9 (Hyndman & Fan, R's quantile types), a numpy method name such as "
                          "\"median_unbiased\", or a SAS definition \"sas1\"..\"sas5\" (docs/language.md).")
             ok = False
@@ -1222,6 +1222,8 @@ class _CallResolver:
         ("population_quantile", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
         ("winsorize", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
         ("winsorize", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
+        ("kmeans_band", 1): (lambda v: float(v).is_integer() and v >= 2, "a whole number of clusters, 2 or more"),
+        ("kmeans_band", 2): (lambda v: v >= 0, "a distance of 0 or more"),
     }
 
     def _check_constants(self, args: list[M.Expr]) -> None:

@@ -142,8 +142,11 @@ CODES: dict[str, tuple[str, ...]] = {
     "weighted_mean_without_weights": ("missing-weight",),
     "weights_not_100_percent": ("weights-sum",),
     "weights_on_min": ("bad-argument",),
-    "within_a_number": ("bad-group",),
-    "within_not_an_input": ("bad-group",),
+    "within_a_param": ("bad-group",),
+    "within_a_scalar": ("bad-group",),
+    "within_unknown_in_tier": ("bad-group",),
+    "bad_quantile_method": ("bad-method", "bad-method", "bad-option"),
+    "kmeans_bad_arguments": ("bad-constant", "bad-constant", "not-constant"),
     "wrong_arity_builtin": ("wrong-arity",),
     "wrong_arity_user_function": ("wrong-arity",),
 }
