@@ -598,6 +598,14 @@ def _kmeans_band(ev, call: Call) -> Val:
     seed_b, centroid_b; iterations_1, iterations_2 (passes), outliers (left out of the second
     pass's last means), n."""
     k, strict = ev.const(call.args[1]), ev.const(call.args[2])
+    if isinstance(k, np.ndarray):  # sampled params: each block with its own value
+        return _per_block(ev, k, lambda value: _kmeans_band_with(ev, call, value, strict))
+    return _kmeans_band_with(ev, call, k, strict)
+
+
+def _kmeans_band_with(ev, call: Call, k, strict) -> Val:
+    if isinstance(strict, np.ndarray):
+        return _per_block(ev, strict, lambda value: _kmeans_band_with(ev, call, k, value))
     lower = _polarity_lower(call)
 
     def kernel(s, v):
@@ -639,15 +647,15 @@ def _winsorize(ev, call: Call) -> Val:
     def kernel2d(s, v, rows):
         lo, hi = _per_row(lo_q, rows), _per_row(hi_q, rows)
         valid = _valid_levels(lo) & _valid_levels(hi)
+        quantile = _quantile_rows if method == "linear" else _quantile_rows_by(method)
         if s.shape[1] == 0:
             low = high = np.full(len(s), np.nan)
         else:
-            low, high = _quantile_rows(s, np.where(valid, lo, 0.0)), _quantile_rows(s, np.where(valid, hi, 0.0))
+            low, high = quantile(s, np.where(valid, lo, 0.0)), quantile(s, np.where(valid, hi, 0.0))
         out = np.minimum(np.maximum(v, low[:, None]), high[:, None])
         return out, _reasons(len(s), OUT_OF_DOMAIN, ~valid)
 
-    # _quantile_rows is numpy's linear method; another method goes block by block
-    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d if method == "linear" else None)
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
 
 
 def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: str = COMPONENT_MISSING,
