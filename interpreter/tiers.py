@@ -35,7 +35,9 @@ import pandas as pd
 from dsl.model import ConditionRule, Node, OtherwiseRule, RankRule, ThresholdRule
 from dsl.types import level as level_type
 from interpreter import numeric
-from interpreter.functions import group_names  # groups formed exactly as population functions form them
+from interpreter.functions import (
+    group_names,  # groups formed exactly as population functions form them
+)
 from interpreter.trace import NO_RULE, LimitTrace, TierTrace
 from interpreter.values import Val, finish, nones, to_series
 

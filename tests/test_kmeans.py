@@ -149,7 +149,7 @@ def oracle_stars(path: Path) -> pd.DataFrame:
     summary = (scores.fillna(0) * w).sum(axis=1) / w.sum(axis=1)
     out = pd.DataFrame({"rated": rated, "peer": reported.where(rated), "summary": summary.where(rated)})
     out["stars"] = None
-    for peer, members in out[out.rated].groupby("peer"):
+    for _, members in out[out.rated].groupby("peer"):
         bands, _ = oracle_kmeans(list(members["summary"]), 5, 1.0)
         out.loc[members.index, "stars"] = bands
     return out

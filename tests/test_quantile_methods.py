@@ -85,9 +85,8 @@ def test_quantile_bands_and_winsorize_use_the_method_for_their_cut_points():
 
 
 def test_a_method_sampled_in_blocks_equals_single_runs():
-    from test_sensitivity import assert_blocks_equal_single_runs, inputs_of, table
-
     from interp_helpers import check
+    from test_sensitivity import assert_blocks_equal_single_runs, inputs_of, table
 
     m = check("input x: number\nparam q = 0.3\nlet p = population_quantile(x, q, method: 8)\n"
               "indicator w = winsorize(x, q, 0.9, method: 2)\n")
