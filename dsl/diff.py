@@ -50,7 +50,7 @@ _PRESENTATION = frozenset({"label", "doc", "component_order"})
 _NOT_VALUES = frozenset({"range", "required"})  # declared checks: they change no value
 _COMMUTATIVE = frozenset({"mean", "weighted_mean", "sum", "min", "max", "geometric_mean", "count",
                           "any", "all"})
-_OPTIONS = ("polarity", "within", "skip_missing", "require", "normalise", "population_count")
+_OPTIONS = ("polarity", "within", "skip_missing", "require", "normalise", "population_count", "method")
 _ARROW = "→"
 
 
