@@ -40,7 +40,7 @@ NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
 # Words that start or continue an expression: a definition with such a name could never be used.
 RESERVED_WORDS = frozenset({
     "and", "or", "not", "if", "then", "else", "is", "missing", "map", "band", "true", "false", "for",
-    "otherwise", "within", "skip", "require", "normalise", "normalize",
+    "otherwise", "within", "skip", "require", "normalise", "normalize", "method",
 })
 
 

@@ -17,7 +17,7 @@ from dsl import types as T
 _KEYWORDS = frozenset({
     "and", "or", "not", "if", "then", "else", "is", "missing", "true", "false", "for", "map", "band",
     "otherwise", "within", "skip", "require", "normalise", "normalize", "higher", "lower", "better",
-    "top", "bottom",
+    "top", "bottom", "method",
 })
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Binding strength, loosest first (dsl/grammar.lark).

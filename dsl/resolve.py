@@ -932,7 +932,7 @@ class Resolver:
             for argument in e.arguments:
                 if isinstance(argument, S.Weighted):
                     self.expr(argument.value, ctx)
-                elif not isinstance(argument, (S.Polarity, S.Within, S.SkipMissing, S.Require, S.Normalise)):
+                elif not isinstance(argument, (S.Polarity, S.Within, S.SkipMissing, S.Require, S.Normalise, S.Method)):
                     self.expr(argument, ctx)
             return M.Const(None, ERROR_TYPE, span=e.span)
         return _CallResolver(self, spec, e, ctx, expect).resolve()
@@ -947,7 +947,7 @@ class Resolver:
             self.error("too-deep", "functions call each other too deeply", e.span, "simplify the functions.")
             return M.Const(None, ERROR_TYPE, span=e.span)
         plain = [a for a in e.arguments if not isinstance(a, (S.Weighted, S.Polarity, S.Within, S.SkipMissing,
-                                                             S.Require, S.Normalise))]
+                                                             S.Require, S.Normalise, S.Method))]
         if len(plain) != len(e.arguments):
             self.error("bad-argument", f"function '{e.function}' takes plain values, not weights or options",
                        e.span, f"call it as {e.function}({', '.join(decl.params)}).")

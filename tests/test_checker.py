@@ -53,6 +53,7 @@ def test_every_valid_file_checks_without_errors():
         "extends_child",
         "functions",
         "labels",
+        "peer_groups",
         "types",
         "with_warnings",
     ]
