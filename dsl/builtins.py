@@ -153,6 +153,33 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("population_quantile", POPULATION, (NUM, CONST), R_SCALAR, options=frozenset({WITHIN, METHOD}),
                 missing=_MISSING_POP,
                 doc="population_quantile(x, q): the q quantile (0..1); linear interpolation unless `method:`"),
+        # -- further statistics (interpreter/statistics.py)
+        Builtin("population_min", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="smallest value over entities"),
+        Builtin("population_max", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="largest value over entities"),
+        Builtin("population_skewness", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="sample skewness G1, adjusted Fisher-Pearson (Excel SKEW); 3+ values"),
+        Builtin("population_skewness_p", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="population skewness g1 = m3 / m2^1.5 (Excel SKEW.P); 2+ values"),
+        Builtin("population_kurtosis", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="sample excess kurtosis G2 (Excel KURT); 4+ values"),
+        Builtin("population_kurtosis_p", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
+                missing=_MISSING_POP, doc="population excess kurtosis g2 = m4 / m2^2 - 3; 2+ values"),
+        Builtin("population_weighted_variance", POPULATION, (NUM, NUM), R_SCALAR, options=frozenset({WITHIN}),
+                missing="computed over the entities with a value and a weight",
+                doc="population_weighted_variance(x, w): sum w (x - m)^2 / sum w, m the weighted mean"),
+        Builtin("population_weighted_sd", POPULATION, (NUM, NUM), R_SCALAR, options=frozenset({WITHIN}),
+                missing="computed over the entities with a value and a weight",
+                doc="population_weighted_sd(x, w): the square root of population_weighted_variance(x, w)"),
+        Builtin("population_weighted_quantile", POPULATION, (NUM, NUM, CONST), R_SCALAR,
+                options=frozenset({WITHIN}), missing="computed over the entities with a value and a weight",
+                doc="population_weighted_quantile(x, w, q): the smallest x whose share of the total weight "
+                    "at or below it reaches q (numpy's weighted inverted_cdf)"),
+        Builtin("winsorize_count", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=frozenset({WITHIN}),
+                missing=_MISSING_POP,
+                doc="winsorize_count(x, low_n, high_n): the low_n lowest values raised to the next lowest "
+                    "value, the high_n highest lowered to the next highest"),
         Builtin("kmeans_band", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="kmeans_band(x, k, strict): 1..k, k = best: one-dimensional k-means clusters (seeds "
                     "the medians of k quantile groups; a full pass, then a pass whose centroids ignore "

@@ -1224,6 +1224,9 @@ class _CallResolver:
         ("winsorize", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
         ("kmeans_band", 1): (lambda v: float(v).is_integer() and v >= 2, "a whole number of clusters, 2 or more"),
         ("kmeans_band", 2): (lambda v: v >= 0, "a distance of 0 or more"),
+        ("population_weighted_quantile", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
+        ("winsorize_count", 1): (lambda v: float(v).is_integer() and v >= 0, "a whole number of values, 0 or more"),
+        ("winsorize_count", 2): (lambda v: float(v).is_integer() and v >= 0, "a whole number of values, 0 or more"),
     }
 
     def _check_constants(self, args: list[M.Expr]) -> None:

@@ -909,6 +909,8 @@ def _quantile_rows(s: np.ndarray, q: np.ndarray) -> np.ndarray:
         return np.where(gamma >= 0.5, b - diff * (1 - gamma), out)
 
 
+from interpreter import statistics  # noqa: E402, F401  (registers the further statistics)
+
 POPULATION_FUNCTIONS = frozenset(n for n, b in BUILTINS.items() if b.scope == "population")
 
 assert set(FUNCTIONS) == set(BUILTINS), sorted(set(BUILTINS) ^ set(FUNCTIONS))

@@ -54,6 +54,7 @@ def test_every_valid_file_checks_without_errors():
         "functions",
         "labels",
         "peer_groups",
+        "statistics",
         "types",
         "with_warnings",
     ]

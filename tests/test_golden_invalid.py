@@ -147,6 +147,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "within_unknown_in_tier": ("bad-group",),
     "bad_quantile_method": ("bad-method", "bad-method", "bad-option"),
     "kmeans_bad_arguments": ("bad-constant", "bad-constant", "not-constant"),
+    "statistics_bad_arguments": ("bad-constant", "bad-constant", "bad-option", "wrong-arity"),
     "wrong_arity_builtin": ("wrong-arity",),
     "wrong_arity_user_function": ("wrong-arity",),
 }
