@@ -34,7 +34,7 @@ from dsl.levels import (
     node_expressions,
 )
 from dsl.loader import LoadedFile, load_chain
-from dsl.resolve import Resolver, Symbols, names_in, source_slice
+from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
 # Words that start or continue an expression: a definition with such a name could never be used.
@@ -408,7 +408,7 @@ class _Checker:
                            label.span, "each label of a level type must be distinct.")
             else:
                 labels.append(label.text)
-        return T.LevelType(name, tuple(labels))
+        return T.LevelType(name, tuple(labels), not_rated_spellings(self, name, expr))
 
     # -- 3. order
     def _order(self, merged: _Merged, symbols: Symbols) -> list:

@@ -484,8 +484,9 @@ def _type(type_ref: S.TypeRef) -> str:
             return "boolean"
         case S.TextType():
             return "text"
-        case S.LevelTypeExpr(labels):
-            return "level " + " < ".join(label(x) for x in labels)
+        case S.LevelTypeExpr(labels, not_rated):
+            spellings = f" missing {', '.join(label(x) for x in not_rated)}" if not_rated else ""
+            return "level " + " < ".join(label(x) for x in labels) + spellings
         case S.NamedType(name):
             return identifier(name)
     raise FormatError(f"not a type: {type_ref!r}")
@@ -643,7 +644,7 @@ def _input_text(decl: S.InputDecl) -> str:
     if decl.column is not None:
         text += f" from {quote(decl.column)}"
     text += _range(decl.range)
-    return text + (" required" if decl.required else "") + _per(decl.per)
+    return text + (" required" if decl.required else "") + (" optional" if decl.optional else "") + _per(decl.per)
 
 
 def _literal(value: S.Expr) -> str:

@@ -268,6 +268,7 @@ class Node:
     column: str | None = None  # inputs: data column (defaults to the name)
     range: tuple[float, float] | None = None  # inputs and params
     required: bool = False  # inputs
+    optional: bool = False  # inputs: the column may be absent from the data (docs/language.md)
     value: float | bool | str | None = None  # params: the declared value
     distribution: Distribution | None = None  # params: how it may vary (range, normal, one of)
     level: str | None = None  # entity level of a lower level's node; None: the top level (or scalar)

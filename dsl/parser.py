@@ -402,7 +402,12 @@ class _Builder(Transformer):
 
     # -- types
     def level_type(self, meta, c):
-        return S.LevelTypeExpr(tuple(self._label(t) for t in c), span=self._s(meta))
+        not_rated = next((x[1] for x in c if isinstance(x, tuple) and x and x[0] == "not_rated"), ())
+        labels = tuple(self._label(t) for t in c if not isinstance(t, tuple))
+        return S.LevelTypeExpr(labels, not_rated, span=self._s(meta))
+
+    def level_not_rated(self, meta, c):
+        return ("not_rated", tuple(self._label(t) for t in c))
 
     def number_type(self, meta, c):
         return S.NumberType(span=self._s(meta))
@@ -438,6 +443,9 @@ class _Builder(Transformer):
     def required(self, meta, c):
         return ("required", True)
 
+    def optional(self, meta, c):
+        return ("optional", True)
+
     def per_level(self, meta, c):
         return ("per", str(c[0]), self._tok(c[0]))
 
@@ -457,6 +465,7 @@ class _Builder(Transformer):
             required=bool(self._opt(c, "required")),
             doc=self._opt(c, "doc"),
             per=self._per(c)[0],
+            optional=bool(self._opt(c, "optional")),
             span=self._s(meta), name_span=self._tok(c[0]), per_span=self._per(c)[1],
         )
 

@@ -228,8 +228,12 @@ class Resolver:
                            decl.range.span, "remove the range.")
             else:
                 value_range = self._range(decl.range)
+        if decl.optional and decl.required:
+            self.error("optional-required", f"input '{decl.name}' is both `optional` and `required`", decl.span,
+                       "an optional input's column may be absent; a required one's cells must all be filled: "
+                       "keep one.")
         return M.Node(kind=M.INPUT, type=kind, deps=(), column=decl.column or decl.name, range=value_range,
-                      required=decl.required, **self._common(decl, file))
+                      required=decl.required, optional=decl.optional, **self._common(decl, file))
 
     def _range(self, r: S.Range) -> tuple[float, float] | None:
         if r.low.value > r.high.value:
@@ -253,7 +257,7 @@ class Resolver:
                                "each label of a level type must be distinct.")
                 else:
                     labels.append(label.text)
-            level = T.LevelType(owner, tuple(labels))
+            level = T.LevelType(owner, tuple(labels), not_rated_spellings(self, owner, ref))
             self.levels.append(level)
             return T.level(level)
         level = self.symbols.level_types.get(ref.name)
@@ -1326,6 +1330,21 @@ def _is_dir(path: Path) -> bool:
         return path.is_dir()
     except (OSError, ValueError):
         return False
+
+
+def not_rated_spellings(reporter, name: str, expr: S.LevelTypeExpr) -> tuple[str, ...]:
+    """The `missing "..."` spellings of a level type; one that is also a label (ignoring case
+    and surrounding spaces, as data cells are read) is an error."""
+    labels = {label.text.strip().casefold() for label in expr.labels}
+    out: list[str] = []
+    for spelling in expr.not_rated:
+        folded = spelling.text.strip().casefold()
+        if folded in labels:
+            reporter.error("not-rated-is-label", f"{spelling.text!r} is a label of level type '{name}', so it "
+                           "cannot also mean missing", spelling.span, "remove it from the `missing` spellings.")
+        elif folded not in {s.strip().casefold() for s in out}:
+            out.append(spelling.text)
+    return tuple(out)
 
 
 def _statement_kind(statement) -> str:

@@ -221,6 +221,7 @@ class LevelTypeExpr:
     """`level a < b < c`: labels from worst to best."""
 
     labels: tuple[Label, ...]
+    not_rated: tuple[Label, ...] = ()  # `missing "Not rated", ...`: cells read as missing
     span: Span | None = _span()
 
 
@@ -307,6 +308,7 @@ class InputDecl:
     required: bool = False
     doc: str | None = None
     per: str | None = None  # `per service`: the entity level of a lower level's input
+    optional: bool = False  # the data may lack the column: every value missing, `column_absent`
     span: Span | None = _span()
     name_span: Span | None = _span()
     per_span: Span | None = _span()

@@ -12,6 +12,7 @@ class LevelType:
 
     name: str
     labels: tuple[str, ...]
+    not_rated: tuple[str, ...] = ()  # data spellings read as missing ("Inspected but not rated")
 
     def order(self, label: str) -> int:
         """Position from worst (0) to best (len - 1)."""

@@ -699,7 +699,8 @@ def _prepare_one_level(methodology: Methodology, dataset: Dataset) -> PreparedIn
     if methodology.label_column:
         _need(needs, methodology.label_column, "as the label")
     for node in methodology.inputs:
-        _need(needs, _column(node), input_name=node.name)
+        if not (node.optional and _column(node) not in present):  # an optional column may be absent
+            _need(needs, _column(node), input_name=node.name)
     for column, (reasons, inputs) in needs.items():
         if column not in present:
             problems.append(_missing_column(column, reasons, inputs, dataset.columns))
@@ -725,6 +726,7 @@ def _prepare_one_level(methodology: Methodology, dataset: Dataset) -> PreparedIn
         {
             name: _series(node, values[name], index)
             for name, node in ((n.name, n) for n in methodology.inputs)
+            if name in values  # an absent optional input has no column: evaluate gives `column_absent`
         },
         index=index,
     )
@@ -745,6 +747,10 @@ def _read_input(node: Node, raw: pd.DataFrame, rows: np.ndarray):
     cells = raw[column].to_numpy(dtype=object)
     parsed, found = _PARSERS[_base(node)](node, column, cells, rows)
     empty = pd.isna(cells)
+    if node.type.level is not None and node.type.level.not_rated:  # "not rated" is no rating either
+        spellings = {s.strip().casefold() for s in node.type.level.not_rated}
+        empty = empty | np.array([isinstance(c, str) and c.strip().casefold() in spellings for c in cells],
+                                 dtype=bool)
     if node.required and empty.any():
         found.append(
             DataProblem(
@@ -965,7 +971,8 @@ def _prepare_levels(
             if lv.label_column:
                 _need(needs, lv.label_column, "as the label" if mine else f"as the label of level {lv.name}")
             for node in d.inputs:
-                _need(needs, _column(node), input_name=node.name)
+                if not (node.optional and _column(node) not in table.columns):
+                    _need(needs, _column(node), input_name=node.name)
         found = [
             _missing_column(column, reasons, inputs, table.columns)
             for column, (reasons, inputs) in needs.items()
@@ -1212,7 +1219,8 @@ def _level_frame(d: _LevelData) -> tuple[pd.DataFrame, pd.Series | None]:
     """The level's inputs (one row per entity, its first row's values) and labels by key."""
     index = pd.Index(d.keys, dtype=object, name=d.level.key)
     frame = pd.DataFrame(
-        {node.name: _series(node, d.values[node.name][d.positions], index) for node in d.inputs},
+        {node.name: _series(node, d.values[node.name][d.positions], index) for node in d.inputs
+         if node.name in d.values},
         index=index,
     )
     labels = None
@@ -1379,6 +1387,12 @@ def _parse_level(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
     values, unknown = _lookup(
         cells, {label: label for label in level.labels}, lambda c: folded.get(c.strip().casefold())
     )
+    not_rated = {s.strip().casefold() for s in level.not_rated}
+    if not_rated:  # the level type's `missing "..."` spellings: read as missing
+        rated = [i for i in unknown if cells[i].strip().casefold() not in not_rated]
+        for i in set(unknown) - set(rated):
+            values[i] = None
+        unknown = rated
     problems = []
     for i in unknown:
         cell = cells[i]

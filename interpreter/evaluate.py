@@ -83,6 +83,7 @@ from interpreter.levels import (
 from interpreter.param_errors import ParamError
 from interpreter.tiers import evaluate_tier
 from interpreter.trace import (
+    COLUMN_ABSENT,
     COMPONENT_MISSING,
     DIVISION_BY_ZERO,
     INPUT_MISSING,
@@ -703,8 +704,10 @@ def _input_value(node: Node, inputs: pd.DataFrame, index: pd.Index) -> Val:
         column = inputs[node.name]
     elif node.column is not None and node.column in inputs.columns:
         column = inputs[node.column]
-    else:
+    else:  # an `optional` input whose column the data lacks
         column = pd.Series([None] * len(index), index=index, dtype=object)
+        value = from_series(column, node.type, index)
+        return finish(node.type, value.data, np.full(len(index), COLUMN_ABSENT, dtype=object))
     value = from_series(column, node.type, index)
     return finish(node.type, value.data, np.where(value.missing, INPUT_MISSING, None))
 

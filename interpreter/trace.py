@@ -33,8 +33,9 @@ NO_RULE = "no_rule_held"  # no tier condition held and there is no `otherwise`
 NOT_IN_DATA = "key_not_in_data"  # `x for "KEY"` named a key that is not in the data
 EXCLUDED = "excluded"  # `only(x, condition)`: the condition did not hold (false or missing)
 NO_MEMBERS = "no_members"  # `mean(x) over services` for an entity with no services
+COLUMN_ABSENT = "column_absent"  # an `optional` input whose column the data does not have
 REASONS = (INPUT_MISSING, COMPONENT_MISSING, DIVISION_BY_ZERO, BELOW_REQUIRE, OUT_OF_DOMAIN, NO_RULE,
-           NOT_IN_DATA, EXCLUDED, NO_MEMBERS)
+           NOT_IN_DATA, EXCLUDED, NO_MEMBERS, COLUMN_ABSENT)
 
 
 @attrs.frozen

@@ -34,6 +34,7 @@ from dsl.model import Methodology
 from interpreter import evaluate
 from interpreter.levels import LevelInputs
 from interpreter.param_errors import ParamError
+from interpreter.trace import COLUMN_ABSENT
 from tierlang import __version__
 from tierlang.api import RunOutcome, UsageError, audit_path, current_user, prepare, read_data
 from tierlang.results import summary_table, tier_counts
@@ -248,6 +249,9 @@ def recorded_inputs(
     for node in methodology.inputs:
         if node.name not in positions or node.level is not None:
             continue  # not recorded: evaluation sees it missing, and the comparison says so
+        if node.optional and len(keys) and all(
+                r == COLUMN_ABSENT for r in body.values[3][positions[node.name]::stride][: len(keys)]):
+            continue  # an optional input the data lacked: absent again
         columns[node.name] = _input_column(node, body.values, positions[node.name], stride, keys)
     frame = pd.DataFrame(columns, index=keys)
     labels = None
@@ -338,7 +342,9 @@ def recorded_members(methodology: Methodology, body: integrity.Body) -> dict[str
             if node.level != level.name or node.name not in positions:
                 continue
             p = positions[node.name] - found.first_node
-            if 0 <= p < found.stride:
+            absent = node.optional and len(keys) and all(
+                r == COLUMN_ABSENT for r in found.values[3][p::found.stride][: len(keys)])
+            if 0 <= p < found.stride and not absent:  # an absent optional input stays absent
                 columns[node.name] = _input_column(node, found.values, p, found.stride, keys)
         frame = pd.DataFrame(columns, index=keys)
         labels = None
