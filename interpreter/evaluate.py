@@ -704,10 +704,11 @@ def _input_value(node: Node, inputs: pd.DataFrame, index: pd.Index) -> Val:
         column = inputs[node.name]
     elif node.column is not None and node.column in inputs.columns:
         column = inputs[node.column]
-    else:  # an `optional` input whose column the data lacks
+    else:
         column = pd.Series([None] * len(index), index=index, dtype=object)
-        value = from_series(column, node.type, index)
-        return finish(node.type, value.data, np.full(len(index), COLUMN_ABSENT, dtype=object))
+        if node.optional:  # an `optional` input whose column the data lacks
+            value = from_series(column, node.type, index)
+            return finish(node.type, value.data, np.full(len(index), COLUMN_ABSENT, dtype=object))
     value = from_series(column, node.type, index)
     return finish(node.type, value.data, np.where(value.missing, INPUT_MISSING, None))
 

@@ -148,6 +148,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "bad_quantile_method": ("bad-method", "bad-method", "bad-option"),
     "kmeans_bad_arguments": ("bad-constant", "bad-constant", "not-constant"),
     "statistics_bad_arguments": ("bad-constant", "bad-constant", "bad-option", "wrong-arity"),
+    "optional_required": ("optional-required",),
+    "not_rated_is_a_label": ("not-rated-is-label",),
     "wrong_arity_builtin": ("wrong-arity",),
     "wrong_arity_user_function": ("wrong-arity",),
 }
