@@ -584,6 +584,8 @@ def _header_lines(header: S.Header, anchors: dict[str, Anchor]) -> list[_Line]:
         add(f"entity:{i}", _entity_text(more.name, more.within, more.key, more.label))
     if header.extends is not None:
         add("extends", f"extends {quote(header.extends)}")
+    if header.library is not None:
+        add("library", f"library {quote(header.library)}")
     if header.doc is not None:
         written = docstring(header.doc)
         add("doc", written, takes_trailing="\n" not in written)
@@ -722,7 +724,7 @@ class _TokenSink(threading.local):
 
 
 _SINK = _TokenSink()
-_RECORDED = ("COMMENT", "DOCSTRING", "METHODOLOGY", "VERSION", "EFFECTIVE", "ENTITY", "EXTENDS")
+_RECORDED = ("COMMENT", "DOCSTRING", "METHODOLOGY", "VERSION", "EFFECTIVE", "ENTITY", "EXTENDS", "LIBRARY")
 
 
 def _record(token: lark.Token) -> lark.Token:
@@ -765,7 +767,7 @@ def _header_anchors(tokens: list[lark.Token]) -> dict[str, Anchor]:
     """Source positions of the header lines. Header keywords appear nowhere else; the first
     docstring is the header's when the header has one (the others follow statements)."""
     keys = {"METHODOLOGY": "methodology", "VERSION": "version", "EFFECTIVE": "effective",
-            "ENTITY": "entity", "EXTENDS": "extends", "DOCSTRING": "doc"}
+            "ENTITY": "entity", "EXTENDS": "extends", "LIBRARY": "library", "DOCSTRING": "doc"}
     anchors: dict[str, Anchor] = {}
     entities = 0
     for token in tokens:

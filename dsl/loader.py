@@ -1,7 +1,8 @@
 """Reading methodology files and the chain of files they extend.
 
 `extends "base.tier"` is resolved relative to the extending file and must name a file inside
-the methodology's root folder (dsl.paths). The chain is returned root file first; a cycle, a
+the methodology's root folder (dsl.paths); when there is no such file and the extending file
+declares `library "FOLDER"`, the base is looked for in that folder, under the same rule. The chain is returned root file first; a cycle, a
 missing file or a path the rule refuses is a located error.
 """
 
@@ -63,6 +64,10 @@ def load_chain(path: str, text: str | None = None,
         try:
             if read is None:  # from disk: only inside the methodology's root folder
                 base_path = str(resolve_reference(current_path, base, root))
+                library = module.header.library
+                if library is not None and not os.path.lexists(base_path):
+                    span = module.header.library_span or span
+                    base_path = _from_library(current_path, library, base, root)
             else:
                 base_path = str(written_target(current_path, base))
             resolved = Path(os.path.realpath(base_path))  # Path.resolve raises on a symbolic link loop
@@ -82,6 +87,19 @@ def load_chain(path: str, text: str | None = None,
             break
         current_path, current_text, referrer = base_path, None, span
     return chain, diagnostics
+
+
+def _from_library(current_path: str, library: str, base: str, root: Path) -> str:
+    """`extends BASE` not found beside the file: BASE in the declared `library "FOLDER"`
+    (relative to the file). The folder and the base both fall under the root rule."""
+    try:
+        folder = resolve_reference(current_path, library, root)
+    except PathRefused as refused:
+        raise PathRefused(refused.code, f"library: {refused.message}", refused.hint) from None
+    if not folder.is_dir():
+        raise PathRefused("bad-library", f"library {library!r} is not a folder",
+                          "name a folder of methodologies, relative to this file.")
+    return str(resolve_reference(str(folder / "_"), base, root))
 
 
 def unreadable(path: str, error: Exception) -> Diagnostic:

@@ -33,7 +33,7 @@ _NESTING_RULES = frozenset({
 })
 
 STATEMENT_KEYWORDS = (
-    "methodology", "version", "effective", "entity", "extends", "type", "input", "param",
+    "methodology", "version", "effective", "entity", "extends", "library", "type", "input", "param",
     "indicator", "domain", "score", "let", "function", "tier", "limit", "test",
 )
 _STATEMENT_START = re.compile(rf"^({'|'.join(STATEMENT_KEYWORDS)})\b", re.MULTILINE)
@@ -336,8 +336,10 @@ class _Builder(Transformer):
             more_entities=more,
             doc=fields.get("doc"),
             extends=fields.get("extends"),
+            library=fields.get("library"),
             span=self._s(meta) if header_items else None,
             extends_span=spans.get("extends"),
+            library_span=spans.get("library"),
             entity_span=spans.get("entity"),
         )
         return S.Module(header, statements, path=self.path, span=self._s(meta))
@@ -353,6 +355,9 @@ class _Builder(Transformer):
 
     def extends(self, meta, c):
         return ("header", "extends", unquote(c[0]), self._s(meta))
+
+    def library(self, meta, c):
+        return ("header", "library", unquote(c[0]), self._s(meta))
 
     def docstring(self, meta, c):
         return ("header", "doc", undoc(c[0]), self._s(meta))

@@ -260,8 +260,10 @@ class Header:
     more_entities: tuple[EntityDecl, ...] = ()  # further `entity` lines, in source order
     doc: str | None = None
     extends: str | None = None
+    library: str | None = None  # `library "FOLDER"`: where `extends` also looks for its base
     span: Span | None = _span()
     extends_span: Span | None = _span()
+    library_span: Span | None = _span()
     entity_span: Span | None = _span()
 
 

@@ -53,6 +53,7 @@ def test_every_valid_file_checks_without_errors():
         "extends_child",
         "functions",
         "labels",
+        "library_child",
         "optional_inputs",
         "peer_groups",
         "statistics",

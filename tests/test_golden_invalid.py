@@ -149,6 +149,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "kmeans_bad_arguments": ("bad-constant", "bad-constant", "not-constant"),
     "statistics_bad_arguments": ("bad-constant", "bad-constant", "bad-option", "wrong-arity"),
     "optional_required": ("optional-required",),
+    "library_not_a_folder": ("bad-library",),
+    "library_base_not_found": ("unreadable-file",),
     "not_rated_is_a_label": ("not-rated-is-label",),
     "wrong_arity_builtin": ("wrong-arity",),
     "wrong_arity_user_function": ("wrong-arity",),
