@@ -115,6 +115,14 @@ class EntityDiff:
     def title(self) -> str:
         return f"{self.label} ({self.key})" if self.label and self.label != self.key else self.key
 
+    def rank_summary(self) -> str:
+        """`Dorset (41): rank 4 → 2: cause (+0.21)`: an index's mover."""
+        old, new = ("-" if r is None else str(r) for r in (self.old_rank, self.new_rank))
+        head = f"{self.title}: rank {old} {_ARROW} {new}"
+        a = self.attribution
+        parts = [f"{c.text} ({_signed(c.amount)})" for c in a.causes] if a is not None else []
+        return head + (": " + ", ".join(parts) if parts else "")
+
     def summary(self) -> str:
         """`Dorset (41): advanced → outstanding: cause (+0.21), cause (-0.03)`."""
         head = f"{self.title}: {self.old_tier or UNRATED} {_ARROW} {self.new_tier or UNRATED}"
@@ -163,6 +171,8 @@ class Comparison:
     params: tuple[ParamChange, ...]  # params (in both runs) whose value used differs between the
     #                                  runs or from the declared value (`--param`)
     entities: tuple[EntityDiff, ...] = ()  # every common entity, when asked for (attribute="all")
+    # two runs without tiers (indices): the score each ranks by; entities move by rank
+    ranked_by: tuple[str | None, str | None] | None = None
 
     @property
     def moved(self) -> int:
@@ -259,6 +269,13 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
         from_text = (tier.tier or {}).get("from")
         if from_text is not None and from_text.strip() in nodes:
             from_node = from_text.strip()
+    else:  # no tier: an index, ranked by its last per-entity `score` (tierlang.results.headline_score)
+        index = [v for v in nodes.values() if v.kind == "score" and v.level is None and v.base == "number"
+                 and not v.scalar and v.position < stride]
+        if index:
+            from_node = max(index, key=lambda v: v.position).name
+            position = nodes[from_node].position
+            scores = np.array([np.nan if row[position] is None else float(row[position]) for row in cells])
     run = _Run(info, nodes, keys, [e.label for e in entities], {k: i for i, k in enumerate(keys)},
                cells, reasons, store.scalars(run_id), tier, display, final, scores, rule_index,
                acted, [], from_node)
@@ -271,6 +288,8 @@ def _ranks(run: _Run) -> list[int | None]:
     scale = list(run.tier.scale or ()) if run.tier is not None else []
     code = {label: i for i, label in enumerate(scale)}
     codes = [code.get(t, -1) for t in run.final]
+    if run.tier is None:  # an index: every entity with a score is ranked by it
+        codes = [-1 if np.isnan(s) else 0 for s in run.scores]
     ranks = rank_by_tier_and_score(codes, run.scores)
     return [None if np.isnan(r) else int(r) for r in ranks]
 
@@ -380,11 +399,18 @@ def compare(
     diffs: list[EntityDiff] = []
     everyone: list[EntityDiff] = []
     xs, ys = [], []
+    ranked = old.tier is None and new.tier is None  # two indices: entities move by rank
     for key in common:
         eo, en = old.index[key], new.index[key]
         ot, nt = old.display[eo], new.display[en]
-        move = _move(old, new, ot, nt)
-        if ot == nt:
+        if ranked:
+            ro, rn = old.ranks[eo], new.ranks[en]
+            move = None if ro is None or rn is None else ro - rn  # places up (positive) or down
+            changed = ro != rn
+        else:
+            move = _move(old, new, ot, nt)
+            changed = ot != nt
+        if not changed:
             same += 1
         elif move is None or move == 0:
             other += 1
@@ -396,11 +422,11 @@ def compare(
         if not np.isnan(so) and not np.isnan(sn):
             xs.append(so)
             ys.append(sn)
-        mover = ot != nt
+        mover = changed
         if mover or attribute == "all":
             d = EntityDiff(
                 key, new.labels[en] if new.labels[en] is not None else old.labels[eo], ot, nt,
-                None if ot == nt else move,
+                None if not changed else move,
                 None if np.isnan(so) else float(so), None if np.isnan(sn) else float(sn),
                 old.ranks[eo], new.ranks[en], attributor.entity(eo, en),
             )
@@ -417,7 +443,7 @@ def compare(
         common=len(common), only_old=only_old, only_new=only_new, up=up, down=down, same=same,
         other=other, spearman=spearman(x, y), kendall=kendall_tau_b(x, y), correlated=len(x),
         movers=tuple(diffs), params=attributor.params_list(),
-        entities=tuple(everyone),
+        entities=tuple(everyone), ranked_by=(old.from_node, new.from_node) if ranked else None,
     )
 
 
@@ -946,6 +972,7 @@ def to_json(c: Comparison) -> dict:
         "old": _run_json(c.old),
         "new": _run_json(c.new),
         "tier": {"old": c.old_tier, "new": c.new_tier},
+        **({"ranked_by": {"old": c.ranked_by[0], "new": c.ranked_by[1]}} if c.ranked_by else {}),
         "entities": {"common": c.common, "only_old": list(c.only_old), "only_new": list(c.only_new)},
         "transitions": {"rows": list(c.rows), "columns": list(c.columns),
                         "counts": [list(r) for r in c.counts]},
@@ -1024,10 +1051,15 @@ def render_text(c: Comparison, kind: str | None = None) -> str:
                 else f"{_value(p.old)} {_ARROW} {_value(p.new)}")
         lines.append(f"  param {p.name} set to {used} (declared {declared})")
     lines.append("")
-    lines.append(f"tier transitions (rows: run {c.old.id} {c.old_tier}, columns: run {c.new.id} {c.new_tier})")
-    header = ["", *c.columns]
-    rows = [[label, *[str(n) for n in row]] for label, row in zip(c.rows, c.counts)]
-    lines += ["  " + line for line in _grid(header, rows, set(range(1, len(header))))]
+    if c.ranked_by is not None:  # two indices: no tiers, entities move by rank
+        old_by, new_by = c.ranked_by
+        by = old_by if old_by == new_by else f"{old_by} {_ARROW} {new_by}"
+        lines.append(f"no tiers: entities ranked by {by}, highest first; a move is a change of rank")
+    else:
+        lines.append(f"tier transitions (rows: run {c.old.id} {c.old_tier}, columns: run {c.new.id} {c.new_tier})")
+        header = ["", *c.columns]
+        rows = [[label, *[str(n) for n in row]] for label, row in zip(c.rows, c.counts)]
+        lines += ["  " + line for line in _grid(header, rows, set(range(1, len(header))))]
     lines.append("")
     lines.append(
         f"moved up {c.up} ({_pct(c.up, c.common)}), down {c.down} ({_pct(c.down, c.common)})"
@@ -1042,21 +1074,23 @@ def render_text(c: Comparison, kind: str | None = None) -> str:
         lines.append("movers: none")
         return "\n".join(lines) + "\n"
     lines.append(f"movers ({len(c.movers)}), largest move first")
-    header = [kind, "old tier", "new tier", "move", "old score", "new score", "change",
+    ranked = c.ranked_by is not None
+    header = [kind, *([] if ranked else ["old tier", "new tier"]), "move", "old score", "new score", "change",
               "old rank", "new rank"]
     rows = []
     for d in c.movers:
         rows.append([
-            d.title, d.old_tier or UNRATED, d.new_tier or UNRATED,
+            d.title, *([] if ranked else [d.old_tier or UNRATED, d.new_tier or UNRATED]),
             "-" if d.move is None else f"{d.move:+d}",
             format_number(d.old_score), format_number(d.new_score),
             "-" if d.score_change is None else _signed(d.score_change),
             "-" if d.old_rank is None else str(d.old_rank),
             "-" if d.new_rank is None else str(d.new_rank),
         ])
-    lines += ["  " + line for line in _grid(header, rows, {3, 4, 5, 6, 7, 8})]
+    first = 1 if ranked else 3
+    lines += ["  " + line for line in _grid(header, rows, set(range(first, first + 6)))]
     lines.append("")
     lines.append("why they moved (score change by cause)")
     for d in c.movers:
-        lines.append(f"  {d.summary()}")
+        lines.append(f"  {d.rank_summary() if ranked else d.summary()}")
     return "\n".join(lines) + "\n"

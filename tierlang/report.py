@@ -14,7 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tierlang.results import headline_tier, node_frame
+from tierlang.results import headline_score, headline_tier, node_frame
 
 
 def _width() -> int:
@@ -65,6 +65,7 @@ def render_run(outcome, output_format: str = "table") -> str:
         lines.append(f"within them: {counts} (`tierlang explain KEY` shows any of them)")
     text = "\n".join(lines) + "\n\n"
     tier_name = headline_tier(outcome.result, outcome.level) or "tier"
+    index_name = headline_score(outcome.result, outcome.level)  # no tier: an index ranked by its score
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     grid.add_column("rank", justify="right")
     grid.add_column(key)
@@ -75,8 +76,9 @@ def render_run(outcome, output_format: str = "table") -> str:
         grid.add_column(m.level(outcome.level).parent)
     has_score = bool(table["score"].notna().any())
     if has_score:
-        grid.add_column("score", justify="right")
-    grid.add_column(tier_name)
+        grid.add_column(index_name or "score", justify="right")
+    if index_name is None:
+        grid.add_column(tier_name)
     ordered = table.sort_values(["rank"], kind="stable", na_position="last")
     for row in ordered.itertuples(index=False):
         cells = [format_number(row.rank), str(row.key)]
@@ -86,7 +88,8 @@ def render_run(outcome, output_format: str = "table") -> str:
             cells.append(str(row.within))
         if has_score:
             cells.append(format_number(row.score))
-        cells.append("-" if row.tier is None or pd.isna(row.tier) else str(row.tier))
+        if index_name is None:
+            cells.append("-" if row.tier is None or pd.isna(row.tier) else str(row.tier))
         grid.add_row(*cells)
     text += _render(grid)
     text += "\n" + render_counts(outcome) + "\n"
@@ -103,6 +106,15 @@ def _shown_level(outcome) -> tuple[str, str, str | None]:
 
 
 def render_counts(outcome) -> str:
+    index_name = headline_score(outcome.result, outcome.level)
+    if index_name is not None:
+        unscored = outcome.table[outcome.table["score"].isna()]
+        line = f"no tiers: ranked by {index_name}, highest first; {len(outcome.table) - len(unscored)} ranked"
+        if len(unscored):
+            names = ", ".join(str(k) for k in unscored["key"].head(20))
+            more = f" and {len(unscored) - 20} more" if len(unscored) > 20 else ""
+            line += f"\nnot ranked ({len(unscored)}, {index_name} missing): {names}{more} (see `tierlang explain KEY`)"
+        return line
     if headline_tier(outcome.result, outcome.level) is None and outcome.result.members:
         return (f"no tier of the {outcome.level or 'top'} level: see `tierlang run --level LEVEL` for the "
                 "tiers of another level, `tierlang explain KEY` for any entity")
@@ -135,6 +147,8 @@ def run_json(outcome) -> dict:
         "data": outcome.dataset.path,
         **({"level": outcome.level} if outcome.level is not None else {}),
         "tier": headline_tier(outcome.result, outcome.level),
+        **({"ranked_by": headline_score(outcome.result, outcome.level)}
+           if headline_score(outcome.result, outcome.level) else {}),
         "counts": dict(outcome.counts),
         "entities": entities,
     }

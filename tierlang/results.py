@@ -18,6 +18,16 @@ def headline_tier(result: RunResult, level: str | None = None) -> str | None:
     return tiers[-1].name if tiers else None
 
 
+def headline_score(result: RunResult, level: str | None = None) -> str | None:
+    """For a methodology without a tier (of that level): the last `score` it declares for
+    the level, with a number per entity (an index). Runs rank entities by it, highest first."""
+    if headline_tier(result, level) is not None:
+        return None
+    scores = [n for n in result.methodology.nodes
+              if n.kind == "score" and n.level == level and n.type.base == "number" and not n.type.scalar]
+    return scores[-1].name if scores else None
+
+
 def _entities(result: RunResult, level: str | None):
     """(keys, labels, traces, parents) of the top level's entities or of a lower level's."""
     if level is None:
@@ -39,6 +49,14 @@ def summary_table(result: RunResult, level: str | None = None) -> pd.DataFrame:
     if parents is not None:
         table["within"] = parents.reindex(keys)
     name = headline_tier(result, level)
+    score_name = headline_score(result, level)
+    if name is None and score_name is not None:  # an index without tiers: ranked by its score
+        table["score"] = traces[score_name].values.reindex(keys).astype("float64")
+        table["tier"] = None
+        codes = np.where(table["score"].isna(), -1, 0)
+        ranks = rank_by_tier_and_score(codes, table["score"].to_numpy())
+        table["rank"] = pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64")
+        return table.reset_index()
     if name is None:
         table["score"] = np.nan
         table["tier"] = None
