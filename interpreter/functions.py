@@ -812,8 +812,13 @@ def _block_groups(ev, call: Call) -> list[tuple[np.ndarray, list[np.ndarray], np
     every = np.arange(ev.blocks)
     if call.within is None:
         return [(every, [np.ones(ev.entities, dtype=bool)], np.zeros(ev.entities, dtype=bool))]
-    names = ev.block_rows(group_names(ev.eval_ref(call.within)))
-    if (names == names[:1]).all():
+    if ev.methodology.has(call.within) and ev.methodology.node(call.within).kind == "input":
+        first = ev.eval_ref(call.within)  # an input: the same in every block
+        first = Val(first.type, first.data[: ev.entities], first.reasons[: ev.entities])
+        names = group_names(first)[None, :]
+    else:
+        names = ev.block_rows(group_names(ev.eval_ref(call.within)))
+    if len(names) == 1 or (names == names[:1]).all():
         per_block = [(every, names[0])]
     else:
         per_block = [(np.array([b]), names[b]) for b in range(ev.blocks)]

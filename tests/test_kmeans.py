@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from interp_helpers import check, run_text, values
 from test_sensitivity import assert_blocks_equal_single_runs, inputs_of, table
 
@@ -186,3 +188,20 @@ def test_explain_shows_the_cluster_centroids_and_seeds(tmp_path):
         in line
     assert f"iterations {stats['iterations_1']} + {stats['iterations_2']}" in line
     assert line.endswith(f"(n = {len(members)}) within peer_group {peer:g}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-100, 100, allow_nan=False).map(lambda v: round(v, 2)), min_size=5, max_size=40),
+       st.integers(2, 5), st.randoms(use_true_random=False))
+def test_bands_are_monotone_and_do_not_depend_on_row_order(x, k, rnd):
+    body = f"input x: number\nindicator c = kmeans_band(x, {k}, 1)\n"
+    bands = values(run_text(body, {"x": x}), "c")
+    if None in bands:  # too few distinct values for k quantile groups: every band missing
+        assert set(bands) == {None}
+        return
+    by_value = [b for _, b in sorted(zip(x, bands))]
+    assert by_value == sorted(by_value)  # a higher value is never in a lower cluster
+    order = list(range(len(x)))
+    rnd.shuffle(order)
+    shuffled = values(run_text(body, {"x": [x[i] for i in order]}), "c")
+    assert shuffled == [bands[i] for i in order]
