@@ -21,8 +21,9 @@ Missing values and their reasons (docs/semantics.md):
   (sum of all weights) / (sum of present weights); `normalise` and weighted `mean` always
   divide by the sum of present weights. Unweighted, `sum` adds the present values and `mean`
   averages them (no scaling).
-- population functions compute over present values (per `within` group; entities whose
-  group is missing stay missing, reason `component_missing`). Values are sorted before any
+- population functions compute over present values (per `within` group: the values of an
+  input or of a per-entity definition; entities whose group is missing stay missing, reason
+  `component_missing`). `method:` picks numpy.quantile's method for the quantiles. Values are sorted before any
   sum so that the row order of the data never changes a result. `zscore` and `minmax` of a
   population whose values are all (decimal-safe) equal, and sample sds of fewer than two
   values, give `division_by_zero`. A quantile level outside 0..1 gives `out_of_domain`.
@@ -30,6 +31,8 @@ Missing values and their reasons (docs/semantics.md):
 Statistics recorded (see interpreter.evaluate for how they are named on the node):
 rank, percentile: n; quantile_band, quartile: cut_1..cut_{n-1}, n; zscore: mean, sd, n;
 minmax: min, max, n; winsorize: low, high, n; population_mean/median/sd/quantile: value, n;
+kmeans_band: seed_1..k, centroid_1..k (by band), iterations_1, iterations_2, outliers, n;
+the further statistics of interpreter.statistics: value, n (winsorize_count: low, high, n);
 count of a single per-entity condition (a population count): value, n (entities with a known
 condition). With `within G`, each is recorded per group as `name[GROUP]`.
 
