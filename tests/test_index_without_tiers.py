@@ -75,3 +75,55 @@ def test_diff_compares_two_indices_by_rank(files):
     change = new["index"][biggest] - old["index"][biggest]
     assert line.strip() == (f"{biggest}: rank {int(old['rank'][biggest])} → {int(new['rank'][biggest])}: "
                             f"wa 50% → 80% ({change:+.4g})")
+
+
+TWO_WEIGHTED = INDEX.replace("param wa = 50%", "param wa = 50% range 30%..70%\nparam noise = 1 range 0..2") + \
+    "score other = weighted_mean(za: 30%, zb: 70%) * noise\n"
+
+
+def test_sensitivity_of_an_index_gives_its_rank_intervals_and_score_indices(files, tmp_path):
+    (tmp_path / "s.tier").write_text(TWO_WEIGHTED, encoding="utf-8")
+    result = CliRunner().invoke(main, ["sensitivity", "s.tier", "--data", "d.csv", "--no-audit", "--samples", "400",
+                                       "--seed", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    # the last score, `other`, is the index: `wa` does not reach it, `noise` scales it (ranks unchanged)
+    assert got["score"] == "other"
+    by_name = {c["name"]: c for c in got["choices"]}
+    assert by_name["wa"]["first_order_index"] in (None, 0.0)
+    assert by_name["noise"]["first_order_index"] > 0.9
+    ranks = (0.3 * ((files["a"] - files["a"].mean()) / files["a"].std())
+             + 0.7 * ((files["b"] - files["b"].mean()) / files["b"].std())).round(12)
+    nominal = ranks.rank(method="min", ascending=False)
+    for e in got["entities"]:
+        i = int(e["key"][1:])
+        if np.isnan(nominal[i]):
+            assert e["nominal_rank"] is None
+            continue
+        assert e["nominal_rank"] == int(nominal[i])
+        # scaling the index by a positive number never changes a rank
+        assert e["median_rank"] == e["rank_interval"][0] == e["rank_interval"][1] == e["nominal_rank"]
+
+
+def test_weights_of_limits_the_perturbed_aggregations(files, tmp_path):
+    (tmp_path / "s.tier").write_text(TWO_WEIGHTED, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["sensitivity", "s.tier", "--data", "d.csv", "--no-audit", "--samples", "50",
+                                  "--seed", "1", "--weights", "dirichlet(50)", "--weights-of", "index",
+                                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    names = [c["name"] for c in json.loads(result.output)["choices"]]
+    assert sorted(names) == ["noise", "wa", "weights:index"]
+    bad = runner.invoke(main, ["sensitivity", "s.tier", "--data", "d.csv", "--no-audit", "--weights", "dirichlet(5)",
+                               "--weights-of", "nope"])
+    assert bad.exit_code != 0
+    assert "--weights-of nope: no weighted aggregation of that name" in bad.output
+    assert "(there are: index, other)" in bad.output
+    alone = runner.invoke(main, ["sensitivity", "s.tier", "--data", "d.csv", "--no-audit", "--weights-of", "index"])
+    assert alone.exit_code != 0 and "give --weights too" in alone.output
+
+
+def test_the_cli_and_the_analysis_agree_on_the_index_marker():
+    from tierlang import cli_sensitivity, sensitivity
+
+    assert cli_sensitivity.INDEX_TIER == sensitivity.INDEX_TIER

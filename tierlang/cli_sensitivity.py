@@ -18,6 +18,8 @@ from rich.table import Table
 
 from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
+INDEX_TIER = "~ranked"  # tierlang.sensitivity.INDEX_TIER: the analysis of an index (no tiers)
+
 _DIRICHLET = re.compile(r"\s*dirichlet\s*\(\s*([^()]*?)\s*\)\s*", re.IGNORECASE)
 
 
@@ -47,6 +49,9 @@ def parse_weights(text: str | None) -> float | None:
 @click.option("--weights", "weights", metavar="dirichlet(C)", default=None,
               help="Also perturb the weights of every weighted aggregation around their values "
                    "(Dirichlet, concentration C: larger is closer).")
+@click.option("--weights-of", "weights_of", metavar="NODE", multiple=True,
+              help="With --weights: perturb only the weights of these aggregations (repeatable; "
+                   "NODE#2 for a node's second weighted call).")
 @click.option("--drop-one", is_flag=True, help="Also re-run with each indicator removed in turn.")
 @click.option("--tier", default=None, help="The tier to analyse (default: the last one declared).")
 @AUDIT_OPTION
@@ -59,8 +64,8 @@ def parse_weights(text: str | None) -> float | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
-def sensitivity(methodology, data, samples, seed, weights, drop_one, tier, audit, no_audit, output_format, out,
-                quiet, encoding, sheet) -> None:
+def sensitivity(methodology, data, samples, seed, weights, weights_of, drop_one, tier, audit, no_audit,
+                output_format, out, quiet, encoding, sheet) -> None:
     """How robust is each tier? Sample METHODOLOGY's choices (params with a range, and with
     --weights the weights) over --data: tier probabilities and rank intervals per entity, and
     which choice matters most."""
@@ -72,7 +77,7 @@ def sensitivity(methodology, data, samples, seed, weights, drop_one, tier, audit
     with _progress(quiet) as progress:
         analysis = guarded(lambda: analyse(
             methodology, api.data_argument(data), samples=samples, seed=seed, weights=concentration, drop_one=drop_one,
-            tier=tier, audit=store, encoding=encoding, sheet=sheet, progress=progress))
+            tier=tier, audit=store, encoding=encoding, sheet=sheet, progress=progress, weights_of=weights_of))
     text = render_json(analysis) if output_format == "json" else render_text(analysis)
     if out:
         _write(analysis, out)
@@ -195,8 +200,10 @@ def render_text(analysis) -> str:
     outcome = analysis.outcome
     version = f", version {m.version}" if m.version else ""
     k = len(analysis.choices)
+    index = analysis.tier == INDEX_TIER  # no tiers: the index score and its ranks
+    subject = f"the index score `{analysis.score}` and its ranks" if index else f"{analysis.tier_title} ({analysis.tier})"
     lines = [
-        f"sensitivity of {analysis.tier_title} ({analysis.tier}) to {k} choice{'s' if k != 1 else ''}"
+        f"sensitivity of {subject} to {k} choice{'s' if k != 1 else ''}"
         + (" and dropping each indicator" if analysis.drop_one else ""),
         f"{m.name}{version}",
         f"{len(analysis.entities)} entities ({m.entity}) from {outcome.dataset.path}",
@@ -220,18 +227,29 @@ def render_text(analysis) -> str:
         text += _render(grid)
         text += _entities_text(analysis)
         text += "\noverall\n"
-        text += (f"  stable (nominal tier held in >= 90% of samples): {analysis.stable_count} of "
-                 f"{len(analysis.entities)} entities ({_percent(analysis.stable_share)})\n")
+        if not index:
+            text += (f"  stable (nominal tier held in >= 90% of samples): {analysis.stable_count} of "
+                     f"{len(analysis.entities)} entities ({_percent(analysis.stable_share)})\n")
         shift = analysis.mean_abs_rank_shift
         text += f"  mean absolute rank shift: {'-' if shift is None else f'{shift:.2f}'}\n"
-        text += (f"\nwhich choice matters most (first-order and total-order sensitivity indices of the score "
-                 f"`{analysis.score}` and of the tier; tier changes when the choice alone varies)\n")
-        grid = _table(("rank", "right"), ("choice", "left"), ("score: first", "right"), ("score: total", "right"),
-                      ("tier: first", "right"), ("tier: total", "right"), ("tier changes alone", "right"))
-        for c in analysis.choices:
-            grid.add_row(str(c.rank), c.name, _index(c.first_order), _index(c.total_order),
-                         _index(c.first_order_tier), _index(c.total_order_tier), _percent(c.tier_change_share))
-        text += _render(grid)
+        if index:
+            text += (f"\nwhich choice matters most (first-order and total-order sensitivity indices of the "
+                     f"score `{analysis.score}`)\n")
+            grid = _table(("rank", "right"), ("choice", "left"), ("score: first", "right"),
+                          ("score: total", "right"))
+            for c in analysis.choices:
+                grid.add_row(str(c.rank), c.name, _index(c.first_order), _index(c.total_order))
+            text += _render(grid)
+        else:
+            text += (f"\nwhich choice matters most (first-order and total-order sensitivity indices of the score "
+                     f"`{analysis.score}` and of the tier; tier changes when the choice alone varies)\n")
+            grid = _table(("rank", "right"), ("choice", "left"), ("score: first", "right"),
+                          ("score: total", "right"), ("tier: first", "right"), ("tier: total", "right"),
+                          ("tier changes alone", "right"))
+            for c in analysis.choices:
+                grid.add_row(str(c.rank), c.name, _index(c.first_order), _index(c.total_order),
+                             _index(c.first_order_tier), _index(c.total_order_tier), _percent(c.tier_change_share))
+            text += _render(grid)
     if analysis.drop_one:
         text += "\ndropping one indicator (weights re-normalised; nominal params)\n"
         grid = _table(("indicator", "left"), ("tier changes", "right"), ("entities", "right"),
@@ -245,13 +263,19 @@ def render_text(analysis) -> str:
 
 def _entities_text(analysis) -> str:
     m = analysis.methodology
-    text = "\nper entity (nominal rank order; held: share of samples with the nominal tier)\n"
+    index = analysis.tier == INDEX_TIER
+    text = ("\nper entity (nominal rank order)\n" if index else
+            "\nper entity (nominal rank order; held: share of samples with the nominal tier)\n")
     headers = [("rank", "right"), (m.key, "left")]
     if m.label_column:
         headers.append((m.label_column, "left"))
-    headers += [("nominal tier", "left"), ("held", "right"), ("tier probabilities", "left"),
-                ("median rank", "right"), ("90% rank interval", "left"), ("stable", "left"),
-                ("most sensitive to", "left")]
+    if index:
+        headers += [("score", "right"), ("median rank", "right"), ("90% rank interval", "left"),
+                    ("most sensitive to", "left")]
+    else:
+        headers += [("nominal tier", "left"), ("held", "right"), ("tier probabilities", "left"),
+                    ("median rank", "right"), ("90% rank interval", "left"), ("stable", "left"),
+                    ("most sensitive to", "left")]
     grid = _table(*headers)
     for e in analysis.entities:
         cells = [_rank(e.nominal_rank), e.key]
@@ -259,8 +283,12 @@ def _entities_text(analysis) -> str:
             cells.append(e.label or "")
         probabilities = ", ".join(f"{label} {_percent(p)}" for label, p in e.probabilities.items() if p > 0)
         interval = "-" if e.rank_low is None else f"{_rank(e.rank_low)}-{_rank(e.rank_high)}"
-        cells += [e.nominal_tier or "-", _percent(e.held), probabilities, _rank(e.median_rank), interval,
-                  "yes" if e.stable else "no", e.most_sensitive or "-"]
+        if index:
+            score = "-" if e.nominal_score is None else f"{e.nominal_score:.4g}"
+            cells += [score, _rank(e.median_rank), interval, e.most_sensitive or "-"]
+        else:
+            cells += [e.nominal_tier or "-", _percent(e.held), probabilities, _rank(e.median_rank), interval,
+                      "yes" if e.stable else "no", e.most_sensitive or "-"]
         grid.add_row(*cells)
     return text + _render(grid)
 

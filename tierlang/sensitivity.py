@@ -52,6 +52,8 @@ CHUNK_ROWS = 250_000  # entity rows per evaluated chunk (entities x samples); me
 MAX_STORED_RANKS = 50_000_000  # rank values kept for the median rank and the rank interval
 AGGREGATIONS = ("mean", "weighted_mean", "geometric_mean", "sum", "min", "max", "count", "any", "all")
 SCORE_NODE = "~score"  # the tier's `from` expression, when it is not a node
+INDEX_TIER = "~ranked"  # a methodology without tiers: one label for every entity with an index score
+INDEX_LABEL = "ranked"
 _NUMBER = T.number(scalar=True)
 
 
@@ -454,7 +456,8 @@ class Analysis:
 def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000, seed: int | None = None,
             weights: float | None = None, drop_one: bool = False, tier: str | None = None,
             audit=None, encoding: str = "utf-8", sheet: str | None = None,
-            progress: Callable[[int, int], None] | None = None, chunk_rows: int = CHUNK_ROWS) -> Analysis:
+            progress: Callable[[int, int], None] | None = None, chunk_rows: int = CHUNK_ROWS,
+            weights_of: tuple[str, ...] = ()) -> Analysis:
     """Run the nominal methodology (recorded in `audit` if given), sample its choices, and
     summarise per entity and per choice; the analysis is recorded with the nominal run.
 
@@ -466,8 +469,12 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
         raise api.UsageError(f"--samples {samples}: take at least 2 samples")
     if weights is not None and not (weights > 0 and math.isfinite(weights)):
         raise api.UsageError(f"dirichlet({weights}): the concentration must be a number above 0")
+    if weights_of and weights is None:
+        raise api.UsageError("--weights-of names aggregations whose weights --weights perturbs: give --weights too")
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     tier_node = _tier_node(methodology, tier)
+    analysed = methodology if tier_node.name != INDEX_TIER else attrs.evolve(
+        methodology, nodes=methodology.nodes + (tier_node,))
     outcome, prepared = _nominal_run(methodology, data, encoding, sheet)
     inputs, members = prepared.frame, prepared.members
     nominal = outcome.result
@@ -476,6 +483,13 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
     sampled_methodology, notes = methodology, []
     if weights is not None:
         sampled_methodology, weight_sets, notes = weight_choices(methodology, nominal, weights)
+        if weights_of:  # only the named aggregations (the others keep their weights: multipliers at 1)
+            available = [c.name.removeprefix("weights:") for c in weight_sets]
+            unknown = [w for w in weights_of if w not in available]
+            if unknown:
+                raise api.UsageError(f"--weights-of {unknown[0]}: no weighted aggregation of that name whose "
+                                     f"weights can be perturbed (there are: {', '.join(available) or 'none'})")
+            weight_sets = [c for c in weight_sets if c.name.removeprefix("weights:") in weights_of]
         choices += weight_sets
         if not weight_sets:
             notes.append("--weights: no weighted aggregation whose weights can be perturbed")
@@ -485,6 +499,8 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
         raise api.UsageError(
             "nothing to sample: no param of this methodology has a `range`, `range normal(...)` or "
             "`one of [...]`; declare one, or use --weights dirichlet(C) or --drop-one")
+    if tier_node.name == INDEX_TIER:
+        sampled_methodology = attrs.evolve(sampled_methodology, nodes=sampled_methodology.nodes + (tier_node,))
     sampled_methodology, score_name = _with_score(sampled_methodology, tier_node)
 
     reference = _Reference(nominal, tier_node, outcome)
@@ -505,7 +521,7 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
             state.add(start, f, g)
             if progress is not None:
                 progress(stop * design.row_types, design.evaluations)
-    drops = _drop_one(methodology, prepared, tier_node, score_name, reference, nominal) if drop_one else []
+    drops = _drop_one(analysed, prepared, tier_node, score_name, reference, nominal) if drop_one else []
 
     analysis = _summarise(outcome, tier_node, choices, design, state, drops, seed, notes,
                           time.perf_counter() - started, weights, drop_one)
@@ -526,13 +542,29 @@ def _nominal_run(methodology: Methodology, data, encoding: str, sheet: str | Non
 def _tier_node(methodology: Methodology, name: str | None) -> M.Node:
     tiers = tuple(t for t in methodology.tiers if t.level is None)  # tiers of the rated (top) entities
     if not tiers:
-        raise api.UsageError("this methodology declares no tier of its top level: there is nothing to analyse")
+        index = [n for n in methodology.nodes if n.kind == "score" and n.level is None
+                 and n.type.base == T.NUMBER and not n.type.scalar]
+        if index and name is None:  # an index: its score and ranks are analysed (tierlang.results)
+            return _index_tier(index[-1])
+        raise api.UsageError("this methodology declares no tier of its top level and no per-entity `score`: "
+                             "there is nothing to analyse")
     if name is None:
         return tiers[-1]
     for node in tiers:
         if node.name == name:
             return node
     raise api.UsageError(f"--tier {name}: no such tier (tiers: {', '.join(n.name for n in tiers)})")
+
+
+def _index_tier(score: M.Node) -> M.Node:
+    """For a methodology without tiers: a tier with one label, held by every entity with an
+    index score, so that the samples' ranks are the index's ranks (by score, highest first) and
+    the indices are those of the score. It is never recorded: the nominal run is the
+    methodology's own."""
+    scale = T.LevelType(INDEX_TIER, (INDEX_LABEL,))
+    rule = M.TierRule(INDEX_LABEL, M.OtherwiseRule())
+    spec = M.TierSpec(scale, M.Ref(score.name, score.type), (rule,), None, ())
+    return M.Node(INDEX_TIER, M.TIER, T.level(scale), (score.name,), label=score.label or score.name, tier=spec)
 
 
 def _with_score(methodology: Methodology, tier_node: M.Node) -> tuple[Methodology, str]:
@@ -566,8 +598,16 @@ class _Reference:
     """The nominal run's tier positions, scores and ranks, as the samples are compared."""
 
     def __init__(self, nominal, tier_node: M.Node, outcome):
-        trace = nominal.traces[tier_node.name]
         self.keys = nominal.keys
+        self.table = outcome.table
+        self.scale = tier_node.tier.scale
+        if tier_node.name == INDEX_TIER:  # an index: every entity with a score holds the one label
+            self.scores = nominal.traces[tier_node.tier.source.name].values.to_numpy(dtype=float)
+            self.codes = np.where(np.isnan(self.scores), np.nan, 0.0)
+            self.ranks = sample_ranks(self.codes[None, :], self.scores[None, :])[0]
+            self.display = pd.Series(np.where(np.isnan(self.scores), None, INDEX_LABEL), index=self.keys)
+            return
+        trace = nominal.traces[tier_node.name]
         self.codes = trace.values.cat.codes.to_numpy().astype(float)
         self.codes[self.codes < 0] = np.nan
         self.scale = tier_node.tier.scale
@@ -577,7 +617,6 @@ class _Reference:
             self.scores = self.codes.copy()
         self.ranks = sample_ranks(self.codes[None, :], self.scores[None, :])[0]
         self.display = trace.tier.display
-        self.table = outcome.table
 
 
 class _Design:
