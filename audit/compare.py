@@ -399,7 +399,8 @@ def compare(
     diffs: list[EntityDiff] = []
     everyone: list[EntityDiff] = []
     xs, ys = [], []
-    ranked = old.tier is None and new.tier is None  # two indices: entities move by rank
+    # two indices (no tiers, a per-entity score): entities move by rank
+    ranked = old.tier is None and new.tier is None and (old.from_node or new.from_node) is not None
     for key in common:
         eo, en = old.index[key], new.index[key]
         ot, nt = old.display[eo], new.display[en]

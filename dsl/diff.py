@@ -47,7 +47,7 @@ HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column"
 _QUOTED = frozenset({"name", "version", "doc"})
 _HEADER_SEMANTIC = frozenset({"entity", "key", "label_column", "levels"})  # the others only describe
 _PRESENTATION = frozenset({"label", "doc", "component_order"})
-_NOT_VALUES = frozenset({"range", "required"})  # declared checks: they change no value
+_NOT_VALUES = frozenset({"range", "required", "optional"})  # declared checks: they change no value
 _COMMUTATIVE = frozenset({"mean", "weighted_mean", "sum", "min", "max", "geometric_mean", "count",
                           "any", "all"})
 _OPTIONS = ("polarity", "within", "skip_missing", "require", "normalise", "population_count", "method")
@@ -354,7 +354,7 @@ class _Differ:
                                   quote(squash(o.doc)) if o.doc else None,
                                   quote(squash(n.doc)) if n.doc else None))
         if not details:
-            if o.deps == n.deps and o.required == n.required:
+            if o.deps == n.deps and o.required == n.required and o.optional == n.optional:
                 return None  # equal but for fields that compare by identity: nothing to show
             details.append(Detail("dependencies", None, "changed", ", ".join(o.deps), ", ".join(n.deps)))
         file, line = self._where(written_n)
@@ -377,6 +377,8 @@ class _Differ:
                               _range_text(n.range, n), _json_range(o.range), _json_range(n.range)))
         if o.required != n.required:
             out.append(Detail("required", None, "changed", _bool(o.required), _bool(n.required)))
+        if o.optional != n.optional:
+            out.append(Detail("optional", None, "changed", _bool(o.optional), _bool(n.optional)))
         return out
 
     def param_details(self, o: M.Node, n: M.Node) -> list[Detail]:

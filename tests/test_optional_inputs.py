@@ -106,3 +106,11 @@ def test_the_golden_file_parses_and_checks_optional_inputs_and_spellings():
     m = load(str(path).replace("/valid/", "/valid_checked/"))
     assert m.node("beds").optional and m.node("beds").column == "BEDS"
     assert m.node("effective").type.level.not_rated == ("n/a",)
+
+
+def test_diff_shows_an_input_made_optional(files):
+    (files / "new.tier").write_text(METHODOLOGY.replace("input safe: rating", "input safe: rating optional"),
+                                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", "m.tier", "new.tier", "--data", "d.csv", "--audit", "a.db"])
+    assert result.exit_code == 0, result.output
+    assert "~ input safe: optional false → true" in result.output
