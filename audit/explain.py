@@ -703,6 +703,16 @@ class _Builder:
             "side": side,
         }
 
+    def threshold_of_entity(self, text: str) -> str:
+        """A threshold that differs by entity: its text, and the entity's recorded value when
+        the threshold is a node (`>= regional_target` -> `regional_target 0.85`)."""
+        name = text.strip()
+        if name in self.nodes and self.readable(self.nodes[name]):
+            value, _ = self.value(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return f"{name} {format_number(value)}"
+        return text
+
     def rank_within(self, node: NodeInfo, rule: dict, held: bool) -> dict:
         """A `top N within G` rule: the entity's group and the count and edge the run recorded
         for that group (interpreter.tiers)."""
@@ -760,7 +770,7 @@ class _Builder:
                 threshold = (
                     format_number(rule["threshold"])
                     if rule.get("threshold") is not None
-                    else rule.get("threshold_text", "")
+                    else self.threshold_of_entity(rule.get("threshold_text", ""))
                 )
                 out.append(f"{head}: {from_part} {rule['op']} {threshold}")
             elif kind == "rank":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import heapq
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -318,7 +319,7 @@ class _Checker:
                 elif isinstance(statement, S.TypeDecl):
                     self._override(merged, merged.types, statement, file)
                     merged.types[statement.name] = (statement, file)
-                elif isinstance(statement, S.FunctionDecl):
+                elif isinstance(statement, (S.FunctionDecl, S.TableDecl)):  # tables are called like functions
                     self._override(merged, merged.functions, statement, file)
                     merged.functions[statement.name] = (statement, file)
                 elif isinstance(statement, NODE_STATEMENTS):
@@ -394,11 +395,76 @@ class _Checker:
                     self.error("duplicate-name", f"'{name}' is both a function and "
                                f"{_a(_kind_word(symbols.statements[name][0]))}", decl.name_span, "rename one of them.")
                 continue
+            if isinstance(decl, S.TableDecl):
+                decl = decl.as_function(self._check_table(decl, symbols))
+                if decl is None:
+                    continue
             if len(set(decl.params)) != len(decl.params):
                 self.error("duplicate-parameter", f"function '{name}' names a parameter twice", decl.span,
                            "give each parameter its own name.")
             symbols.functions[name] = decl
         return symbols
+
+    def _check_table(self, table: S.TableDecl, symbols: Symbols) -> tuple[S.TableRow, ...]:
+        """Every row names one value of each key's domain, no combination twice, and every
+        combination is listed (docs/language.md, "Lookup tables"). Gives the rows that fit."""
+        domains = []
+        for key in table.keys:
+            domain = self._table_domain(table, key, symbols)
+            if domain is None:
+                return ()
+            domains.append(domain)
+        seen: dict[tuple, S.TableRow] = {}
+        for row in table.rows:
+            if len(row.keys) != len(table.keys):
+                self.error("table-row", f"this row of table '{table.name}' gives {len(row.keys)} key"
+                           f"{'s' if len(row.keys) != 1 else ''}, the table has {len(table.keys)}", row.span,
+                           f"write one value per key: {', '.join(k.name for k in table.keys)}.")
+                continue
+            values = []
+            for key, written, domain in zip(table.keys, row.keys, domains):
+                value = _table_key_value(written)
+                if value not in domain:
+                    shown = ", ".join(_table_value_text(v) for v in domain[:8]) + (", ..." if len(domain) > 8 else "")
+                    self.error("table-key", f"{_table_value_text(value)} is not a value of key '{key.name}' of "
+                               f"table '{table.name}'", written.span, f"the values are {shown}.")
+                    break
+                values.append(value)
+            else:
+                combination = tuple(values)
+                if combination in seen:
+                    self.error("table-duplicate-row", f"table '{table.name}' lists "
+                               f"({', '.join(_table_value_text(v) for v in combination)}) twice", row.span,
+                               "keep one row per combination.")
+                    continue
+                seen[combination] = row
+        missing = [c for c in itertools.product(*domains) if c not in seen]
+        if missing:
+            listed = "; ".join("(" + ", ".join(_table_value_text(v) for v in c) + ")" for c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            self.error("table-incomplete", f"table '{table.name}' has no row for {listed}{more}", table.name_span,
+                       "give every combination of the keys' values a row.")
+        return tuple(seen.values())
+
+    def _table_domain(self, table: S.TableDecl, key: S.TableKey, symbols: Symbols) -> list | None:
+        domain = key.domain
+        if isinstance(domain, S.Range):
+            low, high = domain.low.value, domain.high.value
+            if not (float(low).is_integer() and float(high).is_integer() and low <= high and high - low < 1000):
+                self.error("table-domain", f"key '{key.name}' of table '{table.name}': {low:g}..{high:g} is not a "
+                           "range of whole numbers (at most 1000)", key.span, "write e.g. `band: 1..5`.")
+                return None
+            return [float(v) for v in range(int(low), int(high) + 1)]
+        if isinstance(domain, S.BooleanType):
+            return [True, False]
+        if isinstance(domain, S.LevelTypeExpr):
+            return [label.text for label in domain.labels]
+        if isinstance(domain, S.NamedType) and domain.name in symbols.level_types:
+            return list(symbols.level_types[domain.name].labels)
+        self.error("table-domain", f"key '{key.name}' of table '{table.name}' must be a level type, boolean or a "
+                   "whole-number range LOW..HIGH, so that every combination can be checked", key.span,
+                   "write e.g. `band: 1..5` or `rating: level poor < fair < good`.")
+        return None
 
     def _level_type(self, name: str, expr: S.LevelTypeExpr) -> T.LevelType:
         labels: list[str] = []
@@ -587,11 +653,33 @@ def _a(word: str) -> str:
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
+def _table_key_value(key: S.Expr):
+    """A table row's key as the value it matches: a label's text, a number, a boolean."""
+    if isinstance(key, S.Name):
+        return key.name
+    if isinstance(key, (S.String, S.Boolean)):
+        return key.value
+    if isinstance(key, S.Number):
+        return float(key.value)
+    if isinstance(key, S.Unary) and isinstance(key.operand, S.Number):
+        return -float(key.operand.value)
+    return None
+
+
+def _table_value_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if value is not None else "?"
+
+
 def _kind_word(statement) -> str:
     if isinstance(statement, S.Definition):
         return statement.kind
     return {
         S.InputDecl: "input", S.ParamDecl: "param", S.TierDecl: "tier", S.FunctionDecl: "function",
+        S.TableDecl: "table",
         S.TypeDecl: "type",
     }.get(type(statement), "definition")
 

@@ -631,6 +631,8 @@ def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
             return _assignment(head, body), "function"
         case S.TierDecl():
             return _tier_doc(statement), None
+        case S.TableDecl():
+            return _table_doc(statement), None
         case S.LimitDecl(tier, direction, limit_label, condition):
             if direction not in ("at most", "at least"):
                 raise FormatError(f"unknown limit direction {direction!r}")
@@ -681,6 +683,22 @@ def _tier_doc(tier: S.TierDecl) -> Doc:
                          label(tier.missing_label)))
     item_spans = [r.span for r in tier.rules] + ([tier.missing_label.span] if tier.missing_label else [])
     return _block(cat(head, source), items, _close_anchor(tier.span, item_spans))
+
+
+def _table_doc(table: S.TableDecl) -> Doc:
+    keys = ", ".join(f"{identifier(k.name)}: {_table_domain(k.domain)}" for k in table.keys)
+    head = f"table {identifier(table.name)}{_display(table.display)}{' ' if table.display else ''}({keys})"
+    prefixes = [", ".join(_map_key(k) for k in row.keys) + ":" for row in table.rows]
+    width = max((len(p) for p in prefixes), default=0) + 1
+    items = [cat(Mark(_anchor(row.span), "item"), prefix.ljust(width), _expr(row.value))
+             for prefix, row in zip(prefixes, table.rows)]
+    return _block(Text(head), items, _close_anchor(table.span, [r.span for r in table.rows]))
+
+
+def _table_domain(domain) -> str:
+    if isinstance(domain, S.Range):
+        return f"{number_text(domain.low)}..{number_text(domain.high)}"
+    return _type(domain)
 
 
 def _condition(condition: S.Condition) -> Doc:

@@ -34,10 +34,10 @@ _NESTING_RULES = frozenset({
 
 STATEMENT_KEYWORDS = (
     "methodology", "version", "effective", "entity", "extends", "library", "type", "input", "param",
-    "indicator", "domain", "score", "let", "function", "tier", "limit", "test",
+    "indicator", "domain", "score", "let", "function", "tier", "limit", "test", "table",
 )
 _STATEMENT_START = re.compile(rf"^({'|'.join(STATEMENT_KEYWORDS)})\b", re.MULTILINE)
-_STATEMENT_NAME = re.compile(r"^(?:input|param|indicator|domain|score|let|function|tier|type)\s+([A-Za-z_]\w*)",
+_STATEMENT_NAME = re.compile(r"^(?:input|param|indicator|domain|score|let|function|tier|type|table)\s+([A-Za-z_]\w*)",
                              re.MULTILINE)
 
 
@@ -489,6 +489,24 @@ class _Builder(Transformer):
         per, per_span = self._per(c[2:])
         return S.Definition(kind, str(name), expr, display=display, doc=self._opt(c, "doc"), per=per,
                             span=self._s(meta), name_span=self._tok(name), per_span=per_span)
+
+    def table_decl(self, meta, c):
+        name = c[0]
+        keys = tuple(x for x in c[1:] if isinstance(x, S.TableKey))
+        rows = tuple(x for x in c[1:] if isinstance(x, S.TableRow))
+        return S.TableDecl(str(name), keys, rows, display=self._opt(c, "display"), doc=self._opt(c, "doc"),
+                           span=self._s(meta), name_span=self._tok(name))
+
+    def table_key(self, meta, c):
+        return S.TableKey(str(c[0]), c[1], span=self._s(meta))
+
+    def table_range(self, meta, c):
+        return S.Range(c[0], c[1], span=self._s(meta))
+
+    def table_row(self, meta, c):
+        keys = tuple(S.String(unquote(k), span=self._tok(k)) if isinstance(k, Token) and k.type == "STRING" else
+                     S.Name(str(k), span=self._tok(k)) if isinstance(k, Token) else k for k in c[:-1])
+        return S.TableRow(keys, c[-1], span=self._s(meta))
 
     def function_decl(self, meta, c):
         name = c[0]

@@ -397,7 +397,7 @@ class Resolver:
                        f"write `tier {decl.name} from SCORE {{`, or make the rule a condition.")
         if isinstance(condition, S.Threshold):
             value = self.expr(condition.value, ctx, T.number(scalar=True))
-            self._expect_scalar_number(value, condition.value.span, "a threshold")
+            self._expect_number(value, condition.value.span, "a threshold")
             resolved = M.ThresholdRule(condition.op, value, span=condition.span)
         elif isinstance(condition, S.RankCut):
             resolved = self._rank_cut(condition)
@@ -886,11 +886,9 @@ class Resolver:
                     self.error("duplicate-key", "`otherwise` appears twice in this band", case.span, "keep one.")
                 otherwise = value
             else:
+                # a threshold may differ by entity (e.g. a target per region): compared entity by entity
                 threshold = self.expr(case.threshold, ctx, None if is_error(st) else st.as_scalar())
-                if not is_error(threshold.type) and not threshold.type.scalar:
-                    self._type_error(case.threshold.span, "a band threshold must be one value for all entities",
-                                     "use a number, a param or a population statistic.")
-                elif not is_error(threshold.type) and not is_error(st) and not threshold.type.same_kind(st):
+                if not is_error(threshold.type) and not is_error(st) and not threshold.type.same_kind(st):
                     self._type_error(case.threshold.span, f"this threshold is {threshold.type.as_scalar(False)}, "
                                      f"but the banded value is {st.as_scalar(False)}")
                 ops.append(case.op)
@@ -981,13 +979,12 @@ class Resolver:
             self._type_error(span, f"{what} needs a condition (true/false), but this is {t}",
                              "compare it, e.g. `x >= 3` or `rating == good`.")
 
-    def _expect_scalar_number(self, expr: M.Expr, span, what: str) -> None:
+    def _expect_number(self, expr: M.Expr, span, what: str) -> None:
+        """A number, one for all entities or one per entity (a threshold that differs by group)."""
         t = expr.type
-        if is_error(t):
-            return
-        if t.base != T.NUMBER or not t.scalar:
-            self._type_error(span, f"{what} must be one number for all entities, but this is {t}",
-                             "use a number, a param or a population statistic.")
+        if not is_error(t) and (t.base != T.NUMBER or t.base == T.LIST):
+            self._type_error(span, f"{what} must be a number, but this is {t}",
+                             "use a number, a param, a statistic or a per-entity number.")
 
 
 class _CallResolver:

@@ -445,7 +445,70 @@ class TestDecl:
     span: Span | None = _span()
 
 
-Statement = Union[TypeDecl, InputDecl, ParamDecl, Definition, FunctionDecl, TierDecl, LimitDecl, TestDecl]
+@attrs.frozen
+class TableKey:
+    """`mean_band: 1..3`, `safe: rating`: a key of a table and the values it takes."""
+
+    name: str
+    domain: TypeRef | Range  # a level type, boolean, or a whole-number range LOW..HIGH
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TableRow:
+    keys: tuple[Expr, ...]  # a Name or String (a label), Number or Boolean per key
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TableDecl:
+    """`table reward(mean_band: 1..3, spread: level low < high) { 1, low: 0.5 ... }`: a value
+    for every combination of its keys. Called like a function, it is a nested `map` of its
+    arguments (as_function), so evaluation, the audit and explain see a map."""
+
+    name: str
+    keys: tuple[TableKey, ...]
+    rows: tuple[TableRow, ...]
+    display: str | None = None
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+    def as_function(self, rows: tuple[TableRow, ...] | None = None) -> FunctionDecl | None:
+        """The table as a function of its keys, from `rows` (default: every row); rows with the
+        wrong number of keys, and repeats of a combination, are left out (the checker reports
+        them and gives only the rows that fit). None if no row is left."""
+        given, rows, seen = self.rows if rows is None else rows, [], set()
+        for row in given:
+            combination = tuple(_key_value(k) for k in row.keys)
+            if len(row.keys) == len(self.keys) and combination not in seen:
+                seen.add(combination)
+                rows.append(row)
+        if not rows:
+            return None
+        return FunctionDecl(self.name, tuple(k.name for k in self.keys), _nested_map(self.keys, tuple(rows)),
+                            doc=self.doc, span=self.span, name_span=self.name_span)
+
+
+def _nested_map(keys: tuple[TableKey, ...], rows: tuple[TableRow, ...]) -> Expr:
+    """`map k1 { v: map k2 { ... } }` over the rows, keys in the order first written."""
+    if not keys:
+        return rows[0].value
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(_key_value(row.keys[0]), (row.keys[0], []))[1].append(
+            TableRow(row.keys[1:], row.value, span=row.span))
+    cases = tuple(MapCase(key, _nested_map(keys[1:], tuple(members)), span=members[0].span)
+                  for key, members in groups.values())
+    return MapExpr(Name(keys[0].name, span=keys[0].span), cases, span=keys[0].span)
+
+
+def _key_value(key: Expr):
+    return (type(key).__name__, getattr(key, "name", None), getattr(key, "value", None))
+
+
+Statement = Union[TypeDecl, InputDecl, ParamDecl, Definition, FunctionDecl, TierDecl, LimitDecl, TestDecl, TableDecl]
 
 
 @attrs.frozen

@@ -87,7 +87,8 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
             holds = numeric.compare(cond.op, from_values, threshold.data) & threshold.present
             unknown = threshold.missing & ~np.isnan(from_values)
             unknown_reasons = threshold.reasons
-            stats[f"{prefix}.threshold"] = float(threshold.data[0]) if n else np.nan
+            if cond.value.type.scalar:  # a per-entity threshold is recorded as its own node's values
+                stats[f"{prefix}.threshold"] = float(threshold.data[0]) if n else np.nan
         elif isinstance(cond, RankRule):
             assert from_values is not None, f"tier {node.name}: a rank rule needs a `from` value"
             uses_rank = True

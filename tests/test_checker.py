@@ -57,6 +57,7 @@ def test_every_valid_file_checks_without_errors():
         "optional_inputs",
         "peer_groups",
         "statistics",
+        "tables",
         "types",
         "with_warnings",
     ]
