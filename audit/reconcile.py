@@ -32,6 +32,8 @@ import attrs
 from audit.explain import _squash, format_number
 from audit.store import AuditError, AuditStore, NodeInfo
 from dsl import types as T
+from dsl.numbers import close as _close
+from dsl.numbers import parse_number
 
 NO_TIER = "(no tier)"
 LARGEST = 10  # differences listed for a numeric node
@@ -112,12 +114,6 @@ def match_label(published: str, scale: tuple[str, ...]) -> str | None:
     wanted = normalise_label(published)
     found = [label for label in scale if normalise_label(label) == wanted]
     return found[0] if len(found) == 1 else None
-
-
-def _close(a: float, b: float) -> bool:
-    """Decimal-safe equality, as docs/semantics.md defines it (interpreter.numeric.close; the
-    audit layer does not import the interpreter)."""
-    return abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1.0)
 
 
 def reconcile(store: AuditStore, run_id: int, published, key_column: str, column: str,
@@ -233,7 +229,7 @@ def _numbers(store, run_id: int, info: NodeInfo, rated, table, tolerance: float,
     for entity in rated:
         text = table[entity.key]
         try:
-            expected = float(text.replace(",", "").rstrip("%")) / (100 if text.endswith("%") else 1)
+            expected = parse_number(text.replace(",", ""))  # 1,234.5 and 12.5% as data cells read
         except ValueError:
             bad.append(f"{entity.key}: {text!r}")
             continue

@@ -195,7 +195,9 @@ def condition_text(condition: M.TierCondition, printer: Printer | None = None) -
     if isinstance(condition, M.ThresholdRule):
         return f"{condition.op} {printer.text(condition.value)}"
     if isinstance(condition, M.RankRule):
-        return f"{condition.direction} {number_text(condition.count)}{'%' if condition.percent else ''}"
+        if condition.percent:  # `top 10%` holds the share 0.1
+            return f"{condition.direction} {number_text(round(condition.count * 100, 10))}%"
+        return f"{condition.direction} {number_text(condition.count)}"
     if isinstance(condition, M.OtherwiseRule):
         return "otherwise"
     return printer.text(condition.condition)

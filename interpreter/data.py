@@ -85,6 +85,7 @@ import pandas as pd
 
 from dsl.errors import did_you_mean
 from dsl.model import INPUT, EntityLevel, Methodology, Node
+from dsl.numbers import DECIMAL, decimal_value
 from dsl.types import BOOLEAN, LEVEL, NUMBER, TEXT
 from interpreter.errors import (
     BAD_ENCODING,
@@ -1228,7 +1229,7 @@ def _level_frame(d: _LevelData) -> tuple[pd.DataFrame, pd.Series | None]:
 
 # ---- numbers
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBER = DECIMAL
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _CURRENCY = re.compile(r"[£$€]\s*(.*)|(.*?)\s*[£$€]")
@@ -1274,6 +1275,7 @@ def _parse_number(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
     present = np.flatnonzero(pd.notna(cells))
     number = _NUMBER.fullmatch
     # plain decimals (the bulk of any column) in one pass; None marks a cell to look at again
+    # float() of a plain decimal is correctly rounded: the value dsl.numbers.decimal_value gives
     parsed = np.array(
         [float(t) if number(t) else None for t in (c.strip() for c in cells[present])],
         dtype=float,
@@ -1284,7 +1286,7 @@ def _parse_number(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
         text = cells[i].strip()
         body = text[:-1].rstrip()
         if text.endswith("%") and number(body):
-            out[i] = float(Decimal(body).scaleb(-2))  # 12.5% is the decimal 12.5/100
+            out[i] = decimal_value(body, percent=True)  # 12.5% is the decimal 12.5/100
         else:
             bad.append(i)
     infinite = np.flatnonzero(np.isinf(out))  # "1e400" overflows

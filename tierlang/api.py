@@ -29,6 +29,7 @@ import pandas as pd
 import dsl
 from dsl.errors import did_you_mean
 from dsl.model import Methodology
+from dsl.numbers import parse_number
 from interpreter import evaluate
 from interpreter.data import (
     Dataset,
@@ -209,7 +210,7 @@ def _parse_value(param, text: str):
     base = param.type.base
     if base == "number":
         try:
-            return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+            return parse_number(text)
         except ValueError:
             raise UsageError(f"--param {param.name}={text}: not a number (write e.g. 0.45 or 45%)") from None
     if base == "boolean":

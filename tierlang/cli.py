@@ -171,6 +171,8 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
         except OSError as error:
             recorded = f" (the run was recorded as run {outcome.run_id})" if outcome.run_id is not None else ""
             fail(f"error: --out {out}: cannot write the results: {error.strerror or error}{recorded}")
+    for note in outcome.result.notes:
+        click.echo(note, err=True)
     click.echo(report.render_run(outcome, output_format), nl=False)
     if out and output_format == "table":
         click.echo(f"results written to {out}")
@@ -195,7 +197,9 @@ def _check_out_path(out: str) -> None:
               help="Members of a lower level listed under each aggregation (`all` for every one).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Also write the explanation: .xlsx (a workbook), .json, else text.")
-def explain(entity, run_id, audit, output_format, against, members, out) -> None:
+@click.option("--depth", "depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show N levels of the derivation below each tier (default: all).")
+def explain(entity, run_id, audit, output_format, against, members, out, depth) -> None:
     """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
     from audit.explain import render_text, to_json
     from tierlang import api
@@ -216,7 +220,7 @@ def explain(entity, run_id, audit, output_format, against, members, out) -> None
     if output_format == "json":
         click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(explanation), nl=False)
+        click.echo(render_text(explanation, depth=depth), nl=False)
     if out:
         from tierlang.frames import write_explanation
 

@@ -35,6 +35,7 @@ def guarded(action):
     """Run `action`, turning the errors users can cause into messages (never tracebacks)."""
     from audit.store import AuditError
     from interpreter.errors import DataError, render_data_error
+    from interpreter.param_errors import ParamError
     from tierlang.api import UsageError
 
     try:
@@ -43,7 +44,7 @@ def guarded(action):
         fail(render_all(error.diagnostics, error.sources) + f"\n\n{_count(error.errors, 'error')}: nothing was run.")
     except DataError as error:
         fail(render_data_error(error) + "\n\nnothing was run or recorded.")
-    except (UsageError, AuditError) as error:
+    except (UsageError, AuditError, ParamError) as error:  # ParamError: a sampled value, say
         fail(f"error: {error}")
 
 

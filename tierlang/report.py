@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import shutil
 import sys
@@ -14,6 +13,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dsl.numbers import format_number as shown_number
 from tierlang.results import headline_tier, node_frame
 
 
@@ -35,9 +35,12 @@ def _render(table: Table) -> str:
 
 
 def format_number(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    """A cell of a run table: numbers as every output shows them (dsl.numbers), `-` if none."""
+    if value is None or value is pd.NA:
         return "-"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return shown_number(value, missing="-")
+    return str(value)
 
 
 # ---------------------------------------------------------------- run
