@@ -647,11 +647,10 @@ def has_facts(conn: sqlite3.Connection, run_id: int) -> bool:
 
 
 def read_fact_body(conn: sqlite3.Connection, run_id: int, select) -> FactBody:
-    blobs = [c for c, kind in COMPONENT_COLUMNS if kind == BLOB]
     rows = conn.execute(  # a BLOB column read as bytes, whatever was stored in it (typed apart)
-        "SELECT node, entities, components, "
-        + ", ".join(f"typeof({c}), CAST({c} AS BLOB)" for c in blobs)
-        + " FROM node_components WHERE run = ? ORDER BY node",
+        "SELECT node, entities, components, typeof(value), CAST(value AS BLOB), typeof(weight), "
+        "CAST(weight AS BLOB), typeof(coefficient), CAST(coefficient AS BLOB), typeof(contribution), "
+        "CAST(contribution AS BLOB) FROM node_components WHERE run = ? ORDER BY node",
         (run_id,),
     ).fetchall()
     components = [
