@@ -501,11 +501,13 @@ class _Builder:
         contribution. A run recorded before schema version 7 has no recorded coefficients:
         its components show their values and declared weights only."""
         call = node.call
-        if not call or call.get("function") not in _WEIGHTED or call.get("over"):
+        if call and call.get("over"):
             return ()  # an aggregation over members lists them instead (member_group)
         owner = self.at.get(node.level, self.entity)
         recorded = self.store.components(self.run.id, node.name, owner.position)
-        if recorded:
+        if not recorded and (not call or call.get("function") not in _WEIGHTED):
+            return ()
+        if recorded:  # an aggregation, or a sum of terms (`a + b - c`: weights +1 and -1)
             out = []
             for c in recorded:
                 info = self.nodes.get(c.name)

@@ -68,6 +68,7 @@ from dsl.model import (
     Ref,
     Unary,
 )
+from dsl.printer import Printer
 from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
 from interpreter import numeric
 from interpreter.functions import FUNCTIONS
@@ -91,6 +92,7 @@ from interpreter.trace import (
     NOT_IN_DATA,
     OUT_OF_DOMAIN,
     BranchTrace,
+    ComponentTrace,
     LevelResult,
     NodeTrace,
     RunResult,
@@ -285,7 +287,35 @@ class Evaluator:
         return finish(t, data, a.reasons)
 
     def _binary(self, e: Binary) -> Val:
+        if self.shared.tracing and e is self.shared.top and e.op in ("+", "-") and e.type.base == NUMBER:
+            return self._additive(e)
         return self.binary(e.op, self.eval(e.left), self.eval(e.right), e.type)
+
+    def _additive(self, e: Binary) -> Val:
+        """A node that is a sum of terms (`a + b - c`): evaluated as written, each term once,
+        its terms recorded as components with coefficient +1 or -1 (ComponentTrace)."""
+        terms: list[tuple[Expr, float, Val]] = []
+
+        def walk(x: Expr, sign: float) -> Val:
+            if isinstance(x, Binary) and x.op in ("+", "-") and x.type.base == NUMBER:
+                left = walk(x.left, sign)
+                right = walk(x.right, sign if x.op == "+" else -sign)
+                return self.binary(x.op, left, right, x.type)
+            v = self.eval(x)
+            terms.append((x, sign, v))
+            return v
+
+        value = walk(e, 1.0)
+        if any(v.is_list for _, _, v in terms):
+            return value
+        values = np.column_stack([np.asarray(v.data, dtype=float) for _, _, v in terms])
+        signs = np.array([sign for _, sign, _ in terms])
+        valid = (~value.missing)[:, None] & ~np.isnan(values)
+        coefficients = np.where(valid, np.broadcast_to(signs, values.shape), np.nan)
+        names = tuple(x.name if isinstance(x, Ref) else Printer().text(x) for x, _, _ in terms)
+        self.shared.components = ComponentTrace(names, values, np.broadcast_to(signs, values.shape).copy(),
+                                                coefficients, coefficients * values)
+        return value
 
     def binary(self, op: str, a: Val, b: Val, t: Type) -> Val:
         if a.is_list or b.is_list:

@@ -1,6 +1,7 @@
 """Issue 11, done when: over generated methodologies and data, for every entity and every
-additive node the recorded contributions sum to the recorded value (within 1e-9), and
-explain's rank and tier are the run's."""
+additive node (a `sum`, `mean` or `weighted_mean`, and a sum of terms `a - (b + 2)`) the
+recorded contributions sum to the recorded value (within 1e-9), and explain's rank and tier
+are the run's."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def aggregations(draw, names: list[str]) -> str:
 
 
 @st.composite
+def sums(draw, names: list[str]) -> str:
+    """A sum of terms: names and numbers added and subtracted, some in brackets."""
+    terms = draw(st.lists(st.one_of(st.sampled_from(names), DECIMALS.map(lambda d: f"({d})")), min_size=2, max_size=5))
+    text = terms[0]
+    for term in terms[1:]:
+        op = draw(st.sampled_from(["+", "-"]))
+        text = f"({text} {op} {term})" if draw(st.booleans()) else f"{text} {op} {term}"
+    return text
+
+
+@st.composite
 def cases(draw):
     k = draw(st.integers(2, 4))
     inputs = [f"x{i}" for i in range(1, k + 1)]
@@ -56,7 +68,7 @@ def cases(draw):
     else:
         rule = f">= {draw(DECIMALS)}"
     text = HEAD + "".join(f"input {x}: number\n" for x in inputs) + (
-        f"score s1 = {first}\nscore s2 = {second}\n"
+        f"score s1 = {first}\nscore s2 = {second}\nscore s3 = {draw(sums(['s1', 's2', *inputs]))}\n"
         f"tier t: level low < high from s2 {{ high: {rule}  low: otherwise }}\n")
     n = draw(st.integers(1, 7))
     cell = st.one_of(DECIMALS.map(str), st.just(""))
@@ -81,7 +93,7 @@ def test_recorded_contributions_add_up_and_explain_agrees_with_the_run(case):
             run = outcome.run_id
             for entity in store.entities(run):
                 values = store.entity_values(run, entity.position)
-                for node in ("s1", "s2"):
+                for node in ("s1", "s2", "s3"):
                     value = values[node][0]
                     recorded = store.components(run, node, entity.position)
                     assert recorded, (node, text)

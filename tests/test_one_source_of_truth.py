@@ -314,3 +314,17 @@ def test_population_statistics_are_recorded_typed_and_explain_reads_them(workdir
     out = invoke("explain", "Z", "--audit", "a.db").output
     assert "statistics within g South: mean 4, sd 1.4142, n 2" in out
     assert "quartile 3 of 4: cut points 1.75 / 2.5 / 3.5 (n = 4)" in out
+
+
+def test_a_sum_of_terms_records_its_terms_as_components(workdir):
+    write("m.tier", HEAD + "input a: number\ninput b: number\nparam k = 2\nscore s = a - (b + k) + 0.5\n"
+          "tier t: level low < high from s { high: >= 0  low: otherwise }\n")
+    write("d.csv", "code,a,b\nX,1,\nY,2,5\n")
+    invoke("run", "m.tier", "--data", "d.csv", "--audit", "a.db")
+    out = invoke("explain", "Y", "--audit", "a.db").output
+    assert "* s (score) = -4.5\n" in out
+    for line in ("a: value 2, weight 1, contribution 2", "b: value 5, weight -1, contribution -5",
+                 "k: value 2, weight -1, contribution -2", "0.5: value 0.5, weight 1, contribution 0.5"):
+        assert line in out
+    assert "b: missing (input_missing), weight -1, makes the result missing" in invoke(
+        "explain", "X", "--audit", "a.db").output
