@@ -51,7 +51,6 @@ from audit.store import AuditError, AuditStore, NodeInfo, RunInfo, decode_value,
 from dsl.diff import StructuralDiff
 
 UNRATED = "(no tier)"
-_AGGREGATIONS = ("mean", "weighted_mean", "sum")
 _ARROW = "→"
 
 
@@ -777,8 +776,8 @@ def _coefficients(run: _Run, e: int, name: str, value: float) -> tuple[dict, dic
     {component: value}) of an additive aggregation, as the run recorded them (audit schema
     version 7); None when it recorded none (not such a node, or a run recorded before)."""
     node = run.nodes.get(name)
-    if node is None or not node.call or node.call.get("function") not in _AGGREGATIONS or run.store is None:
-        return None
+    if node is None or run.store is None or (node.call or {}).get("over"):
+        return None  # (the components of an additive node: an aggregation or a sum of terms)
     recorded = run.store.components(run.info.id, name, e)
     if not recorded:
         return None
