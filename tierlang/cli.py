@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-import dsl
-from dsl.errors import Diagnostic, diagnostics_json, render_all
+# dsl, the interpreter and pandas are imported inside the commands that use them, so that
+# `--version`, `--help` and completion start at once (benchmarks/startup.py; tests/test_startup.py).
 from tierlang import __version__
 from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
@@ -40,6 +40,8 @@ def summarise(methodology) -> str:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(files: tuple[str, ...], output_format: str) -> None:
     """Check methodology FILES without reading any data."""
+    import dsl
+
     failed = False
     reports = []
     for file in files:
@@ -55,6 +57,8 @@ def check(files: tuple[str, ...], output_format: str) -> None:
 
 
 def _report_json(file: str, report) -> dict:
+    from dsl.errors import diagnostics_json
+
     entry = {
         "file": file,
         "ok": not report.errors,
@@ -73,6 +77,8 @@ def _report_json(file: str, report) -> dict:
 
 
 def _print_report(file: str, report) -> None:
+    from dsl.errors import render_all
+
     if report.diagnostics:
         click.echo(render_all(report.diagnostics, report.sources), err=bool(report.errors))
         click.echo("", err=bool(report.errors))
@@ -83,7 +89,7 @@ def _print_report(file: str, report) -> None:
         click.echo(f"{file}: ok: {summarise(report.methodology)}{warnings}")
 
 
-def _count(items: list[Diagnostic], word: str) -> str:
+def _count(items: list, word: str) -> str:
     return f"{len(items)} {word}{'s' if len(items) != 1 else ''}"
 
 
@@ -95,6 +101,8 @@ def _count(items: list[Diagnostic], word: str) -> str:
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file is not canonical; change nothing.")
 def fmt(files: tuple[str, ...], check_only: bool) -> None:
     """Rewrite methodology FILES in canonical layout."""
+    import dsl
+    from dsl.errors import render_all
     from dsl.formatter import FormatError, format_source
     from dsl.loader import read_text, unreadable
 
