@@ -146,7 +146,8 @@ def reconcile(store: AuditStore, run_id: int, published, key_column: str, column
         table[key] = None if value is None or not str(value).strip() else str(value).strip()
     entities = store.entities(run_id)
     run_keys = [e.key for e in entities]
-    only_published = tuple(k for k in table if k not in set(run_keys))
+    run_key_set = set(run_keys)  # once: rebuilt per key, this made reconcile quadratic
+    only_published = tuple(k for k in table if k not in run_key_set)
     only_run = tuple(k for k in run_keys if k not in table)
     both = [e for e in entities if e.key in table]
     blank = tuple(e.key for e in both if table[e.key] is None)
