@@ -156,8 +156,14 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
               help="Show (and write with --out) the entities of this lower entity level and its last tier.")
 @click.option("--note", "note", default=None, metavar="TEXT",
               help="Free text recorded with the run (who asked for it, why); shown by `runs` and `report`.")
-def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level, note) -> None:
-    """Run METHODOLOGY over --data, record every value, and print the tiers."""
+@click.option("--all", "show_all", is_flag=True,
+              help="Show every entity (the table shows a screenful: the first and last by rank).")
+def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level, note,
+        show_all) -> None:
+    """Run METHODOLOGY over --data, record every value, and print the tiers.
+
+    The table shows a screenful of entities (the first and the last by rank) and the tier
+    counts; --all shows every one, --out writes every value of every entity."""
     from tierlang import api, report
 
     def action():
@@ -181,7 +187,8 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
             fail(f"error: --out {out}: cannot write the results: {error.strerror or error}{recorded}")
     for note in outcome.result.notes:
         click.echo(note, err=True)
-    click.echo(report.render_run(outcome, output_format), nl=False)
+    rows = None if show_all else report.screen_rows()
+    click.echo(report.render_run(outcome, output_format, rows=rows, out=out), nl=False)
     if out and output_format == "table":
         click.echo(f"results written to {out}")
 
