@@ -84,6 +84,12 @@ def test_fast_and_careful_reading_agree_on_edge_cases(tmp_path, text):
     assert_same(*read_both(tmp_path, text))
 
 
+def test_a_field_longer_than_the_csv_module_allows_is_left_to_it(tmp_path):
+    fast, slow = read_both(tmp_path, "code,x\nA," + "9" * 131073 + "\n")
+    assert fast[0] == "error"
+    assert_same(fast, slow)
+
+
 def test_tab_separated_text_reads_the_same(tmp_path):
     assert_same(*read_both(tmp_path, "code\tx\nA\t1\nB\t \n\t\nC\t3\n", "t.tsv"))
 

@@ -104,6 +104,8 @@ class RunOutcome:
         """The same run, its table and counts showing the entities of a lower level (by name;
         None or the top level's name: the top level)."""
         m = self.methodology
+        if level is None and self.level is None:
+            return self  # already the top level's table and counts
         if level is None or level == m.entity:
             return attrs.evolve(self, table=summary_table(self.result), counts=tier_counts(self.result), level=None)
         self.check_level(m, level)
