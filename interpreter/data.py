@@ -855,7 +855,7 @@ def _read_input(node: Node, raw: pd.DataFrame, rows: np.ndarray):
     column = _column(node)
     cells = raw[column].to_numpy(dtype=object)
     parsed, found = _PARSERS[_base(node)](node, column, cells, rows)
-    empty = pd.isna(cells)
+    empty = pd.isna(cells) if node.required else None
     if node.required and empty.any():
         found.append(
             DataProblem(

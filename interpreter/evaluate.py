@@ -258,6 +258,21 @@ class Evaluator:
         per_block = np.asarray(self.eval(expr).data[:: self.entities], dtype=float)
         return per_block_or_one(per_block)
 
+    def block_scalar(self, expr: Expr) -> np.ndarray | None:
+        """With blocks, the value in each block (NaN where missing) of a scalar expression
+        made of constants, names and operators only, computed over one row per block instead
+        of every row (the same value for every entity of a block: sampled weights, for
+        instance). None for any other expression, or no entities."""
+        if self.blocks <= 1 or self.entities == 0 or not _rowwise_scalar(expr):
+            return None
+        one = self.__dict__.get("_one_per_block")
+        if one is None:  # the first row of each block of this evaluator's values
+            entities = self.entities
+            one = Evaluator(self.methodology, self.index[:1], self.params, blocks=self.blocks,
+                            lookup=lambda name: _first_of_blocks(self.eval_ref(name), entities))
+            self._one_per_block = one
+        return np.asarray(one.eval(expr).data, dtype=float)
+
     def block_rows(self, data: np.ndarray) -> np.ndarray:
         """A per-row array as (blocks, entities)."""
         return data.reshape(self.blocks, self.entities)
@@ -559,6 +574,25 @@ def _matches(s: Val, key) -> np.ndarray:
     if t.base == BOOLEAN:
         return s.data == (1.0 if key else 0.0)
     return numeric.close(s.data, float(key))
+
+
+def _rowwise_scalar(expr: Expr) -> bool:
+    """A scalar expression of constants, names and operators (no call, no population)."""
+    if not expr.type.scalar:
+        return False
+    if isinstance(expr, (Const, Ref)):
+        return True
+    if isinstance(expr, Unary):
+        return _rowwise_scalar(expr.operand)
+    if isinstance(expr, Binary):
+        return _rowwise_scalar(expr.left) and _rowwise_scalar(expr.right)
+    return False
+
+
+def _first_of_blocks(v: Val, entities: int) -> Val:
+    if v.is_list:
+        return list_val(v.type, [_first_of_blocks(item, entities) for item in v.items])
+    return Val(v.type, v.data[::entities], v.reasons[::entities])
 
 
 def constant(value, t: Type, n: int) -> Val:

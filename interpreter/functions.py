@@ -229,6 +229,9 @@ def _block_weight(ev, expr) -> np.ndarray:
     """A scalar weight's value in each block (NaN where missing)."""
     if isinstance(expr, Const):
         return np.full(ev.blocks, np.nan if expr.value is None else float(expr.value))
+    once = ev.block_scalar(expr)  # once per block, not for every entity of every block
+    if once is not None:
+        return once
     return np.asarray(ev.eval(expr).data[:: ev.entities], dtype=float)
 
 
