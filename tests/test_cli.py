@@ -243,29 +243,29 @@ PIPE_OUTPUT = """run not recorded (--no-audit)
 Many
 26 entities (org) from many.csv
 
-rank   code    score   grade
-────────────────────────────
-   1   E24    96.000   high
-   2   E23    92.000   high
-   3   E22    88.000   high
-   4   E21    84.000   high
-   5   E20    80.000   high
-   6   E19    76.000   high
-   7   E18    72.000   high
-   8   E17    68.000   high
-   9   E16    64.000   high
-  10   E15    60.000   high
- ...   ...       ...   ...
-  17   E08    32.000   low
-  18   E07    28.000   low
-  19   E06    24.000   low
-  20   E05    20.000   low
-  21   E04    16.000   low
-  22   E03    12.000   low
-  23   E02     8.000   low
-  24   E01     4.000   low
-  25   E00     0.000   low
-   -   NONE        -   -
+rank   code   score   grade
+───────────────────────────
+   1   E24       96   high
+   2   E23       92   high
+   3   E22       88   high
+   4   E21       84   high
+   5   E20       80   high
+   6   E19       76   high
+   7   E18       72   high
+   8   E17       68   high
+   9   E16       64   high
+  10   E15       60   high
+ ...   ...      ...   ...
+  17   E08       32   low
+  18   E07       28   low
+  19   E06       24   low
+  20   E05       20   low
+  21   E04       16   low
+  22   E03       12   low
+  23   E02        8   low
+  24   E01        4   low
+  25   E00        0   low
+   -   NONE       -   -
 ... 6 more rows: use --out FILE or --all
 
 grade: high 12, low 13, (no tier) 1
