@@ -34,9 +34,7 @@ demo: $(STAMP)
 	$(BIN)/tierlang test methodologies/*.tier
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_scale.py
-	$(BIN)/python benchmarks/levels.py
-	$(BIN)/python benchmarks/lsp_latency.py
+	$(BIN)/python benchmarks/all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DEMO_DB) tierlang.db examples/stp_2017/report.html

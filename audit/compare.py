@@ -52,7 +52,6 @@ from dsl.diff import StructuralDiff
 from interpreter.ranking import rank_by_tier_and_score
 
 UNRATED = "(no tier)"
-_AGGREGATIONS = ("mean", "weighted_mean", "sum")
 _ARROW = "→"
 
 
@@ -200,6 +199,9 @@ class _Run:
     limits_acted: list[tuple[int, ...]]
     ranks: list[int | None]
     from_node: str | None
+    # per entity: the recorded (run rank, `from` rank from the top, from the bottom)
+    recorded_ranks: dict[int, tuple] = attrs.field(factory=dict)
+    store: AuditStore | None = None  # the store the run is read from (its recorded facts)
 
     def cell(self, e: int, name: str) -> Any:
         node = self.nodes.get(name)
@@ -279,17 +281,20 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
     run = _Run(info, nodes, keys, [e.label for e in entities], {k: i for i, k in enumerate(keys)},
                cells, reasons, store.scalars(run_id), tier, display, final, scores, rule_index,
                acted, [], from_node)
-    run.ranks = _ranks(run)
+    # the ranks as the interpreter recorded them (interpreter.ranking; a run recorded before
+    # audit schema version 7 has none, and none is shown)
+    run.recorded_ranks = store.tier_ranks(run_id, tier.name) if tier is not None else {}
+    run.store = store
+    run.ranks = [run.recorded_ranks.get(e, (None,))[0] for e in range(n)]
+    if tier is None and from_node is not None:
+        run.ranks = _index_ranks(run)
     return run
 
 
-def _ranks(run: _Run) -> list[int | None]:
-    """As `tierlang run` ranks (interpreter.ranking)."""
-    scale = list(run.tier.scale or ()) if run.tier is not None else []
-    code = {label: i for i, label in enumerate(scale)}
-    codes = [code.get(t, -1) for t in run.final]
-    if run.tier is None:  # an index: every entity with a score is ranked by it
-        codes = [-1 if np.isnan(s) else 0 for s in run.scores]
+def _index_ranks(run: _Run) -> list[int | None]:
+    """An index (no tier) has no recorded ranks yet: its entities are ranked by the recorded
+    score with the run's own rank function (interpreter.ranking), as `tierlang run` ranks them."""
+    codes = [-1 if np.isnan(s) else 0 for s in run.scores]
     ranks = rank_by_tier_and_score(codes, run.scores)
     return [None if np.isnan(r) else int(r) for r in ranks]
 
@@ -689,14 +694,14 @@ class _Entity:
         new = _coefficients(self.new, self.en, name, s1)
         if old is None or new is None:
             return False
-        (p_old, raw_old), (p_new, raw_new) = old, new
+        (p_old, raw_old, v_old), (p_new, raw_new, v_new) = old, new
         start = len(self.parts)
         components = list(dict.fromkeys([*raw_new, *raw_old]))
         reconstructed = 0.0
         weight_causes = None
         for c in components:
             c0, c1 = p_old.get(c), p_new.get(c)
-            x0, x1 = self.old.number(self.eo, c), self.new.number(self.en, c)
+            x0, x1 = v_old.get(c), v_new.get(c)
             if c0 is not None and c1 is not None:
                 pbar, xbar = (c0 + c1) / 2, (x0 + x1) / 2
                 weight_effect = xbar * (c1 - c0)
@@ -802,45 +807,25 @@ class _Entity:
         return [n for n in self.a.path if self.changed(n)]
 
 
-def _coefficients(run: _Run, e: int, name: str, value: float) -> tuple[dict, dict] | None:
-    """({component: effective coefficient} over present components, {component: raw weight})
-    for a weighted aggregation whose recorded value they reproduce; else None."""
+def _coefficients(run: _Run, e: int, name: str, value: float) -> tuple[dict, dict, dict] | None:
+    """({component: effective coefficient} over present components, {component: raw weight},
+    {component: value}) of an additive aggregation, as the run recorded them (audit schema
+    version 7); None when it recorded none (not such a node, or a run recorded before)."""
     node = run.nodes.get(name)
-    if node is None or not node.call or node.call.get("function") not in _AGGREGATIONS:
+    if node is None or run.store is None or (node.call or {}).get("over"):
+        return None  # (the components of an additive node: an aggregation or a sum of terms)
+    recorded = run.store.components(run.info.id, name, e)
+    if not recorded:
         return None
-    call = node.call
-    function = call["function"]
-    weights = node.weights
-    weighted = weights is not None
-    if weights is None:
-        refs = call.get("refs") or []
-        if function == "weighted_mean" or not refs or any(r is None for r in refs):
-            return None
-        weights = {}
-        for r in refs:
-            weights[r] = weights.get(r, 0.0) + 1.0
-    values = {c: run.number(e, c) for c in weights}
-    present = {c: x for c, x in values.items() if x is not None}
-    if not present:
-        return None
-    w_present = math.fsum(weights[c] for c in present)
-    if not weighted:
-        if function == "sum":
-            coef = {c: weights[c] for c in present}
-        else:
-            coef = {c: weights[c] / w_present for c in present}
-    else:
-        if w_present == 0:
-            return None
-        if call.get("normalise") or function == "mean":
-            coef = {c: weights[c] / w_present for c in present}
-        else:
-            factor = 1.0 if len(present) == len(weights) else math.fsum(weights.values()) / w_present
-            coef = {c: weights[c] * factor for c in present}
-    reconstructed = math.fsum(coef[c] * present[c] for c in present)
-    if abs(reconstructed - value) > 1e-9 * max(1.0, abs(value)):
-        return None  # not the aggregation the weights describe (e.g. weights per entity)
-    return coef, dict(weights)
+    coef: dict[str, float] = {}
+    weights: dict[str, float] = {}
+    values: dict[str, float] = {}
+    for c in recorded:
+        weights[c.name] = weights.get(c.name, 0.0) + (c.weight or 0.0)
+        if c.value is not None and c.coefficient is not None:
+            coef[c.name] = coef.get(c.name, 0.0) + c.coefficient
+            values[c.name] = c.value
+    return (coef, weights, values) if coef else None
 
 
 def _names(text: str) -> list[str]:
@@ -858,12 +843,12 @@ def _rule_text(run: _Run, e: int) -> str:
     if not rule:
         return "(none)"
     text = re.sub(r"\s+", " ", rule.get("text") or rule.get("condition") or "").strip()
-    if rule.get("kind") == "rank" and not rule.get("within") and not np.isnan(run.scores[e]):
-        direction = rule["direction"]
-        present = run.scores[~np.isnan(run.scores)]
-        s = run.scores[e]
-        better = int((present > s).sum()) if direction == "top" else int((present < s).sum())
-        text += f", rank {better + 1} of {len(present)}"
+    recorded = run.recorded_ranks.get(e)
+    if rule.get("kind") == "rank" and not rule.get("within") and recorded is not None:
+        rank = recorded[1] if rule["direction"] == "top" else recorded[2]
+        if rank is not None:
+            scored = sum(1 for r in run.recorded_ranks.values() if r[1] is not None)
+            text += f", rank {rank} of {scored}"
     return f"{rule['label']} ({text})"
 
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import attrs
 
+from audit import integrity
 from audit.analyses import robustness_line
 from audit.store import (
     AuditError,
@@ -32,11 +32,15 @@ from audit.store import (
     EntityRef,
     LevelInfo,
     NodeInfo,
+    RecordedStatistic,
     RunInfo,
     TierStep,
     plural,
 )
 from dsl import types as T
+from dsl.numbers import close as _close
+from dsl.numbers import format_number
+from interpreter.trace import rule_prefix
 
 MEMBER_LIMIT = 20  # members listed per aggregation by default; None lists every one
 
@@ -46,41 +50,6 @@ _BANDS = ("quartile", "quantile_band")
 
 
 # ---------------------------------------------------------------- formatting
-
-
-def format_number(value: float | None) -> str:
-    """A number as a spreadsheet would show it: the value taken to 15 significant digits, then
-    rounded half away from zero to 4 decimals (to 4 significant digits below 1), trailing
-    zeros dropped: 2.71, 0.3333, 88.25, 0.0001235, 1234.5679. Beyond 1e15 or below 1e-6 in
-    magnitude, scientific with 4 decimals: 1.7977e+308, 4.9407e-324."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "missing"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    d = Decimal(format(float(value), ".15g"))
-    if d == 0:
-        return "0"
-    with localcontext(prec=60):
-        if abs(d) >= _LARGE or abs(d) < _SMALL:
-            exponent = d.adjusted()
-            mantissa = d.scaleb(-exponent).quantize(_FOUR, rounding=ROUND_HALF_UP)
-            if abs(mantissa) >= 10:
-                mantissa, exponent = (
-                    (mantissa / 10).quantize(_FOUR, rounding=ROUND_HALF_UP),
-                    exponent + 1,
-                )
-            return f"{_strip(format(mantissa, 'f'))}e{exponent:+03d}"
-        exponent = -4 if abs(d) >= 1 else min(-4, d.adjusted() - 3)
-        text = format(d.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP), "f")
-    text = _strip(text)
-    return "0" if text in ("-0", "") else text
-
-
-_LARGE, _SMALL, _FOUR = Decimal("1e15"), Decimal("1e-6"), Decimal("0.0001")
-
-
-def _strip(text: str) -> str:
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_value(value: Any, base: str) -> str:
@@ -97,6 +66,16 @@ def format_value(value: Any, base: str) -> str:
     return str(value)
 
 
+def _named_statistic(key: str, value: Any) -> RecordedStatistic:
+    """A statistic of a run recorded before schema version 7, from its `scalars` name."""
+    shown, _, rest = key.partition("[")
+    prefix, _, name = shown.rpartition(".")
+    base, _, number = name.rpartition("_")
+    series = bool(base) and number.isdigit()
+    return RecordedStatistic(shown, base if series else name, int(number) if series else None,
+                             rest[:-1] if rest else None, None, prefix or None, None, value)
+
+
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -108,10 +87,11 @@ def _squash(text: str) -> str:
 class Component:
     name: str
     title: str
-    weight: float
+    weight: float | None
     value: float | None
     missing_reason: str | None
-    contribution: float | None
+    contribution: float | None  # as recorded (schema version 7); None before
+    coefficient: float | None = None  # the weight the run applied, after re-normalising
 
 
 @attrs.frozen
@@ -134,7 +114,8 @@ class TierDetail:
     from_value: float | None
     limits: tuple[LimitActed, ...]
     next_up: dict | None  # {label, op, threshold, distance}
-    ranks: tuple[dict, ...]  # {rule_index, label, direction, count, percent, rank, n, held}
+    ranks: tuple[dict, ...]  # {rule_index, label, direction, count, percent, rank, n, wanted, held}
+    run_rank: tuple[int, int] | None = None  # (rank, entities ranked) as `tierlang run` showed it
 
 
 @attrs.frozen
@@ -191,6 +172,7 @@ class NodeExplanation:
     see_above: bool = False
     level: str | None = None  # the lower level the node is evaluated at; None: the top level
     members: tuple[MemberGroup, ...] = ()  # what its `over` aggregations read, member by member
+    doc: str | None = None  # its docstring (the ASSUMPTION notes auditors need)
 
 
 @attrs.frozen
@@ -202,6 +184,11 @@ class Explanation:
     robustness: str | None = None  # from the run's latest sensitivity analysis (audit.analyses)
     within: tuple[EntityRef, ...] = ()  # a lower level's entity: the entities it lies within
     levels: tuple[str, ...] = ()  # the run's lower levels (empty for a single-level run)
+    # the run's hashes checked against its stored rows (audit.integrity.check_run): the
+    # problems found, none when it verifies
+    verification: tuple[str, ...] = ()
+    provenance: tuple[str, ...] = ()  # the methodology's and data's sha256, how to recompute
+    overrides: tuple[tuple[str, Any, Any], ...] = ()  # (param, declared, used) set for this run
 
     @property
     def headline_node(self) -> NodeExplanation:
@@ -275,7 +262,50 @@ def explain(
         robustness=robustness,
         within=tuple(builder.chain[1:]),
         levels=tuple(builder.levels),
+        verification=integrity.check_run(store.conn, run.id).problems,
+        provenance=tuple(_provenance(store, run)),
+        overrides=tuple(_overrides(run, builder.nodes)),
     )
+
+
+def _overrides(run: RunInfo, nodes: dict[str, NodeInfo]) -> list[tuple[str, Any, Any]]:
+    """(param, declared value, value used) of each param the run set otherwise than declared."""
+    out = []
+    for name, used in run.params.items():
+        node = nodes.get(name)
+        if node is not None and node.kind == "param" and node.declared_value != used:
+            out.append((name, node.declared_value, used))
+    return out
+
+
+def _provenance(store: AuditStore, run: RunInfo) -> list[str]:
+    """The methodology's and the data's sha256 as recorded, and how to recompute each."""
+    out = []
+    m = store.methodology(run.methodology_sha256)
+    sources = m.get("sources") or []
+    if len(sources) <= 1:
+        how = f"sha256sum {_shell(run.methodology_path)}" if run.methodology_path else "sha256sum FILE"
+    else:
+        how = ("sha256 of the sha256 hex digests of the file and every file it extends, one a line "
+               "(docs/audit.md)")
+    out.append(f"methodology {run.methodology_path or '(from memory)'}: sha256 {run.methodology_sha256} "
+               f"(recompute: {how})")
+    if run.dataset_sha256 is not None:
+        dataset = store.dataset(run.dataset_sha256) or {}
+        if dataset.get("format") == "tables":
+            how = ("sha256 of one line NAME=SHA256 per table, the unnamed table first (sha256sum each "
+                   "file; docs/audit.md)")
+        elif dataset.get("format") == "frame":
+            how = "sha256 of the table's canonical CSV (docs/audit.md)"
+        else:
+            how = f"sha256sum {_shell(run.dataset_path)}" if run.dataset_path else "sha256sum FILE"
+        out.append(f"data {run.dataset_path}: sha256 {run.dataset_sha256} (recompute: {how})")
+    return out
+
+
+def _shell(path: str) -> str:
+    """A path as a shell argument (quoted when it needs to be)."""
+    return path if re.fullmatch(r"[A-Za-z0-9_./=:+-]+", path) else "'" + path.replace("'", "'\\''") + "'"
 
 
 def _kind(run: RunInfo, entity: EntityRef) -> str:
@@ -308,6 +338,8 @@ class _Builder:
             else:
                 self.values.update(store.member_values(run.id, self.levels[e.level], e.position))
         self.scalars = store.scalars(run.id)
+        self.has_facts = store.has_facts(run.id)
+        self.typed = store.statistics(run.id)
         self.shown: set[str] = set()
 
     def value(self, name: str) -> tuple[Any, str | None]:
@@ -334,6 +366,7 @@ class _Builder:
             file=node.file,
             line=node.line,
             level=node.level,
+            doc=node.doc,
         )
         if node.name in self.shown:
             return NodeExplanation(
@@ -354,12 +387,17 @@ class _Builder:
             if tier.label is not None and value is None:
                 display = f"{tier.label} ({reason})" if reason else tier.label
             details += self.tier_sentences(node, tier)
+        if node.doc:
+            details += [f"note: {line}" if i == 0 else f"      {line}"
+                        for i, line in enumerate(t for t in (x.strip() for x in node.doc.splitlines()) if t)]
         details += self.definition_sentences(node, value)
         components = self.components(node, value)
         details += self.component_sentences(node, components, value)
-        statistics = self.statistics(node)
-        if statistics:
-            details.append(self.statistics_sentence(node, value, statistics))
+        details += self.branch_sentences(node)
+        typed = self.statistics(node)
+        if typed:
+            details.append(self.statistics_sentence(node, value, typed))
+        statistics = tuple((t.shown, t.value) for t in typed)
         by_level: dict[str, list[dict]] = {}
         for aggregate in node.aggregates:
             over = self.level_named(str(aggregate.get("over")))
@@ -458,43 +496,37 @@ class _Builder:
     # ------------------------------------------------------------ weighted aggregations
 
     def components(self, node: NodeInfo, value: Any) -> tuple[Component, ...]:
+        """The components of an additive aggregation as the run recorded them: weight,
+        coefficient (the weight after `normalise` / `skip missing` re-normalised it) and
+        contribution. A run recorded before schema version 7 has no recorded coefficients:
+        its components show their values and declared weights only."""
         call = node.call
-        if not call or call.get("function") not in _WEIGHTED or call.get("over"):
+        if call and call.get("over"):
             return ()  # an aggregation over members lists them instead (member_group)
+        owner = self.at.get(node.level, self.entity)
+        recorded = self.store.components(self.run.id, node.name, owner.position)
+        if not recorded and (not call or call.get("function") not in _WEIGHTED):
+            return ()
+        if recorded:  # an aggregation, or a sum of terms (`a + b - c`: weights +1 and -1)
+            out = []
+            for c in recorded:
+                info = self.nodes.get(c.name)
+                _, reason = self.value(c.name) if info is not None else (None, None)
+                out.append(Component(c.name, info.title if info else c.name, c.weight, c.value,
+                                     reason if c.value is None else None, c.contribution, c.coefficient))
+            return tuple(out)
         weights = node.weights
         if weights is None:
             refs = call.get("refs") or []
             if not refs or any(r is None for r in refs) or call["function"] == "weighted_mean":
                 return ()
-            weights = {}
-            for r in refs:
-                weights[r] = weights.get(r, 0.0) + 1.0
-        present = {}
-        for name in weights:
-            v, _ = self.value(name)
-            if isinstance(v, float) and not math.isnan(v):
-                present[name] = v
-        total = sum(weights[n] for n in present)
+            weights = dict.fromkeys(refs, 1.0)
         out = []
         for name, weight in weights.items():
             v, reason = self.value(name)
-            contribution = None
-            if value is not None and name in present:
-                if call["function"] == "sum":
-                    contribution = weight * present[name]
-                elif total:
-                    contribution = weight * present[name] / total
             info = self.nodes.get(name)
-            out.append(
-                Component(
-                    name,
-                    info.title if info else name,
-                    weight,
-                    present.get(name),
-                    reason,
-                    contribution,
-                )
-            )
+            present = v if isinstance(v, float) and not math.isnan(v) else None
+            out.append(Component(name, info.title if info else name, weight, present, reason, None))
         return tuple(out)
 
     def component_sentences(
@@ -503,64 +535,77 @@ class _Builder:
         out = []
         for c in components:
             head = f"{c.name}: " if c.title == c.name else f"{c.title} ({c.name}): "
+            weight = "" if c.weight is None else f", weight {format_number(c.weight)}"
             if c.value is None:
                 reason = f" ({c.missing_reason})" if c.missing_reason else ""
                 tail = "not counted" if value is not None else "makes the result missing"
-                out.append(f"{head}missing{reason}, weight {format_number(c.weight)}, {tail}")
-            else:
-                contribution = (
-                    ""
-                    if c.contribution is None
-                    else f", contribution {format_number(c.contribution)}"
-                )
-                out.append(
-                    f"{head}value {format_number(c.value)}, weight "
-                    f"{format_number(c.weight)}{contribution}"
-                )
-        if value is not None and node.call and node.call.get("function") in _AVERAGES:
-            missing = [c for c in components if c.value is None]
-            if missing and len(missing) < len(components):
-                total = sum(c.weight for c in components if c.value is not None)
-                out.append(
-                    f"weights re-normalised over the components present (sum of weights "
-                    f"{format_number(total)})"
-                )
+                out.append(f"{head}missing{reason}{weight}, {tail}")
+                continue
+            coefficient = ""
+            if c.coefficient is not None and (c.weight is None or not _close(c.coefficient, c.weight)):
+                coefficient = f", coefficient {format_number(c.coefficient)}"
+            contribution = (
+                "" if c.contribution is None else f", contribution {format_number(c.contribution)}"
+            )
+            out.append(f"{head}value {format_number(c.value)}{weight}{coefficient}{contribution}")
+        if value is not None and components:
+            if any(c.value is None for c in components) and any(c.value is not None for c in components):
+                if any(c.coefficient is not None for c in components):
+                    out.append("weights re-normalised over the components present (the coefficients "
+                               "the run applied)")
+            elif (node.call or {}).get("normalise"):
+                out.append("weights divided by their sum (normalise)")
+            if components and all(c.contribution is None for c in components) and not self.has_facts:
+                out.append("contributions not recorded (run recorded before audit schema version 7)")
         return out
+
+    def branch_sentences(self, node: NodeInfo) -> list[str]:
+        """The branch the node's `if` took, with the two values its condition compared, or the
+        component its `max` / `min` gave, as recorded."""
+        if node.kind in ("input", "param", "tier"):
+            return []
+        owner = self.at.get(node.level, self.entity)
+        b = self.store.branch(self.run.id, node.name, owner.position)
+        if b is None:
+            return []
+        function = (node.call or {}).get("function")
+        if function in ("max", "min"):
+            return [f"{function} gave {b.taken}"] if b.taken is not None else []
+        if b.taken is None:
+            return ["the condition was missing: neither branch taken"]
+        compared = ""
+        if b.op is not None:
+            compared = f": {format_number(b.left)} {b.op} {format_number(b.right)} "
+            compared += "held" if b.taken == "then" else "did not hold"
+        return [f"took the `{b.taken}` branch{compared}"]
 
     # ------------------------------------------------------------ population statistics
 
-    def statistics(self, node: NodeInfo) -> tuple[tuple[str, Any], ...]:
-        recorded = self.scalars.get(node.name, {})
+    def statistics(self, node: NodeInfo) -> tuple[RecordedStatistic, ...]:
+        """The node's statistics for this entity (its own `within` group's), as the run typed
+        them. A run recorded before schema version 7 has names only (`cut_1`, `mean[North]`):
+        they are read by that naming (interpreter/evaluate.py)."""
         within = (node.call or {}).get("within")
-        group = None
-        if within:
-            group, _ = self.value(within)
-        out = []
-        for name, v in recorded.items():
-            base_name, _, rest = name.partition("[")
-            if rest and (group is None or rest[:-1] != group_key(group)):
-                continue
-            if base_name == "value":
-                continue
-            out.append((base_name, v))
-        return tuple(out)
+        group = self.value(within)[0] if within else None
+        typed = self.typed.get(node.name)
+        if typed is None:
+            typed = [_named_statistic(name, v) for name, v in self.scalars.get(node.name, {}).items()]
+        return tuple(
+            t for t in typed
+            if t.shown != "value" and (t.group is None or (group is not None and t.group == group_key(group)))
+        )
 
     def statistics_sentence(
-        self, node: NodeInfo, value: Any, statistics: tuple[tuple[str, Any], ...]
+        self, node: NodeInfo, value: Any, statistics: tuple[RecordedStatistic, ...]
     ) -> str:
         call = node.call or {}
-        stats = dict(statistics)
         within = call.get("within")
         group_value = self.value(within)[0] if within else None
         group = f" within {within} {format_value(group_value, '')}" if within else ""
-        cuts = [
-            stats[k]
-            for k in sorted(
-                (k for k in stats if re.fullmatch(r"cut_\d+", k)), key=lambda k: int(k[4:])
-            )
-        ]
-        if call.get("function") == "kmeans_band" and "centroid_1" in stats:
-            return self.kmeans_sentence(call, value, stats, group)
+        own = [t for t in statistics if t.prefix is None and t.rule is None]  # the node's one call's
+        cuts = [t.value for t in sorted((t for t in own if t.name == "cut"), key=lambda t: t.index or 0)]
+        if call.get("function") == "kmeans_band" and any(t.name == "centroid" for t in own):
+            return self.kmeans_sentence(call, value, {t.shown: t.value for t in own}, group)
         if call.get("function") in _BANDS and cuts:
             bands = len(cuts) + 1
             word = "quartile" if call["function"] == "quartile" else "band"
@@ -569,12 +614,13 @@ class _Builder:
                 if value is not None
                 else f"{word}s of {bands}: "
             )
-            n = f" (n = {format_number(stats['n'])})" if "n" in stats else ""
+            n = next((t.value for t in own if t.name == "n"), None)
+            n_text = f" (n = {format_number(n)})" if n is not None else ""
             polarity = "; lower is better" if call.get("polarity") == "lower" else ""
             return (
-                f"{head}cut points {' / '.join(format_number(c) for c in cuts)}{n}{group}{polarity}"
+                f"{head}cut points {' / '.join(format_number(c) for c in cuts)}{n_text}{group}{polarity}"
             )
-        parts = [f"{k} {format_value(v, '')}" for k, v in statistics]
+        parts = [f"{t.shown} {format_value(t.value, '')}" for t in statistics]
         return f"statistics{group}: {', '.join(parts)}"
 
     def kmeans_sentence(self, call: dict, value: Any, stats: dict, group: str) -> str:
@@ -634,7 +680,10 @@ class _Builder:
                 )
             )
         ranks = []
-        if step.from_value is not None:
+        recorded = self.store.rank(self.run.id, node.name, owner.position)
+        stats = self.scalars.get(node.name, {})
+        labels = [r["label"] for r in rules]
+        if step.from_value is not None and recorded is not None:
             tried = rules if step.rule_index < 0 else rules[: step.rule_index + 1]
             for r in tried:
                 if r.get("kind") != "rank":
@@ -642,9 +691,7 @@ class _Builder:
                 if r.get("within"):
                     ranks.append(self.rank_within(node, r, r["index"] == step.rule_index))
                     continue
-                rank, n = self.store.from_value_rank(
-                    self.run.id, node.name, step.from_value, r["direction"]
-                )
+                top = r["direction"] == "top"
                 ranks.append(
                     {
                         "rule_index": r["index"],
@@ -652,8 +699,9 @@ class _Builder:
                         "direction": r["direction"],
                         "count": r["count"],
                         "percent": r["percent"],
-                        "rank": rank,
-                        "n": n,
+                        "rank": recorded.from_rank_top if top else recorded.from_rank_bottom,
+                        "n": recorded.scored,
+                        "wanted": stats.get(f"{rule_prefix(labels, r['index'])}.count"),
                         "held": r["index"] == step.rule_index,
                     }
                 )
@@ -667,6 +715,7 @@ class _Builder:
             limits=tuple(limits),
             next_up=self.next_up(spec, step),
             ranks=tuple(ranks),
+            run_rank=None if recorded is None or recorded.rank is None else (recorded.rank, recorded.rated),
         )
 
     @staticmethod
@@ -807,6 +856,8 @@ class _Builder:
                 f"limit {limit.index + 1}: {verb} {limit.label} because "
                 f"{_squash(limit.condition)} ({limit.before} -> {limit.after})"
             )
+        if tier.run_rank is not None:
+            out.append(f"rank {tier.run_rank[0]} of {tier.run_rank[1]} in this run")
         if tier.next_up is not None:
             up = tier.next_up
             out.append(
@@ -821,11 +872,11 @@ class _Builder:
 
     @staticmethod
     def rank_words(r: dict) -> str:
-        count = format_number(r["count"])
         if r["percent"]:
-            places = math.ceil(r["count"] / 100 * r["n"] - 1e-9)
-            return f"in the {r['direction']} {count}% ({places} of {r['n']})"
-        return f"in the {r['direction']} {count}"
+            # the share as written; how many entities the rule asked for as the run counted them
+            wanted = "" if r.get("wanted") is None else f" ({format_number(r['wanted'])} of {r['n']})"
+            return f"in the {r['direction']} {format_number(r['count'] * 100)}%{wanted}"
+        return f"in the {r['direction']} {format_number(r['count'])}"
 
 
 def group_key(value: Any) -> str:
@@ -845,7 +896,16 @@ def _named(kind: str, entity: EntityRef) -> str:
     return f"{kind} {entity.key}" + (f' "{entity.label}"' if entity.label else "")
 
 
-def render_text(explanation: Explanation) -> str:
+def verification_line(explanation: Explanation) -> str:
+    if not explanation.verification:
+        return "verification: sound (its hashes match the stored rows; `tierlang verify` re-evaluates it)"
+    return ("verification: FAILED, do not rely on this explanation: "
+            + "; ".join(explanation.verification))
+
+
+def render_text(explanation: Explanation, depth: int | None = None) -> str:
+    """The explanation as text; `depth`: how many levels of the derivation tree to show below
+    each tier (None: all of them)."""
     run, entity = explanation.run, explanation.entity
     top = run.entity_kind or "entity"
     head = _named(_kind(run, entity), entity)
@@ -860,16 +920,24 @@ def render_text(explanation: Explanation) -> str:
         head,
         *within,
         f"run {run.id}: {run.methodology_name}{version}, started {run.started}{data}",
+        verification_line(explanation),
+        *(f"params set for this run: {name} = {format_value(used, '')} (declared "
+          f"{format_value(declared, '')})" for name, declared, used in explanation.overrides),
         f"headline: {headline.title} = {headline.display}",
         *([f"robustness: {explanation.robustness}"] if explanation.robustness else []),
+        *explanation.provenance,
         "",
     ]
     for root in explanation.roots:
-        _render(root, 0, lines)
+        _render(root, 0, lines, depth)
     return "\n".join(lines) + "\n"
 
 
-def _render(node: NodeExplanation, depth: int, lines: list[str]) -> None:
+def _count_below(node: NodeExplanation) -> int:
+    return sum(1 + _count_below(c) for c in node.children if not c.see_above)
+
+
+def _render(node: NodeExplanation, depth: int, lines: list[str], limit: int | None = None) -> None:
     indent = "  " * depth
     what = f"{node.kind} {node.name}" if node.label else node.kind
     if node.level is not None:
@@ -881,8 +949,12 @@ def _render(node: NodeExplanation, depth: int, lines: list[str]) -> None:
         lines.append(f"{indent}    {sentence}")
     for group in node.members:
         _render_members(group, f"{indent}    ", lines)
+    if limit is not None and depth >= limit and node.children:
+        hidden = _count_below(node) or len(node.children)
+        lines.append(f"{indent}  ... {hidden} more {'node' if hidden == 1 else 'nodes'} below (--depth)")
+        return
     for child in node.children:
-        _render(child, depth + 1, lines)
+        _render(child, depth + 1, lines, limit)
 
 
 def _render_members(group: MemberGroup, indent: str, lines: list[str]) -> None:
@@ -939,6 +1011,7 @@ def _node_json(node: NodeExplanation) -> dict:
     out.update(
         {
             "expression": node.expression,
+            "doc": node.doc,
             "file": node.file,
             "line": node.line,
             "details": list(node.details),
@@ -1022,6 +1095,9 @@ def to_json(explanation: Explanation) -> dict:
         ]
     return {
         "run": run.to_json(),
+        "verification": {"ok": not explanation.verification, "problems": list(explanation.verification)},
+        "params_set": [{"name": n, "declared": d, "used": u} for n, d, u in explanation.overrides],
+        "provenance": list(explanation.provenance),
         "entity": entity_json,
         "headline": {
             "tier": explanation.headline,

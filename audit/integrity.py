@@ -57,7 +57,7 @@ CONTENT_SCHEME = "tierlang-content-v1"
 CHAIN_SCHEME = "tierlang-chain-v1"
 GENESIS = "0" * 64  # the "previous chain hash" of the first run
 
-REAL, INT, TEXT, FLAG = "real", "int", "text", "flag"
+REAL, INT, TEXT, FLAG, BLOB = "real", "int", "text", "flag", "blob"
 
 RUN_COLUMNS = (
     ("started", TEXT),
@@ -169,6 +169,42 @@ MEMBER_TIER_COLUMNS = (
     *TIER_COLUMNS[2:],
 )
 LOWER_SECTIONS = ("levels", "node_levels", "members", "member_values", "member_tier_steps")
+COMPONENT_COLUMNS = (
+    ("node", TEXT),
+    ("entities", INT),
+    ("components", TEXT),
+    ("value", "blob"),
+    ("weight", "blob"),
+    ("coefficient", "blob"),
+    ("contribution", "blob"),
+)
+RANK_COLUMNS = (
+    ("tier", TEXT),
+    ("entity", INT),
+    ("rank", INT),
+    ("from_rank_top", INT),
+    ("from_rank_bottom", INT),
+)
+BRANCH_COLUMNS = (
+    ("node", TEXT),
+    ("entity", INT),
+    ("taken", TEXT),
+    ("op", TEXT),
+    ("left_value", REAL),
+    ("right_value", REAL),
+)
+STATISTIC_COLUMNS = (
+    ("node", TEXT),
+    ("key", TEXT),
+    ("shown", TEXT),
+    ("name", TEXT),
+    ("item", INT),
+    ("grp", TEXT),
+    ("call", TEXT),
+    ("prefix", TEXT),
+    ("rule", TEXT),
+)
+FACT_SECTIONS = ("node_components", "entity_ranks", "node_branches", "node_statistics")
 
 # ---------------------------------------------------------------- canonical encoding
 
@@ -220,6 +256,18 @@ def _encode_column(values: Sequence, kind: str) -> bytes:
             return b"J" + _json([_cell(v, REAL) for v in values])
         a = np.where(np.isnan(a), np.nan, a + 0.0)  # one NaN; -0.0 + 0.0 is 0.0
         return b"F" + a.astype("<f8").tobytes()
+    if kind == BLOB:  # each cell framed by its length; NULL and a cell of another type distinct
+        parts = [b"X"]
+        for v in values:
+            if v is None:
+                parts.append(b"\xff" * 8)
+            elif isinstance(v, (bytes, bytearray, memoryview)):
+                raw = bytes(v)
+                parts += [len(raw).to_bytes(8, "little"), raw]
+            else:
+                tagged = _json(_tagged(v))
+                parts += [b"\xfe" * 8, len(tagged).to_bytes(8, "little"), tagged]
+        return b"".join(parts)
     if kind == FLAG:
         try:
             return b"B" + bytes(map(_FLAG_CODES.__getitem__, values))
@@ -288,6 +336,24 @@ class LowerBody:
 
 
 @attrs.frozen
+class FactBody:
+    """A run's recorded facts (schema version 7), column-wise, in primary-key order."""
+
+    components: list[Sequence]  # COMPONENT_COLUMNS
+    ranks: list[Sequence]  # RANK_COLUMNS
+    branches: list[Sequence]  # BRANCH_COLUMNS
+    statistics: list[Sequence]  # STATISTIC_COLUMNS
+
+    def sections(self) -> dict[str, str]:
+        return {
+            "node_statistics": table_digest("node_statistics", STATISTIC_COLUMNS, self.statistics),
+            "node_components": table_digest("node_components", COMPONENT_COLUMNS, self.components),
+            "entity_ranks": table_digest("entity_ranks", RANK_COLUMNS, self.ranks),
+            "node_branches": table_digest("node_branches", BRANCH_COLUMNS, self.branches),
+        }
+
+
+@attrs.frozen
 class Body:
     """A run's rows, column-wise, in canonical order: what the body digest is taken over."""
 
@@ -297,6 +363,7 @@ class Body:
     scalars: list[Sequence]  # SCALAR_COLUMNS, by (node, name)
     tier_steps: list[Sequence]  # TIER_COLUMNS, by (tier, entity)
     lower: LowerBody | None = None  # a run with lower levels only
+    facts: FactBody | None = None  # a run with recorded facts (version 7) only
 
     def sections(self) -> dict[str, str]:
         """Section name -> sha256 hex of that table's rows (the lower levels' sections too,
@@ -310,6 +377,8 @@ class Body:
         }
         if self.lower is not None:
             out.update(self.lower.sections())
+        if self.facts is not None:
+            out.update(self.facts.sections())
         return out
 
     def digest(self) -> str:
@@ -319,7 +388,9 @@ class Body:
 def body_digest(sections: dict[str, str]) -> str:
     """sha256 hex over the section digests: the five of every run, then the lower levels'
     five when `sections` has them."""
-    names = SECTIONS + (LOWER_SECTIONS if "levels" in sections else ())
+    names = SECTIONS + (LOWER_SECTIONS if "levels" in sections else ()) + (
+        FACT_SECTIONS if "entity_ranks" in sections else ()
+    )
     text = f"{CONTENT_SCHEME} body\n" + "".join(f"{n} {sections[n]}\n" for n in names)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -385,6 +456,17 @@ def body_of_rows(rows) -> Body:
         scalars=_columns_of(scalars, len(SCALAR_COLUMNS)),
         tier_steps=tier_columns,
         lower=None if lower is None else lower_body_of_rows(lower),
+        facts=None if getattr(rows, "facts", None) is None else fact_body_of_rows(rows.facts),
+    )
+
+
+def fact_body_of_rows(facts) -> FactBody:
+    """The FactBody of an `audit.recorder.FactRows` (already in primary-key order)."""
+    return FactBody(
+        components=_columns_of(facts.components, len(COMPONENT_COLUMNS)),
+        ranks=_columns_of(facts.ranks, len(RANK_COLUMNS)),
+        branches=_columns_of(facts.branches, len(BRANCH_COLUMNS)),
+        statistics=_columns_of(facts.statistics, len(STATISTIC_COLUMNS)),
     )
 
 
@@ -542,6 +624,44 @@ def read_body(conn: sqlite3.Connection, run_id: int) -> Body:
         scalars=select(SCALAR_COLUMNS, "scalars", "node, name"),
         tier_steps=select(TIER_COLUMNS, "tier_steps", "tier, entity"),
         lower=read_lower_body(conn, run_id, select) if has_lower_levels(conn, run_id) else None,
+        facts=read_fact_body(conn, run_id, select) if has_facts(conn, run_id) else None,
+    )
+
+
+def has_facts(conn: sqlite3.Connection, run_id: int) -> bool:
+    """Whether the stored run has any recorded fact (schema version 7): a run without any
+    hashes exactly as before version 7; deleting every fact of a run that had some changes its
+    digest as surely as editing one."""
+    if conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entity_ranks'"
+    ).fetchone() is None:
+        return False
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM node_components WHERE run = ?) "
+        "OR EXISTS (SELECT 1 FROM entity_ranks WHERE run = ?) "
+        "OR EXISTS (SELECT 1 FROM node_branches WHERE run = ?) "
+        "OR EXISTS (SELECT 1 FROM node_statistics WHERE run = ?)",
+        (run_id, run_id, run_id, run_id),
+    ).fetchone()
+    return bool(row[0])
+
+
+def read_fact_body(conn: sqlite3.Connection, run_id: int, select) -> FactBody:
+    rows = conn.execute(  # a BLOB column read as bytes, whatever was stored in it (typed apart)
+        "SELECT node, entities, components, typeof(value), CAST(value AS BLOB), typeof(weight), "
+        "CAST(weight AS BLOB), typeof(coefficient), CAST(coefficient AS BLOB), typeof(contribution), "
+        "CAST(contribution AS BLOB) FROM node_components WHERE run = ? ORDER BY node",
+        (run_id,),
+    ).fetchall()
+    components = [
+        (*row[:3], *(raw if kind == "blob" else ("!" + kind, raw) for kind, raw in zip(row[3::2], row[4::2])))
+        for row in rows
+    ]
+    return FactBody(
+        components=_columns_of(components, len(COMPONENT_COLUMNS)),
+        ranks=select(RANK_COLUMNS, "entity_ranks", "tier, entity"),
+        branches=select(BRANCH_COLUMNS, "node_branches", "node, entity"),
+        statistics=select(STATISTIC_COLUMNS, "node_statistics", "node, key"),
     )
 
 

@@ -32,6 +32,8 @@ import attrs
 from audit.explain import _squash, format_number
 from audit.store import AuditError, AuditStore, NodeInfo
 from dsl import types as T
+from dsl.numbers import close as _close
+from dsl.numbers import parse_number
 
 NO_TIER = "(no tier)"
 LARGEST = 10  # differences listed for a numeric node
@@ -114,12 +116,6 @@ def match_label(published: str, scale: tuple[str, ...]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _close(a: float, b: float) -> bool:
-    """Decimal-safe equality, as docs/semantics.md defines it (interpreter.numeric.close; the
-    audit layer does not import the interpreter)."""
-    return abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1.0)
-
-
 def reconcile(store: AuditStore, run_id: int, published, key_column: str, column: str,
               node: str | None = None, tolerance: float = 0.0) -> Reconciliation:
     """`published`: an interpreter.data.Dataset (its `frame` of str/None cells, `path`, `columns`)."""
@@ -150,7 +146,8 @@ def reconcile(store: AuditStore, run_id: int, published, key_column: str, column
         table[key] = None if value is None or not str(value).strip() else str(value).strip()
     entities = store.entities(run_id)
     run_keys = [e.key for e in entities]
-    only_published = tuple(k for k in table if k not in set(run_keys))
+    run_key_set = set(run_keys)  # once: rebuilt per key, this made reconcile quadratic
+    only_published = tuple(k for k in table if k not in run_key_set)
     only_run = tuple(k for k in run_keys if k not in table)
     both = [e for e in entities if e.key in table]
     blank = tuple(e.key for e in both if table[e.key] is None)
@@ -233,7 +230,7 @@ def _numbers(store, run_id: int, info: NodeInfo, rated, table, tolerance: float,
     for entity in rated:
         text = table[entity.key]
         try:
-            expected = float(text.replace(",", "").rstrip("%")) / (100 if text.endswith("%") else 1)
+            expected = parse_number(text.replace(",", ""))  # 1,234.5 and 12.5% as data cells read
         except ValueError:
             bad.append(f"{entity.key}: {text!r}")
             continue

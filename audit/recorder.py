@@ -35,10 +35,11 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from dsl import constants
 from dsl import model as M
 from dsl import types as T
 from dsl.printer import Printer, condition_text, label_text, option_texts
-from interpreter.trace import LevelResult, LimitTrace, NodeTrace, RunResult, TierTrace
+from interpreter.trace import LevelResult, LimitTrace, NodeTrace, RunResult, TierTrace, rule_prefix
 
 # ---------------------------------------------------------------- expression text
 
@@ -48,46 +49,13 @@ def expression_text(expr: M.Expr | None) -> str:
     return Printer().text(expr)
 
 
-# ---------------------------------------------------------------- constant folding
+# ---------------------------------------------------------------- constants
 
 
 def fold(expr: M.Expr | None, result: RunResult) -> float | None:
-    """The numeric value of an expression made of constants, params and scalar definitions
-    of this run (as the run used them), or None if it is anything else."""
-    if expr is None:
-        return None
-    if isinstance(expr, M.Const):
-        v = expr.value
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-    if isinstance(expr, M.Ref):
-        if expr.name in result.params:
-            v = result.params[expr.name]
-            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-        trace = result.traces.get(expr.name)
-        if trace is None or not trace.node.type.scalar or trace.node.type.base != T.NUMBER:
-            return None
-        v = trace.scalars.get("value")
-        if v is None and len(trace.values):
-            v = trace.values.iloc[0]
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            return None
-        return v if not math.isnan(v) else None
-    if isinstance(expr, M.Unary) and expr.op == "-":
-        v = fold(expr.operand, result)
-        return None if v is None else -v
-    if isinstance(expr, M.Binary) and expr.op in ("+", "-", "*", "/", "^"):
-        a, b = fold(expr.left, result), fold(expr.right, result)
-        if a is None or b is None:
-            return None
-        try:
-            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else math.nan, "^": a**b}[
-                expr.op
-            ]
-        except (OverflowError, ZeroDivisionError, ValueError):
-            return None
-    return None
+    """The value of a constant expression at the params this run used (dsl.constants, the one
+    folder the checker and the interpreter use too), or None if it is not constant."""
+    return constants.fold(expr, result.params, constants.scalar_definitions(result.methodology))
 
 
 # ---------------------------------------------------------------- node metadata
@@ -140,10 +108,19 @@ def _weights(node: M.Node, result: RunResult) -> dict[str, float] | None:
     return out
 
 
+def _recorded_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return None
+    return None if math.isnan(float(value)) else float(value)
+
+
 def _tier_info(node: M.Node, result: RunResult) -> dict | None:
     spec = node.tier
     if spec is None:
         return None
+    trace = result.traces.get(node.name) or next(
+        (lv.traces[node.name] for lv in result.members.values() if node.name in lv.traces), None)
+    stats = trace.scalars if trace is not None else {}
     rules = []
     for i, rule in enumerate(spec.rules):
         c = rule.condition
@@ -153,11 +130,13 @@ def _tier_info(node: M.Node, result: RunResult) -> dict | None:
             "text": rule.source_text.strip() or condition_text(c),
             "condition": condition_text(c),
         }
+        prefix = rule_prefix([r.label for r in spec.rules], i)
         if isinstance(c, M.ThresholdRule):
             item.update(
                 kind="threshold",
                 op=c.op,
-                threshold=fold(c.value, result),
+                # as the rule compared it; a trace built by hand (tests) may lack the statistic
+                threshold=_recorded_number(stats.get(f"{prefix}.threshold", fold(c.value, result))),
                 threshold_text=expression_text(c.value),
             )
         elif isinstance(c, M.RankRule):
@@ -518,6 +497,81 @@ def scalar_rows(traces: Sequence[NodeTrace], params: dict) -> list[tuple]:
     return rows
 
 
+# ---------------------------------------------------------------- recorded facts (version 7)
+
+
+@attrs.define
+class FactRows:
+    """The facts the interpreter computed for explain, diff and reconcile to read (schema
+    version 7, audit/schema.py), each list in its table's primary-key order without the run:
+    `node_components` (node, entities, components JSON, then the value, weight, coefficient
+    and contribution matrices as BLOBs),
+    `entity_ranks` (tier, entity, rank, from_rank_top, from_rank_bottom) and `node_branches`
+    (node, entity, taken, op, left_value, right_value), and `node_statistics` (node, key,
+    shown, name, item, grp, call, prefix, rule). `entity` is the position in the entity's
+    level."""
+
+    components: list[tuple]
+    ranks: list[tuple]
+    branches: list[tuple]
+    statistics: list[tuple] = attrs.field(factory=list)  # node, key, shown, name, item, grp, call, prefix, rule
+
+    def __bool__(self) -> bool:
+        return bool(self.components or self.ranks or self.branches or self.statistics)
+
+
+def _reals(values) -> list:
+    """float64 values as REAL cells (None for NaN)."""
+    a = np.asarray(values, dtype=np.float64)
+    return np.where(np.isnan(a), None, a).tolist() if a.size else []
+
+
+def matrix_blob(matrix) -> bytes:
+    """An (entities x components) float64 matrix as recorded: little-endian, entity-major,
+    one NaN for every missing value, no negative zero."""
+    a = np.asarray(matrix, dtype=np.float64)
+    return np.where(np.isnan(a), np.nan, a + 0.0).astype("<f8").tobytes()
+
+
+def _ints(values) -> list:
+    a = np.asarray(values, dtype=np.float64)
+    return [None if math.isnan(v) else int(v) for v in a.tolist()]
+
+
+def fact_rows(levels: Sequence[tuple[Sequence[NodeTrace], pd.Index]]) -> FactRows:
+    """The recorded facts of the traces of each level (`(traces, keys)` pairs)."""
+    components, ranks, branches, statistics = [], [], [], []
+    for traces, keys in levels:
+        n = len(keys)
+        for trace in traces:
+            name = trace.node.name
+            statistics.extend({(name, t.key): (name, t.key, t.shown, t.name, t.index, t.group, t.call, t.prefix, t.rule)
+                               for t in trace.statistics if t.key in trace.scalars}.values())
+            c = trace.components
+            if c is not None and c.weights.shape == (n, len(c.names)):
+                components.append((name, n, json.dumps(list(c.names), ensure_ascii=False),
+                                   *(matrix_blob(m) for m in (c.values, c.weights, c.coefficients, c.contributions))))
+            tt = trace.tier
+            if tt is not None and tt.rank is not None:
+                top = tt.from_rank_top if tt.from_rank_top is not None else pd.Series(np.nan, index=keys)
+                bottom = tt.from_rank_bottom if tt.from_rank_bottom is not None else pd.Series(np.nan, index=keys)
+                ranks.extend(zip(itertools.repeat(name), range(n), _ints(_aligned(tt.rank, keys)),
+                                 _ints(_aligned(top, keys)), _ints(_aligned(bottom, keys))))
+            b = trace.branch
+            if b is not None:
+                nothing = [None] * n
+                branches.extend(zip(
+                    itertools.repeat(name), range(n), _texts(_aligned(b.taken, keys)).tolist(),
+                    itertools.repeat(b.op),
+                    nothing if b.left is None else _reals(_aligned(b.left, keys)),
+                    nothing if b.right is None else _reals(_aligned(b.right, keys))))
+    components.sort(key=lambda r: r[0])
+    ranks.sort(key=lambda r: (r[0], r[1]))
+    branches.sort(key=lambda r: (r[0], r[1]))
+    statistics.sort(key=lambda r: (r[0], r[1]))
+    return FactRows(components, ranks, branches, statistics)
+
+
 # ---------------------------------------------------------------- the whole run
 
 
@@ -584,6 +638,7 @@ class RunRows:
     scalars: list[tuple]
     tiers: TierColumns
     lower: LowerRows | None = None  # None for a single-level run
+    facts: FactRows | None = None  # None when the run has no recorded fact (version 7)
 
 
 def _key_text(value: Any) -> str:
@@ -655,6 +710,8 @@ def build_rows(result: RunResult, dataset: Any = None) -> RunRows:
         scalars=scalar_rows(traces + lower_traces, result.params),
         tiers=tier_columns(traces, keys),
         lower=lower_rows(result, every, len(traces)) if result.members else None,
+        facts=fact_rows([(traces, keys)] + [(list(lv.traces.values()), lv.keys)
+                                            for lv in result.members.values()]) or None,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import itertools
 import json
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,48 @@ class LevelInfo:
         """First and last `member_values.id` of the member at `position`."""
         first = (self.first_value_id or 0) + position * self.values_per_member
         return first, first + self.values_per_member - 1
+
+
+@attrs.frozen
+class RecordedComponent:
+    """One component of an additive node for one entity, as the run computed it."""
+
+    name: str
+    value: float | None
+    weight: float | None
+    coefficient: float | None  # the weight after normalise / skip missing re-normalised it
+    contribution: float | None  # coefficient x value
+
+
+@attrs.frozen
+class RecordedRank:
+    rank: int | None  # the rank `tierlang run` showed (by tier, then score)
+    from_rank_top: int | None  # the `from` value's competition rank from the top
+    from_rank_bottom: int | None
+    rated: int  # entities with a rank (a tier)
+    scored: int  # entities with a `from` value
+
+
+@attrs.frozen
+class RecordedStatistic:
+    """A statistic a node used, as the interpreter typed it (interpreter.trace.Statistic)."""
+
+    shown: str  # its name without the `within` group: cut_1, zscore#2.mean, gold.edge
+    name: str  # cut, mean, sd, n, ...
+    index: int | None
+    group: str | None
+    call: str | None
+    prefix: str | None
+    rule: str | None
+    value: Any
+
+
+@attrs.frozen
+class RecordedBranch:
+    taken: str | None  # "then" / "else", or the component max / min gave
+    op: str | None  # the comparison of the `if`, when it compared two numbers
+    left: float | None
+    right: float | None
 
 
 @attrs.frozen
@@ -358,6 +401,8 @@ class AuditStore:
             self._write_tier_steps(run_id, rows)
             if rows.lower is not None:
                 self._write_lower(run_id, rows)
+            if rows.facts is not None:
+                self._write_facts(run_id, rows)
             conn.execute(
                 "UPDATE runs SET finished = ?, first_value_id = ? WHERE id = ?",
                 (now_iso(), first_value_id, run_id),
@@ -435,6 +480,31 @@ class AuditStore:
         columns = ", ".join(names)
         marks = ", ".join("?" * len(names))
         self.conn.executemany(f"INSERT INTO nodes ({columns}) VALUES ({marks})", data)
+
+    def _write_facts(self, run_id: int, rows: RunRows) -> None:
+        """What the interpreter computed for explain, diff and reconcile (schema version 7)."""
+        facts = rows.facts
+        conn = self.conn
+        conn.executemany(
+            "INSERT INTO node_components (run, node, entities, components, value, weight, "
+            "coefficient, contribution) VALUES (?,?,?,?,?,?,?,?)",
+            [(run_id, *row) for row in facts.components],
+        )
+        conn.executemany(
+            "INSERT INTO entity_ranks (run, tier, entity, rank, from_rank_top, from_rank_bottom) "
+            "VALUES (?,?,?,?,?,?)",
+            [(run_id, *row) for row in facts.ranks],
+        )
+        conn.executemany(
+            "INSERT INTO node_branches (run, node, entity, taken, op, left_value, right_value) "
+            "VALUES (?,?,?,?,?,?,?)",
+            [(run_id, *row) for row in facts.branches],
+        )
+        conn.executemany(
+            "INSERT INTO node_statistics (run, node, key, shown, name, item, grp, call, prefix, rule) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(run_id, *row) for row in facts.statistics],
+        )
 
     def _write_lower(self, run_id: int, rows: RunRows) -> None:
         """The lower levels: members, their values (consecutive ids, level by level), the
@@ -928,20 +998,93 @@ class AuditStore:
             )
         ]
 
-    def from_value_rank(
-        self, run_id: int, tier: str, value: float, direction: str
-    ) -> tuple[int, int]:
-        """(rank, n): competition rank of `value` among the tier's present `from` values,
-        1 = highest for "top", 1 = lowest for "bottom" (a lower level's tier: among its
-        members)."""
-        op = ">" if direction == "top" else "<"
-        table = "tier_steps" if self._node_level(run_id, tier) is None else "member_tier_steps"
-        better, n = self.conn.execute(
-            f"SELECT sum(from_value {op} ?), count(from_value) FROM {table} "
-            "WHERE run = ? AND tier = ?",
-            (value, run_id, tier),
+    # ------------------------------------------------------------ recorded facts (version 7)
+
+    def _has_facts_tables(self) -> bool:
+        return "entity_ranks" in self.db.table_names()
+
+    def has_facts(self, run_id: int) -> bool:
+        """Whether the run recorded the facts of schema version 7 (a run recorded before has
+        none: explain then says what it cannot show)."""
+        return self._has_facts_tables() and integrity.has_facts(self.conn, run_id)
+
+    def components(self, run_id: int, node: str, position: int) -> list[RecordedComponent]:
+        """The components of an additive node for the entity at `position` of its level, as
+        the interpreter computed them (empty when not recorded)."""
+        if not self._has_facts_tables():
+            return []
+        row = self.conn.execute(
+            "SELECT components, entities FROM node_components WHERE run = ? AND node = ?", (run_id, node)
         ).fetchone()
-        return int(better or 0) + 1, int(n or 0)
+        if row is None or not isinstance(row[1], int) or not 0 <= position < row[1]:
+            return []
+        names = _loads(row[0]) or []
+        width = 8 * len(names)
+        cells = self.conn.execute(  # the entity's slice of each matrix (audit.recorder.matrix_blob)
+            "SELECT substr(value, ?1, ?2), substr(weight, ?1, ?2), substr(coefficient, ?1, ?2), "
+            "substr(contribution, ?1, ?2) FROM node_components WHERE run = ?3 AND node = ?4",
+            (1 + position * width, width, run_id, node),
+        ).fetchone()
+        columns = [_floats(c, len(names)) for c in cells]
+        return [RecordedComponent(str(name), *(col[i] for col in columns)) for i, name in enumerate(names)]
+
+    def rank(self, run_id: int, tier: str, position: int) -> RecordedRank | None:
+        """The entity's recorded ranks in a tier, with how many entities were ranked (None
+        when not recorded)."""
+        if not self._has_facts_tables():
+            return None
+        row = self.conn.execute(
+            "SELECT rank, from_rank_top, from_rank_bottom FROM entity_ranks "
+            "WHERE run = ? AND tier = ? AND entity = ?",
+            (run_id, tier, position),
+        ).fetchone()
+        if row is None:
+            return None
+        rated, scored = self.conn.execute(
+            "SELECT count(rank), count(from_rank_top) FROM entity_ranks WHERE run = ? AND tier = ?",
+            (run_id, tier),
+        ).fetchone()
+        return RecordedRank(row[0], row[1], row[2], int(rated), int(scored))
+
+    def branch(self, run_id: int, node: str, position: int) -> RecordedBranch | None:
+        if not self._has_facts_tables():
+            return None
+        row = self.conn.execute(
+            "SELECT taken, op, left_value, right_value FROM node_branches "
+            "WHERE run = ? AND node = ? AND entity = ?",
+            (run_id, node, position),
+        ).fetchone()
+        return None if row is None else RecordedBranch(*row)
+
+    def statistics(self, run_id: int) -> dict[str, list[RecordedStatistic]]:
+        """Node -> its statistics, typed, with their values from `scalars`, in recorded order
+        (empty for a run recorded before version 7)."""
+        if not self._has_facts_tables():
+            return {}
+        out: dict[str, list[RecordedStatistic]] = {}
+        for node, shown, name, item, grp, call, prefix, rule, value, text in self.conn.execute(
+            "SELECT t.node, t.shown, t.name, t.item, t.grp, t.call, t.prefix, t.rule, s.value, s.text "
+            "FROM node_statistics t JOIN scalars s ON s.run = t.run AND s.node = t.node AND s.name = t.key "
+            "WHERE t.run = ? ORDER BY t.node, s.position",
+            (run_id,),
+        ):
+            out.setdefault(node, []).append(
+                RecordedStatistic(shown, name, item, grp, call, prefix, rule, value if text is None else text))
+        return out
+
+    def tier_ranks(self, run_id: int, tier: str) -> dict[int, tuple[int | None, int | None, int | None]]:
+        """Entity position -> (rank `tierlang run` showed, `from` rank from the top, from the
+        bottom), as recorded for a tier (empty for a run recorded before version 7)."""
+        if not self._has_facts_tables():
+            return {}
+        return {
+            e: (r, top, bottom)
+            for e, r, top, bottom in self.conn.execute(
+                "SELECT entity, rank, from_rank_top, from_rank_bottom FROM entity_ranks "
+                "WHERE run = ? AND tier = ?",
+                (run_id, tier),
+            )
+        }
 
     # ------------------------------------------------------------ integrity
 
@@ -958,6 +1101,14 @@ class AuditStore:
                 for p in integrity.shape_problems(self.conn, rid, counts, members)
             ]
         return problems
+
+
+def _floats(blob: Any, count: int) -> list[float | None]:
+    """`count` little-endian float64 values of a recorded matrix slice (None for NaN, and for
+    a damaged cell, which `verify` reports)."""
+    if not isinstance(blob, bytes) or len(blob) != 8 * count:
+        return [None] * count
+    return [None if math.isnan(v) else v for v in np.frombuffer(blob, dtype="<f8").tolist()]
 
 
 def plural(word: str, n: int) -> str:

@@ -6,8 +6,12 @@ times, in one process:
   (b) evaluation plus recording every value in a fresh audit store,
   (c) a raw sqlite3 `executemany` of the same number of value rows into an empty table in a
       fresh database file — the physical floor for recording,
-and prints each time and, last, `ratio record/floor: R` with R = (b) / (c).
-Targets: (b)/(c) <= 1.5 and (a) under 1 second.
+  (d) `tierlang verify` of the run just recorded (tierlang.verification.verify: the store's
+      hashes and chain, the run re-evaluated from the store alone and compared value by value),
+and prints each time, `ratio record/floor: R` with R = (b) / (c) and `ratio verify/record`
+= (d) / (b). Targets: (b)/(c) <= 1.5, (d)/(b) <= 2 and (a) under 1 second.
+
+    .venv/bin/python benchmarks/run_scale.py [--entities 10000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import dsl
 from audit import open_store
 from interpreter import evaluate
 from interpreter.data import dataset_from_frame, prepare_inputs
+from tierlang import verification
 
 
 def timed(action):
@@ -60,7 +65,7 @@ def main() -> None:
     prepared = prepare_inputs(methodology, dataset_from_frame(data_frame(args.entities)))
     evaluate(methodology, prepared.frame, labels=prepared.labels)  # warm-up
 
-    eval_times, record_times, floor_times = [], [], []
+    eval_times, record_times, floor_times, verify_times = [], [], [], []
     for attempt in range(args.repeat):
         eval_times.append(timed(lambda: evaluate(methodology, prepared.frame, labels=prepared.labels))[0])
         with tempfile.TemporaryDirectory() as folder:
@@ -74,9 +79,14 @@ def main() -> None:
             run = store.run(run_id)
             rows = run.entity_count * run.values_per_entity
             store.close()
+            verify_time, report = timed(lambda folder=folder, run_id=run_id: verification.verify(
+                str(Path(folder) / "audit.db"), [run_id]))
+            assert report.runs[0].ok and not report.store_problems
+            verify_times.append(verify_time)
             record_times.append(record_time)
             floor_times.append(floor_executemany(Path(folder) / f"floor{attempt}.db", rows))
-    eval_time, record_time, floor_time = (statistics.median(t) for t in (eval_times, record_times, floor_times))
+    eval_time, record_time, floor_time, verify_time = (
+        statistics.median(t) for t in (eval_times, record_times, floor_times, verify_times))
 
     nodes = len(methodology.nodes)
     print(f"methodology: {nodes} nodes; data: {args.entities:,} entities; value rows recorded: {rows:,}; "
@@ -84,7 +94,9 @@ def main() -> None:
     print(f"(a) evaluation alone:             {eval_time:8.3f} s   (target < 1 s)")
     print(f"(b) evaluation + recording:       {record_time:8.3f} s")
     print(f"(c) raw executemany of {rows:,} rows: {floor_time:8.3f} s   (the floor)")
-    print(f"ratio record/floor: {record_time / floor_time:.2f}")
+    print(f"(d) verify of the recorded run:   {verify_time:8.3f} s")
+    print(f"ratio record/floor: {record_time / floor_time:.2f}   (target <= 1.5)")
+    print(f"ratio verify/record: {verify_time / record_time:.2f}   (target <= 2)")
 
 
 if __name__ == "__main__":

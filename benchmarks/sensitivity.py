@@ -10,7 +10,9 @@ data, the nominal run, every sample, the summary):
 For each, the analysis's evaluations are also done the naive way, one `interpreter.evaluate`
 run per evaluation (the same param values), for the first 100 evaluations; that time is
 extrapolated to all of them, and the ratio naive / analysis is printed.
-Targets: (1) under 2 seconds; the ratio at least 20x.
+Then (3) the cost per evaluation of (2) with `weights=100` (`--weights dirichlet(100)`: every
+weighted aggregation's weights perturbed too) against (2) without: `ratio weights/plain`.
+Targets: (1) under 2 seconds; the ratio at least 20x; weights/plain near 1.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def naive_seconds_per_run(methodology, dataset, samples: int, seed: int) -> tupl
     return (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
 
 
-def bench(title: str, methodology, dataset, samples: int, seed: int = 1) -> None:
+def bench(title: str, methodology, dataset, samples: int, seed: int = 1) -> float:
     print(f"== {title}")
     wall, cpu = time.perf_counter(), time.process_time()
     analysis = analyse(methodology, dataset, samples=samples, seed=seed)
@@ -66,6 +68,18 @@ def bench(title: str, methodology, dataset, samples: int, seed: int = 1) -> None
           f"({naive_cpu:.1f} s CPU), extrapolated from the first {NAIVE_RUNS}")
     print(f"   ratio naive / analysis: {naive / wall:.0f}x wall, {naive_cpu / cpu:.0f}x CPU")
     print(f"   most important choice: {analysis.choices[0].name}; stable: {analysis.stable_count} of {entities}")
+    return wall / analysis.evaluations
+
+
+def bench_weights(methodology, dataset, samples: int, plain_per_evaluation: float, seed: int = 1) -> None:
+    print("== 50 indicators, with --weights dirichlet(100)")
+    wall = time.perf_counter()
+    analysis = analyse(methodology, dataset, samples=samples, seed=seed, weights=100.0)
+    wall = time.perf_counter() - wall
+    per_evaluation = wall / analysis.evaluations
+    print(f"   {analysis.evaluations:,} evaluations in {wall:.2f} s: {per_evaluation * 1000:.2f} ms each "
+          f"(without --weights {plain_per_evaluation * 1000:.2f} ms)")
+    print(f"ratio weights/plain: {per_evaluation / plain_per_evaluation:.2f}   (per evaluation)")
 
 
 def main() -> None:
@@ -79,7 +93,9 @@ def main() -> None:
     analyse(stp, stp_data, samples=20, seed=1)  # warm up (imports, caches)
     bench("STP progress dashboard", stp, stp_data, args.stp_samples)
     generated = dsl.check_source(methodology_text("Sensitivity benchmark", sampled_choices=True), "sensitivity_benchmark.tier")
-    bench("50 indicators", generated, dataset_from_frame(data_frame(args.entities)), args.samples)
+    dataset = dataset_from_frame(data_frame(args.entities))
+    plain = bench("50 indicators", generated, dataset, args.samples)
+    bench_weights(generated, dataset, args.samples, plain)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from lark import Token, Transformer, v_args
 
 from dsl import syntax as S
 from dsl.errors import ERROR, Diagnostic, Span, TierError, source_lines
+from dsl.numbers import decimal_value
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_SYNTAX_ERRORS = 50
@@ -264,13 +265,10 @@ def _span(path: str, meta_or_token) -> Span | None:
 
 
 def number_value(text: str) -> float:
-    """`25%` is 0.25; decimals are read exactly, then taken to the nearest float."""
+    """`25%` is 0.25; decimals are read exactly, then taken to the nearest float (dsl.numbers,
+    the one number reader of the language, data cells and `--param`)."""
     percent = text.endswith("%")
-    digits = text[:-1] if percent else text
-    try:
-        return float(Decimal(digits) / 100) if percent else float(Decimal(digits))
-    except ArithmeticError:  # an exponent beyond what decimals hold: the nearest float is 0 or inf
-        return float(digits) / 100 if percent else float(digits)
+    return decimal_value(text[:-1] if percent else text, percent)
 
 
 def _written_nonzero(text: str) -> bool:

@@ -198,7 +198,9 @@ def condition_text(condition: M.TierCondition, printer: Printer | None = None) -
         return f"{condition.op} {printer.text(condition.value)}"
     if isinstance(condition, M.RankRule):
         within = f" within {condition.within}" if getattr(condition, "within", None) else ""
-        return f"{condition.direction} {number_text(condition.count)}{'%' if condition.percent else ''}{within}"
+        if condition.percent:  # `top 10%` holds the share 0.1
+            return f"{condition.direction} {number_text(round(condition.count * 100, 10))}%{within}"
+        return f"{condition.direction} {number_text(condition.count)}{within}"
     if isinstance(condition, M.OtherwiseRule):
         return "otherwise"
     return printer.text(condition.condition)

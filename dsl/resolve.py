@@ -17,6 +17,7 @@ from dsl import builtins as B
 from dsl import model as M
 from dsl import syntax as S
 from dsl import types as T
+from dsl.constants import WeightSum, fold
 from dsl.errors import ERROR, WARNING, Diagnostic, Span, did_you_mean, source_lines
 from dsl.parser import MAX_NESTING
 from dsl.paths import PathRefused, methodology_root, resolve_reference
@@ -25,7 +26,6 @@ ERROR_TYPE = T.Type("error")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 ORDERINGS = ("<", "<=", ">", ">=")
 ARITHMETIC = ("+", "-", "*", "/", "^")
-WEIGHT_TOLERANCE = 1e-9
 MAX_FUNCTION_DEPTH = 32
 
 
@@ -117,33 +117,6 @@ def _item(t: T.Type) -> T.Type:
     return t.item.as_scalar(t.scalar) if t.base == T.LIST and t.item else t
 
 
-def _constant_value(expr: M.Expr, params: dict) -> float | None:
-    """The value of a constant number expression; None when it is not one, or not finite (a
-    number too large for a float is reported where it is written)."""
-    value = _fold(expr, params)
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _fold(expr: M.Expr, params: dict) -> float | None:
-    if isinstance(expr, M.Const) and isinstance(expr.value, float):
-        return expr.value
-    if isinstance(expr, M.Ref) and expr.name in params and isinstance(params[expr.name], float):
-        return params[expr.name]
-    if isinstance(expr, M.Unary) and expr.op == "-":
-        inner = _fold(expr.operand, params)
-        return None if inner is None else -inner
-    if isinstance(expr, M.Binary) and expr.op in ("+", "-", "*", "/"):
-        left, right = _fold(expr.left, params), _fold(expr.right, params)
-        if left is None or right is None or (expr.op == "/" and right == 0):
-            return None
-        if expr.op == "+":
-            return left + right
-        if expr.op == "-":
-            return left - right
-        return left * right if expr.op == "*" else left / right
-    return None
-
-
 # ---------------------------------------------------------------- the resolver
 
 
@@ -154,6 +127,8 @@ class Resolver:
         self.texts = texts
         self.types: dict[str, T.Type] = {}  # resolved node types
         self.param_values: dict[str, object] = {}
+        self.definitions: dict[str, M.Expr] = {}  # scalar definitions, for the constant folder
+        self.current: str | None = None  # the statement being resolved
         self.list_lengths: dict[str, int] = {}
         self.levels: list[T.LevelType] = list(symbols.level_types.values())
         self._depth = 0  # expressions being resolved, one inside the other
@@ -198,7 +173,13 @@ class Resolver:
 
     # ------------------------------------------------------------ statements → nodes
 
+    def constant(self, expr: M.Expr) -> float | None:
+        """The value of a constant number expression (dsl.constants) at the declared params;
+        None when it is not one."""
+        return fold(expr, self.param_values, self.definitions)
+
     def node(self, statement, file: str) -> M.Node | None:
+        self.current = statement.name
         if isinstance(statement, S.InputDecl):
             node = self._input(statement, file)
         elif isinstance(statement, S.ParamDecl):
@@ -342,6 +323,8 @@ class Resolver:
         expr = self.expr(decl.expr, ctx)
         if isinstance(expr, M.ListOf):
             self.list_lengths[decl.name] = len(expr.items)
+        if expr.type.scalar and expr.type.base == T.NUMBER:
+            self.definitions[decl.name] = expr
         return M.Node(kind=decl.kind, type=expr.type, deps=tuple(dict.fromkeys(ctx.deps)), expr=expr,
                       **self._common(decl, file))
 
@@ -1193,11 +1176,14 @@ class _CallResolver:
                 return None
             weights.append(expr)
         if self.spec.name == "weighted_mean" and B.NORMALISE not in self.options:
-            constants = [_constant_value(w, self.r.param_values) for w in weights]
+            constants = [self.r.constant(w) for w in weights]
             if all(c is not None for c in constants):
-                total = math.fsum(constants)
-                if abs(total - 1.0) > WEIGHT_TOLERANCE:
-                    self.r.error("weights-sum", f"the weights sum to {_fmt(total * 100)}%, not 100%", self.call.span,
+                terms = tuple((w.value.name if isinstance(w.value, S.Name) else f"component {i + 1}",
+                               e.name if isinstance(e, M.Ref) else None, c)
+                              for i, (w, e, c) in enumerate(zip(weighted, weights, constants)))
+                found = WeightSum(self.r.current or "", self.call.span, terms, math.fsum(constants), False)
+                if found.off:
+                    self.r.error("weights-sum", found.message(), self.call.span,
                                  "adjust the weights so they sum to 100%, or add `normalise` to divide by their sum.")
             if any(c is not None and c < 0 for c in constants):
                 self.r.error("bad-weight", "a weight is negative", self.call.span, "weights must be >= 0.")
@@ -1231,7 +1217,7 @@ class _CallResolver:
     }
 
     def _check_constants(self, args: list[M.Expr]) -> None:
-        values = [_constant_value(a, self.r.param_values) for a in args]
+        values = [self.r.constant(a) for a in args]
         for index, value in enumerate(values):
             rule = self.CONSTANT_RULES.get((self.spec.name, index))
             if rule is None or value is None:
@@ -1270,6 +1256,12 @@ class _CallResolver:
         if method is not None:
             common["method"] = B.QUANTILE_METHODS[method.name.lower()]
         all_scalar = all(a.type.scalar for a in args) and all(w.type.scalar for w in (weights or ()))
+        if (spec.name == "count" and len(args) == 1 and isinstance(args[0], M.IsMissing)
+                and args[0].operand.type.base == T.LIST):
+            # `count([a, b] is not missing)` counts the items of each entity's list, one test per
+            # item, never the entities (`[a, b] is missing` alone is one test of the whole list)
+            item = T.boolean(scalar=args[0].type.scalar)
+            args = [attrs.evolve(args[0], type=T.list_of(item))]
         if spec.name == "count" and len(args) == 1 and args[0].type.base != T.LIST and not args[0].type.scalar:
             return M.Call(spec.name, tuple(args), T.number(scalar=True), population_count=True, **common)
         if spec.scope == B.POPULATION:

@@ -85,6 +85,7 @@ import pandas as pd
 
 from dsl.errors import did_you_mean
 from dsl.model import INPUT, EntityLevel, Methodology, Node
+from dsl.numbers import DECIMAL, decimal_value
 from dsl.types import BOOLEAN, LEVEL, NUMBER, TEXT
 from interpreter.errors import (
     BAD_ENCODING,
@@ -317,6 +318,9 @@ def _read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd
                 code=BAD_ENCODING,
             ),
         )
+    plain = _read_plain(text, delimiter)
+    if plain is not None:
+        return plain
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     separator = "comma" if delimiter == "," else "tab"
     problems: list[DataProblem] = []
@@ -361,6 +365,113 @@ def _read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd
     if header is None:  # only separators and blank cells
         _fail(path, DataProblem("the file is empty: no cell holds a value", code=EMPTY_FILE))
     return _assemble(path, header, header_row, matrix, row_numbers, problems)
+
+
+# The characters str.strip() removes, as a regex class (without the line breaks \n, \r)
+_SPACE = "\t\x0b\x0c\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
+    """The table of a CSV text that needs none of the csv module's care, read by pandas' C
+    parser: no double quote, no byte-order mark left, no cell of spaces only, no field longer
+    than the csv module allows, a named header without repeats, and every row as wide as the
+    header (or blank). None for any other text, which `_read_delimited` reads cell by cell
+    with every problem located; both give the same frame for a text this reads
+    (tests/test_data_plain_csv.py)."""
+    if '"' in text or text.startswith("\ufeff"):  # pandas would drop a second byte-order mark
+        return None
+    encoded = text.encode("utf-8")
+    if _spaces_only_cell(text, encoded, delimiter):
+        return None
+    breaks = np.flatnonzero(np.isin(np.frombuffer(encoded, dtype=np.uint8), (10, 13)))
+    longest = int(np.diff(breaks, prepend=-1, append=len(encoded)).max())  # bytes >= characters
+    if longest > csv.field_size_limit():
+        return None
+    layout = _simple_layout(text, delimiter)
+    if layout is None:
+        layout = _line_layout(text, delimiter)
+    if layout is None:
+        return None
+    width, lines = layout
+    try:
+        parsed = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, header=None, dtype=object,
+                             na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c",
+                             names=range(width), low_memory=False)
+    except Exception:  # noqa: BLE001 - whatever pandas refuses, the csv module reads and locates
+        return None
+    if len(parsed) != len(lines):  # pandas reads the lines that are not empty
+        return None
+    cells = parsed.to_numpy(dtype=object)
+    empty = cells == ""
+    blank = empty.all(axis=1)  # a line of delimiters only: dropped, its number kept
+    full = np.flatnonzero(~blank)
+    if len(full) < 2:
+        return None
+    if blank.any():
+        cells, empty = cells[full], empty[full]
+    header = [str(c) for c in cells[0]]
+    if "" in header or len(set(header)) != width:
+        return None
+    body = cells[1:]
+    if not body.flags.writeable:  # a view of pandas' own column (copy on write)
+        body = body.copy()
+    body[empty[1:]] = None
+    return _make_frame(body, header, (lines[full[1:]] + 1).tolist())
+
+
+_ASCII_EDGES = bytes.maketrans(b"\r", b"\n")
+_ASCII_SPACES = bytes.maketrans(b"\t\x0b\x0c\x1c\x1d\x1e\x1f", b"       ")
+
+
+def _spaces_only_cell(text: str, encoded: bytes, delimiter: str) -> bool:
+    """Whether a cell holds nothing but spaces (str.isspace characters). ASCII text is mapped
+    to one edge byte and one space byte, so that one literal-prefixed search finds it."""
+    if not text.isascii():
+        edge = f"{re.escape(delimiter)}\r\n"  # what ends a cell
+        return re.search(f"(?:^|[{edge}])[{_SPACE}]+(?=[{edge}]|\\Z)", text) is not None
+    mapped = encoded.translate(_ASCII_EDGES).translate(_ASCII_SPACES)
+    if delimiter != "\t":
+        mapped = mapped.replace(delimiter.encode("ascii"), b"\n")
+    else:  # a tab is both the delimiter and a space: a cell of spaces has a space byte
+        mapped = encoded.translate(_ASCII_EDGES).replace(b"\t", b"\n").translate(_ASCII_SPACES)
+    return (re.match(rb" +(?:\n|\Z)", mapped) is not None
+            or re.search(rb"\n +(?:\n|\Z)", mapped) is not None)
+
+
+def _simple_layout(text: str, delimiter: str):
+    """(width, line numbers from 0 of the lines pandas reads) of a text without an empty line
+    whose every line has the header's delimiters, from counts alone; None otherwise."""
+    if text[:1] in ("\r", "\n") or "\n\n" in text or "\r\r" in text or "\n\r" in text:
+        return None
+    first = min([i for i in (text.find("\r"), text.find("\n")) if i >= 0], default=len(text))
+    header = text[:first]
+    if not header.strip(delimiter):
+        return None
+    width = header.count(delimiter) + 1
+    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (text[-1:] not in ("\r", "\n"))
+    # pandas refuses a line with more fields than the header: then none has fewer
+    if lines < 2 or text.count(delimiter) != (width - 1) * lines:
+        return None
+    return width, np.arange(lines)
+
+
+def _line_layout(text: str, delimiter: str):
+    """As _simple_layout, line by line: for a text with empty lines (pandas skips them) or
+    lines of fewer delimiters than the header's that hold nothing else (blank records)."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":  # the break ending the last line starts no record
+        lines.pop()
+    counts = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    blank = lengths == counts  # nothing but delimiters (or empty)
+    full = np.flatnonzero(~blank)
+    if len(full) < 2:
+        return None
+    width = int(counts[full[0]]) + 1
+    if (counts[full] != width - 1).any():
+        return None
+    return width, np.flatnonzero(lengths > 0)
 
 
 def _malformed_csv(error: csv.Error, row: int, line: int) -> DataProblem:
@@ -746,11 +857,13 @@ def _read_input(node: Node, raw: pd.DataFrame, rows: np.ndarray):
     column = _column(node)
     cells = raw[column].to_numpy(dtype=object)
     parsed, found = _PARSERS[_base(node)](node, column, cells, rows)
-    empty = pd.isna(cells)
-    if node.type.level is not None and node.type.level.not_rated:  # "not rated" is no rating either
-        spellings = {s.strip().casefold() for s in node.type.level.not_rated}
-        empty = empty | np.array([isinstance(c, str) and c.strip().casefold() in spellings for c in cells],
-                                 dtype=bool)
+    empty = None
+    if node.required:  # (emptiness is looked at only where an input is required)
+        empty = pd.isna(cells)
+        if node.type.level is not None and node.type.level.not_rated:  # "not rated" is no rating either
+            spellings = {s.strip().casefold() for s in node.type.level.not_rated}
+            empty = empty | np.array([isinstance(c, str) and c.strip().casefold() in spellings for c in cells],
+                                     dtype=bool)
     if node.required and empty.any():
         found.append(
             DataProblem(
@@ -1236,7 +1349,7 @@ def _level_frame(d: _LevelData) -> tuple[pd.DataFrame, pd.Series | None]:
 
 # ---- numbers
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBER = DECIMAL
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _CURRENCY = re.compile(r"[£$€]\s*(.*)|(.*?)\s*[£$€]")
@@ -1281,18 +1394,21 @@ def _parse_number(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
     out = np.full(len(cells), np.nan)
     present = np.flatnonzero(pd.notna(cells))
     number = _NUMBER.fullmatch
-    # plain decimals (the bulk of any column) in one pass; None marks a cell to look at again
-    parsed = np.array(
-        [float(t) if number(t) else None for t in (c.strip() for c in cells[present])],
-        dtype=float,
-    )
+    parsed = _plain_numbers(cells[present])
+    if parsed is None:
+        # plain decimals (the bulk of any column) in one pass; None marks a cell to look at again
+        # float() of a plain decimal is correctly rounded: the value dsl.numbers.decimal_value gives
+        parsed = np.array(
+            [float(t) if number(t) else None for t in (c.strip() for c in cells[present])],
+            dtype=float,
+        )
     out[present] = parsed
     bad: list[int] = []
     for i in present[np.isnan(parsed)]:
         text = cells[i].strip()
         body = text[:-1].rstrip()
         if text.endswith("%") and number(body):
-            out[i] = float(Decimal(body).scaleb(-2))  # 12.5% is the decimal 12.5/100
+            out[i] = decimal_value(body, percent=True)  # 12.5% is the decimal 12.5/100
         else:
             bad.append(i)
     infinite = np.flatnonzero(np.isinf(out))  # "1e400" overflows
@@ -1301,6 +1417,21 @@ def _parse_number(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
     if node.range is not None:
         problems.extend(_range_problems(node.range, out, cells, rows, column))
     return out, problems
+
+
+def _plain_numbers(texts: np.ndarray) -> np.ndarray | None:
+    """The cells as floats when every one is a plain decimal (what _NUMBER matches, spaces
+    around it allowed), converted in one numpy pass; None when any is not (a cell to look at
+    one by one). For ASCII text without "_", float() accepts exactly _NUMBER with spaces
+    around it, plus nan and inf (refused here as not finite), and numpy converts with float()."""
+    joined = "".join(texts)
+    if not joined.isascii() or "_" in joined:
+        return None
+    try:
+        values = texts.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    return values if np.isfinite(values).all() else None
 
 
 def _not_a_number(row: int, column: str, cell: str) -> DataProblem:

@@ -46,6 +46,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from dsl.constants import WEIGHT_TOLERANCE, WeightRule, walk, weight_sums, weighted_calls
 from dsl.model import (
     INPUT,
     ONE_OF,
@@ -67,6 +68,7 @@ from dsl.model import (
     Ref,
     Unary,
 )
+from dsl.printer import Printer
 from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
 from interpreter import numeric
 from interpreter.functions import FUNCTIONS
@@ -90,10 +92,14 @@ from interpreter.trace import (
     NO_RULE,
     NOT_IN_DATA,
     OUT_OF_DOMAIN,
+    BranchTrace,
+    ComponentTrace,
     LevelResult,
     NodeTrace,
     RunResult,
+    Statistic,
     Tracer,
+    rule_prefix,
 )
 from interpreter.values import (
     Val,
@@ -157,26 +163,40 @@ class Evaluator:
     def begin(self, top: Expr | None) -> None:
         self.shared.calls = []
         self.shared.top = top
+        self.shared.components = None
+        self.shared.component_names = []
+        self.shared.branch = None
 
-    def record(self, call: Call, stats: dict) -> None:
-        self.shared.calls.append((call, stats, call is self.shared.top))
+    def record(self, call: Call, stats: dict, groups: dict | None = None) -> None:
+        """A population call's statistics; `groups`: key -> (statistic, `within` group) for
+        the keys computed per group."""
+        self.shared.calls.append((call, stats, call is self.shared.top, groups or {}))
 
     def statistics(self, node_is_scalar: bool) -> dict:
+        """The statistics of the node's population calls, named as the module docstring says;
+        their typed form goes to `shared.typed` (interpreter.trace.Statistic)."""
         calls = self.shared.calls
+        self.shared.typed = []
         if not calls:
             return {}
-        if len(calls) == 1 and (not node_is_scalar or calls[0][2]):
-            return dict(calls[0][1])
-        totals = Counter(call.function for call, _, _ in calls)
+        single = len(calls) == 1 and (not node_is_scalar or calls[0][2])
+        totals = Counter(call.function for call, _, _, _ in calls)
         seen: Counter = Counter()
         out: dict = {}
-        for call, stats, _ in calls:
+        for call, stats, _, groups in calls:
             seen[call.function] += 1
-            prefix = call.function if totals[call.function] == 1 else f"{call.function}#{seen[call.function]}"
-            for name, value in stats.items():
-                out[f"{prefix}.{name}"] = value
+            prefix = None if single else (
+                call.function if totals[call.function] == 1 else f"{call.function}#{seen[call.function]}")
+            for key, value in stats.items():
+                full = key if prefix is None else f"{prefix}.{key}"
+                out[full] = value
+                name, group = groups.get(key, (key, None))
+                base, _, number = name.rpartition("_")  # a series: cut_1, cut_2 (functions.py)
+                series = bool(base) and number.isdigit()
+                self.shared.typed.append(Statistic(
+                    full, name if prefix is None else f"{prefix}.{name}", base if series else name,
+                    int(number) if series else None, group, call.function, prefix))
         return out
-
     # -- values
     def eval_ref(self, name: str) -> Val:
         """A node's value for the entities of this evaluator's level: a scalar repeated, an
@@ -239,6 +259,21 @@ class Evaluator:
         per_block = np.asarray(self.eval(expr).data[:: self.entities], dtype=float)
         return per_block_or_one(per_block)
 
+    def block_scalar(self, expr: Expr) -> np.ndarray | None:
+        """With blocks, the value in each block (NaN where missing) of a scalar expression
+        made of constants, names and operators only, computed over one row per block instead
+        of every row (the same value for every entity of a block: sampled weights, for
+        instance). None for any other expression, or no entities."""
+        if self.blocks <= 1 or self.entities == 0 or not _rowwise_scalar(expr):
+            return None
+        one = self.__dict__.get("_one_per_block")
+        if one is None:  # the first row of each block of this evaluator's values
+            entities = self.entities
+            one = Evaluator(self.methodology, self.index[:1], self.params, blocks=self.blocks,
+                            lookup=lambda name: _first_of_blocks(self.eval_ref(name), entities))
+            self._one_per_block = one
+        return np.asarray(one.eval(expr).data, dtype=float)
+
     def block_rows(self, data: np.ndarray) -> np.ndarray:
         """A per-row array as (blocks, entities)."""
         return data.reshape(self.blocks, self.entities)
@@ -268,7 +303,35 @@ class Evaluator:
         return finish(t, data, a.reasons)
 
     def _binary(self, e: Binary) -> Val:
+        if self.shared.tracing and e is self.shared.top and e.op in ("+", "-") and e.type.base == NUMBER:
+            return self._additive(e)
         return self.binary(e.op, self.eval(e.left), self.eval(e.right), e.type)
+
+    def _additive(self, e: Binary) -> Val:
+        """A node that is a sum of terms (`a + b - c`): evaluated as written, each term once,
+        its terms recorded as components with coefficient +1 or -1 (ComponentTrace)."""
+        terms: list[tuple[Expr, float, Val]] = []
+
+        def walk(x: Expr, sign: float) -> Val:
+            if isinstance(x, Binary) and x.op in ("+", "-") and x.type.base == NUMBER:
+                left = walk(x.left, sign)
+                right = walk(x.right, sign if x.op == "+" else -sign)
+                return self.binary(x.op, left, right, x.type)
+            v = self.eval(x)
+            terms.append((x, sign, v))
+            return v
+
+        value = walk(e, 1.0)
+        if any(v.is_list for _, _, v in terms):
+            return value
+        values = np.column_stack([np.asarray(v.data, dtype=float) for _, _, v in terms])
+        signs = np.array([sign for _, sign, _ in terms])
+        valid = (~value.missing)[:, None] & ~np.isnan(values)
+        coefficients = np.where(valid, np.broadcast_to(signs, values.shape), np.nan)
+        names = tuple(x.name if isinstance(x, Ref) else Printer().text(x) for x, _, _ in terms)
+        self.shared.components = ComponentTrace(names, values, np.broadcast_to(signs, values.shape).copy(),
+                                                coefficients, coefficients * values)
+        return value
 
     def binary(self, op: str, a: Val, b: Val, t: Type) -> Val:
         if a.is_list or b.is_list:
@@ -348,8 +411,23 @@ class Evaluator:
         return finish(t, (~missing if negated else missing).astype(float))
 
     def _if(self, e: IfElse) -> Val:
-        return self.where(self.eval(e.condition), self.eval(e.then), self.eval(e.otherwise), e.type)
-
+        if not (self.shared.tracing and e is self.shared.top):
+            return self.where(self.eval(e.condition), self.eval(e.then), self.eval(e.otherwise), e.type)
+        cond = e.condition
+        left = right = None
+        if isinstance(cond, Binary) and cond.op in numeric.COMPARISONS and cond.left.type.base == NUMBER \
+                and cond.right.type.base == NUMBER:
+            left, right = self.eval(cond.left), self.eval(cond.right)
+            c = self.binary(cond.op, left, right, cond.type)
+        else:
+            c = self.eval(cond)
+        taken = np.where(c.data == 1.0, "then", np.where(c.data == 0.0, "else", None)).astype(object)
+        self.shared.branch = BranchTrace(
+            pd.Series(taken, index=self.index, dtype=object),
+            None if left is None else pd.Series(left.data, index=self.index, dtype="float64"),
+            None if right is None else pd.Series(right.data, index=self.index, dtype="float64"),
+            cond.op if left is not None else None)
+        return self.where(c, self.eval(e.then), self.eval(e.otherwise), e.type)
     def where(self, c: Val, a: Val, b: Val, t: Type) -> Val:
         if a.is_list or b.is_list:
             assert a.is_list and b.is_list and len(a.items) == len(b.items)
@@ -440,8 +518,15 @@ class _Shared:
         self.frames = frames if methodology.is_multilevel else None
         self.nodes = {n.name: n for n in methodology.nodes} if self.frames is not None else {}
         self.env: dict[str, Val] = {}
-        self.calls: list[tuple[Call, dict, bool]] = []
+        self.calls: list[tuple[Call, dict, bool, dict]] = []
+        self.typed: list = []  # the statistics of the node being evaluated, typed
         self.top: Expr | None = None
+        # while tracing a run (evaluate): what the node's whole expression records besides its
+        # value (interpreter.trace.ComponentTrace, BranchTrace)
+        self.tracing = False
+        self.components = None
+        self.component_names: list[str] = []
+        self.branch = None
         self.evaluators: dict[str, Evaluator] = {}
         self._positions: dict[tuple[str, str, int], np.ndarray] = {}
 
@@ -490,6 +575,25 @@ def _matches(s: Val, key) -> np.ndarray:
     if t.base == BOOLEAN:
         return s.data == (1.0 if key else 0.0)
     return numeric.close(s.data, float(key))
+
+
+def _rowwise_scalar(expr: Expr) -> bool:
+    """A scalar expression of constants, names and operators (no call, no population)."""
+    if not expr.type.scalar:
+        return False
+    if isinstance(expr, (Const, Ref)):
+        return True
+    if isinstance(expr, Unary):
+        return _rowwise_scalar(expr.operand)
+    if isinstance(expr, Binary):
+        return _rowwise_scalar(expr.left) and _rowwise_scalar(expr.right)
+    return False
+
+
+def _first_of_blocks(v: Val, entities: int) -> Val:
+    if v.is_list:
+        return list_val(v.type, [_first_of_blocks(item, entities) for item in v.items])
+    return Val(v.type, v.data[::entities], v.reasons[::entities])
 
 
 def constant(value, t: Type, n: int) -> Val:
@@ -556,14 +660,30 @@ def retype(v: Val, t: Type) -> Val:
 
 def resolve_params(methodology: Methodology, overrides: dict | None) -> dict:
     """Declared param values with `overrides` applied; raises ParamError for an unknown name,
-    a value of the wrong type or one outside the param's range."""
+    a value of the wrong type or one outside the param's range, or when the values make the
+    weights of a `weighted_mean` stop summing to 100% (dsl.constants, the checker's rule)."""
     declared = {p.name: p for p in methodology.params}
     used = {name: p.value for name, p in declared.items()}
     for name, value in (overrides or {}).items():
         if name not in declared:
             raise ParamError(_unknown_param(name, declared))
         used[name] = _check_param(declared[name], value)
+    if overrides:
+        weight_notes(methodology, used)
     return used
+
+
+def weight_notes(methodology: Methodology, used: dict, rule: WeightRule | None = None,
+                 what: str = "with these params") -> tuple[str, ...]:
+    """The weights rule of the checker (dsl.constants) run again with the params a run uses:
+    a ParamError for a `weighted_mean` whose weights no longer sum to 100%; with `normalise`,
+    a note (the weights are divided by their sum)."""
+    notes = []
+    for found in (rule or WeightRule(methodology)).changed(used):
+        if not found.normalise:
+            raise ParamError(f"{found.where()}{found.message()} {what}; add `normalise` to divide by their sum")
+        notes.append(f"{found.where()}note: {found.message()} {what}; `normalise` divides them by their sum")
+    return tuple(notes)
 
 
 def _describe_param(p: Node) -> str:
@@ -632,15 +752,18 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
     node is evaluated over the entities of its own level, and a lower level's traces go to
     `RunResult.members`."""
     used = resolve_params(methodology, params)
+    notes = weight_notes(methodology, used) if params else ()
     index = inputs.index
     frames = build_frames(methodology, index, members) if methodology.is_multilevel else None
     top = Evaluator(methodology, index, used, frames=frames)
+    top.shared.tracing = True
     traces: dict[str, NodeTrace] = {}
     level_traces: dict[str, dict[str, NodeTrace]] = {lv.name: {} for lv in methodology.lower_levels}
     for node in methodology.nodes:
         ev = top.at(node.level or node.context)
         tier_trace = None
         scalars: dict = {}
+        typed: list[Statistic] = []
         if node.kind == INPUT:
             value = _input_value(node, _level_table(members, node.level, inputs), ev.index)
         elif node.kind == PARAM:
@@ -651,10 +774,12 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
             value, tier_trace, tier_stats = evaluate_tier(ev, node)
             scalars.update(ev.statistics(node_is_scalar=False))
             scalars.update(tier_stats)
+            typed = [t for t in top.shared.typed if t.key not in tier_stats] + _tier_statistics(node, tier_stats)
         else:
             ev.begin(node.expr)
             value = ev.eval(node.expr)
             scalars.update(ev.statistics(node_is_scalar=node.type.scalar))
+            typed = list(top.shared.typed)
         value = retype(value, node.type)
         if node.type.scalar:
             value = ev.to_top_scalar(value)
@@ -662,14 +787,35 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
                 scalars["value"] = scalar_value(value)
             ev = top
         ev.env[node.name] = value
-        trace = NodeTrace(node, to_series(value, ev.index), reasons_series(value, ev.index), scalars, tier_trace)
+        shared = top.shared
+        components = shared.components if node.kind not in (INPUT, PARAM, TIER) else None
+        branch = shared.branch if node.kind not in (INPUT, PARAM, TIER) else None
+        if "value" in scalars and node.type.scalar:  # the node's own value is no statistic
+            typed = [t for t in typed if t.key != "value"]
+        trace = NodeTrace(node, to_series(value, ev.index), reasons_series(value, ev.index), scalars, tier_trace,
+                          components=components, branch=branch, statistics=tuple(typed))
         (level_traces[node.level] if node.level else traces)[node.name] = trace
         if tracer is not None:
             tracer.on_node(trace)
     lower = {lv.name: LevelResult(lv, frames[lv.name].index, members[lv.name].labels if lv.name in (members or {})
                                   else None, _parents(members, lv.name, frames), level_traces[lv.name])
              for lv in methodology.lower_levels}
-    return RunResult(methodology, index, labels, used, traces, members=lower)
+    return RunResult(methodology, index, labels, used, traces, members=lower, notes=notes)
+
+
+def _tier_statistics(node: Node, stats: dict) -> list[Statistic]:
+    """The tier rules' statistics (interpreter.tiers), typed."""
+    labels = [r.label for r in node.tier.rules]
+    out = []
+    for i in range(len(labels)):
+        prefix = rule_prefix(labels, i)
+        for name in ("threshold", "count", "edge"):
+            key = f"{prefix}.{name}"
+            if key in stats:
+                out.append(Statistic(key, key, name, rule=prefix))
+    if "n" in stats:
+        out.append(Statistic("n", "n", "n"))
+    return out
 
 
 def _level_table(members, level: str | None, inputs: pd.DataFrame) -> pd.DataFrame:
@@ -807,6 +953,10 @@ class SampleEvaluator:
         self._shared = self._evaluate_once([n for n in methodology.nodes if n.name in needed
                                             and n.name not in varying])
         self._last_use = self._last_uses()
+        sampled_reach = varying_nodes(methodology, self.sampled)
+        weighted = [(n, c) for n, c in weighted_calls(methodology) if n in needed
+                    and any(isinstance(e, Ref) and e.name in sampled_reach for w in c.weights for e in walk(w))]
+        self._weights_rule = WeightRule(methodology, weighted) if weighted else None
         self._tiled: dict[str, Val] = {}
         self._tiled_blocks = 0
 
@@ -856,6 +1006,8 @@ class SampleEvaluator:
         params = dict(self.params)
         for name, values in samples.items():
             params[name] = _check_samples(self.methodology.node(name), values)
+        if self._weights_rule is not None:
+            self._check_weights(params, samples)
         shared = self._shared
         if self._tiled_blocks != blocks:  # chunks of the same size share the repeated values
             self._tiled, self._tiled_blocks = {}, blocks
@@ -874,6 +1026,21 @@ class SampleEvaluator:
                 if self._last_use.get(d) == i and d not in keep:
                     ev.env.pop(d, None)
         return {name: ev.env[name] if name in ev.env else lookup(name) for name in self.wanted}
+
+    def _check_weights(self, params: dict, samples: dict) -> None:
+        """The checker's weights rule for every sample at once (dsl.constants folds the sampled
+        params element-wise); the first sample that breaks it is reported as an override is."""
+        rule = self._weights_rule
+        sums = weight_sums(self.methodology, params, rule.calls, rule.definitions)
+        for found, declared in zip(sums, rule.declared):
+            if found is None or declared is None or found.normalise:
+                continue
+            total = np.broadcast_to(np.asarray(found.total, dtype=float), (len(next(iter(samples.values()))),))
+            bad = ~(np.abs(total - 1.0) <= WEIGHT_TOLERANCE) & ~(np.abs(total - declared.total) <= WEIGHT_TOLERANCE)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                sample = {**self.params, **{name: params[name][i].item() for name in samples}}
+                weight_notes(self.methodology, sample, rule, what=f"in sample {i + 1}")
 
     def matrix(self, v: Val) -> np.ndarray:
         """A (not list) value of `run` as a (samples, entities) array."""

@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from dsl.builtins import BUILTINS, DEFAULT_QUANTILE_METHOD
-from dsl.model import Call, Const
+from dsl.model import Call, Const, ListOf, Ref
+from dsl.printer import Printer
 from dsl.types import BOOLEAN, LEVEL, NUMBER, Type
 from interpreter import clustering, numeric
 from interpreter.trace import (
@@ -59,6 +60,8 @@ from interpreter.trace import (
     DIVISION_BY_ZERO,
     EXCLUDED,
     OUT_OF_DOMAIN,
+    BranchTrace,
+    ComponentTrace,
 )
 from interpreter.values import Val, const_val, empty_like_type, finish, first_reason, nones
 
@@ -192,16 +195,46 @@ def _spread(ev, call: Call) -> tuple[list[Val], list | None]:
         v = ev.eval(expr)
         items = list(v.items) if v.is_list else [v]
         values.extend(items)
+        if ev.shared.tracing and call is ev.shared.top:
+            ev.shared.component_names.extend(_component_names(expr, len(items)) if v.is_list else [_text(expr)])
         if weights is not None:
             w = _block_weight(ev, call.weights[i]) if per_block else ev.eval(call.weights[i])
             weights.extend([w] * len(items))
     return values, weights
 
 
+def _text(expr) -> str:
+    return expr.name if isinstance(expr, Ref) else Printer().text(expr)
+
+
+def _component_names(expr, count: int) -> list[str]:
+    """The names of a list argument's items: `[a, b]` gives a, b; a list `l` gives l[1], l[2]."""
+    if isinstance(expr, ListOf) and len(expr.items) == count:
+        return [_text(item) for item in expr.items]
+    return [f"{_text(expr)}[{i + 1}]" for i in range(count)]
+
+
+def _trace_components(ev, call: Call, c: _Components, coefficients: np.ndarray, result: Val) -> None:
+    """Records the components of the node's aggregation (interpreter.trace.ComponentTrace):
+    only while tracing a run, and only for the call that is the node's whole expression."""
+    if not (ev.shared.tracing and call is ev.shared.top):
+        return
+    valid = (~result.missing)[:, None] & c.present
+    with np.errstate(all="ignore"):
+        coefficients = np.where(valid, coefficients, np.nan)
+        contributions = coefficients * c.xz
+    weights = c.w if c.weighted else np.ones((c.n, c.k))
+    ev.shared.components = ComponentTrace(tuple(ev.shared.component_names), c.x.copy(), np.asarray(weights, dtype=float),
+                                          coefficients, contributions)
+
+
 def _block_weight(ev, expr) -> np.ndarray:
     """A scalar weight's value in each block (NaN where missing)."""
     if isinstance(expr, Const):
         return np.full(ev.blocks, np.nan if expr.value is None else float(expr.value))
+    once = ev.block_scalar(expr)  # once per block, not for every entity of every block
+    if once is not None:
+        return once
     return np.asarray(ev.eval(expr).data[:: ev.entities], dtype=float)
 
 
@@ -278,13 +311,26 @@ class _Components:
     def result(self, t: Type, data: np.ndarray) -> Val:
         return finish(t, np.where(self.invalid, np.nan, data), self.reasons)
 
+    def coefficients(self, normalise: bool) -> np.ndarray:
+        """Each present component's effective weight in `renormalised(total, normalise)`: the
+        weight, re-normalised as that total is (entities x components)."""
+        with np.errstate(all="ignore"):
+            if normalise:
+                return self.wz / self.w_present[:, None]
+            partial = (self.count < self.k)[:, None]
+            return np.where(partial, self.wz * (self.w_all / self.w_present)[:, None], self.wz)
+
 
 @builtin("sum")
 def _sum(ev, call: Call) -> Val:
     c = _Components(ev, call)
     if not c.weighted:
-        return c.result(call.type, c.xz.sum(axis=1))
-    return c.result(call.type, c.renormalised((c.wz * c.xz).sum(axis=1), normalise=call.normalise))
+        result = c.result(call.type, c.xz.sum(axis=1))
+        _trace_components(ev, call, c, c.present.astype(float), result)
+        return result
+    result = c.result(call.type, c.renormalised((c.wz * c.xz).sum(axis=1), normalise=call.normalise))
+    _trace_components(ev, call, c, c.coefficients(call.normalise), result)
+    return result
 
 
 def _mean_like(ev, call: Call, geometric: bool) -> Val:
@@ -305,7 +351,14 @@ def _mean_like(ev, call: Call, geometric: bool) -> Val:
     if geometric:
         with np.errstate(all="ignore"):
             data = np.exp(data)
-    return c.result(call.type, data)
+        return c.result(call.type, data)
+    result = c.result(call.type, data)
+    if c.weighted:
+        _trace_components(ev, call, c, c.coefficients(call.normalise or call.function == "mean"), result)
+    else:
+        with np.errstate(all="ignore"):
+            _trace_components(ev, call, c, c.present / c.count[:, None], result)
+    return result
 
 
 @builtin("mean")
@@ -327,14 +380,25 @@ def _geometric_mean(ev, call: Call) -> Val:
 def _min(ev, call: Call) -> Val:
     c = _Components(ev, call)
     data = np.where(c.missing, np.inf, c.x).min(axis=1) if c.k else np.full(c.n, np.nan)
-    return c.result(call.type, data)
+    return _trace_choice(ev, call, c, c.result(call.type, data), np.argmin, np.inf)
 
 
 @builtin("max")
 def _max(ev, call: Call) -> Val:
     c = _Components(ev, call)
     data = np.where(c.missing, -np.inf, c.x).max(axis=1) if c.k else np.full(c.n, np.nan)
-    return c.result(call.type, data)
+    return _trace_choice(ev, call, c, c.result(call.type, data), np.argmax, -np.inf)
+
+
+def _trace_choice(ev, call: Call, c: _Components, result: Val, pick, fill: float) -> Val:
+    """Records which component `max` / `min` gave (the first of equal ones), when the call is
+    the node's whole expression of a traced run (interpreter.trace.BranchTrace)."""
+    if ev.shared.tracing and call is ev.shared.top and c.k:
+        names = np.array(ev.shared.component_names, dtype=object)
+        chosen = names[pick(np.where(c.missing, fill, c.x), axis=1)]
+        taken = np.where(result.missing, None, chosen).astype(object)
+        ev.shared.branch = BranchTrace(pd.Series(taken, index=ev.index, dtype=object))
+    return result
 
 
 @builtin("count")
@@ -417,18 +481,21 @@ def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> V
     groups, ungrouped = _groups(ev, call)
     reasons = np.where(ungrouped & np.equal(reasons, None), COMPONENT_MISSING, reasons)
     stats: dict[str, float] = {}
+    grouped: dict[str, tuple[str, str]] = {}  # key -> (statistic, group), for Evaluator.record
     for group, members in groups:
         use = members & x.present
         values = x.data[use]
         out, bad, group_stats = kernel(np.sort(values), values)
         for name, value in group_stats.items():
             stats[_key(name, group)] = value
+            if group is not None:
+                grouped[_key(name, group)] = (name, group)
         target = members if scalar_result else use
         if bad is not None:
             reasons = np.where(target, bad, reasons)
         else:
             data[target] = out
-    ev.record(call, stats)
+    ev.record(call, stats, grouped)
     return finish(call.type, data, reasons)
 
 

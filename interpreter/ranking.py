@@ -1,28 +1,71 @@
-"""How a run's entities are ranked: by tier (best first), then by the tier's `from` score
-(higher first). Scores equal at 12 significant digits share a rank, as comparisons in the
-language do; ties take the best rank ("1224"); an entity with no tier has no rank."""
+"""The one tie rule of a run's ranks (docs/semantics.md, "Numbers"): one score ranks above
+another when it is greater and not decimal-safe equal to it (interpreter.numeric: within one
+part in 10^12), the comparison `top N` / `bottom N` tier rules make. Ties take the best rank
+("1224"). One implementation, `rank_rows`, used for a run (interpreter.tiers records the
+ranks; `run`'s table, explain, diff and reconcile only read them) and for every sample of a
+sensitivity analysis alike.
+
+- `rank_rows`: per row, the rank by tier (best first), then by score (higher first); an
+  entity with no tier has no rank; a missing score ranks below every score of its tier.
+- `rank_by_tier_and_score`: the same for one row (a run).
+- `competition_ranks`: the rank of each present value among the present values, from the
+  top (1 = the highest) or from the bottom (1 = the lowest): what a rank rule took.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+
+from interpreter import numeric
+
+
+def rank_rows(codes, scores) -> np.ndarray:
+    """`codes` (rows x entities): tier positions (worst 0), -1 or NaN for no tier; `scores`
+    (rows x entities, NaN allowed). Each entity's rank is 1 + the number of entities of its
+    row in a better tier + those of its tier whose score is above its own and not
+    decimal-safe equal to it. Float ranks, NaN without a tier. Vectorised: no loop over rows
+    or entities."""
+    codes = np.asarray(codes, dtype="float64")
+    scores = np.asarray(scores, dtype="float64")
+    rows, n = codes.shape
+    out = np.full((rows, n), np.nan)
+    rated = codes >= 0
+    if not rated.any():
+        return out
+    row, col = np.nonzero(rated)
+    code = codes[row, col].astype(np.int64)
+    span = int(code.max()) + 1
+    # entities of the same row in a better tier
+    per_tier = np.zeros((rows, span + 1), dtype=np.int64)
+    np.add.at(per_tier, (row, code), 1)
+    better = np.cumsum(per_tier[:, ::-1], axis=1)[:, ::-1]  # better[r, c]: codes >= c
+    above_tier = better[row, code + 1]
+    # within a tier: scores above s + tolerance(s); a missing score is -inf, tied with another
+    s = scores[row, col]
+    s = np.where(np.isnan(s), -np.inf, s)
+    finite = np.isfinite(s)
+    t = s.copy()
+    t[finite] += numeric.tolerance(s[finite])
+    levels, inverse = np.unique(np.concatenate([s, t]), return_inverse=True)
+    m = len(levels)
+    group = (row * span + code).astype(np.int64)
+    key_s = group * m + inverse[: len(s)]
+    key_t = group * m + inverse[len(s):]
+    ordered = np.sort(key_s)
+    greater = np.searchsorted(ordered, (group + 1) * m, side="left") - np.searchsorted(ordered, key_t, side="right")
+    out[row, col] = 1.0 + above_tier + greater
+    return out
 
 
 def rank_by_tier_and_score(tier_codes, scores) -> np.ndarray:
-    """`tier_codes`: position on the tier's scale (worst 0), -1 for no tier; `scores`: floats
-    (NaN allowed). Returns float ranks, NaN where there is no tier."""
-    codes = np.asarray(tier_codes, dtype="int64")
-    values = np.asarray(scores, dtype="float64")
-    ranks = np.full(len(codes), np.nan)
-    rated = np.flatnonzero(codes >= 0)
-    if not len(rated):
-        return ranks
-    comparable = np.array([float(f"{x:.12g}") for x in values[rated]])
-    comparable[np.isnan(comparable)] = -np.inf
-    frame = pd.DataFrame({"code": codes[rated], "score": comparable}, index=rated)
-    frame = frame.sort_values(["code", "score"], ascending=False, kind="stable")
-    first_of_group = ~frame.duplicated(["code", "score"]).to_numpy()
-    positions = np.arange(1, len(frame) + 1, dtype="float64")
-    ranks_sorted = pd.Series(np.where(first_of_group, positions, np.nan)).ffill().to_numpy()
-    ranks[frame.index.to_numpy()] = ranks_sorted
-    return ranks
+    """`rank_rows` for one row: a run's ranks."""
+    codes = np.asarray(tier_codes, dtype="float64")[None, :]
+    return rank_rows(codes, np.asarray(scores, dtype="float64")[None, :])[0]
+
+
+def competition_ranks(values, direction: str = "top") -> np.ndarray:
+    """Each present value's rank among the present values (NaN where missing)."""
+    values = np.asarray(values, dtype="float64")
+    present = ~np.isnan(values)
+    signed = values if direction == "top" else -values
+    return rank_by_tier_and_score(np.where(present, 0.0, -1.0), signed)

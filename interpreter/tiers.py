@@ -34,11 +34,11 @@ import pandas as pd
 
 from dsl.model import ConditionRule, Node, OtherwiseRule, RankRule, ThresholdRule
 from dsl.types import level as level_type
-from interpreter import numeric
+from interpreter import numeric, ranking
 from interpreter.functions import (
     group_names,  # groups formed exactly as population functions form them
 )
-from interpreter.trace import NO_RULE, LimitTrace, TierTrace
+from interpreter.trace import NO_RULE, LimitTrace, TierTrace, rule_prefix
 from interpreter.values import Val, finish, nones, to_series
 
 
@@ -72,10 +72,9 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
     else:
         present_sorted = np.zeros(0)
 
-    labels = [r.label for r in spec.rules]
     uses_rank = False
     for i, rule in enumerate(spec.rules):
-        prefix = rule.label if labels.count(rule.label) == 1 else f"{rule.label}#{i}"
+        prefix = rule_prefix([r.label for r in spec.rules], i)
         cond = rule.condition
         if isinstance(cond, OtherwiseRule):
             holds = np.ones(n, dtype=bool)
@@ -153,7 +152,14 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
     if spec.missing_label is not None:
         missing_data = np.isnan(current) & ~np.equal(final.reasons, NO_RULE)
         shown = np.where(missing_data, spec.missing_label, shown)
+    scores = np.full(n, np.nan) if from_values is None else from_values
+    ranks = {
+        "rank": ranking.rank_by_tier_and_score(np.where(np.isnan(current), -1, current), scores),
+        "from_rank_top": None if from_values is None else ranking.competition_ranks(from_values, "top"),
+        "from_rank_bottom": None if from_values is None else ranking.competition_ranks(from_values, "bottom"),
+    }
     trace = TierTrace(
+        **{k: None if v is None else pd.Series(v, index=index, dtype="float64") for k, v in ranks.items()},
         from_values=None if from_values is None else pd.Series(from_values, index=index, dtype="float64"),
         rule_index=pd.Series(rule_index, index=index, dtype="int64"),
         before_limits=before_series,

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import attrs
+import numpy as np
 import pandas as pd
 
 from dsl.model import EntityLevel, Methodology, Node
@@ -38,6 +39,13 @@ REASONS = (INPUT_MISSING, COMPONENT_MISSING, DIVISION_BY_ZERO, BELOW_REQUIRE, OU
            NOT_IN_DATA, EXCLUDED, NO_MEMBERS, COLUMN_ABSENT)
 
 
+def rule_prefix(labels, i: int) -> str:
+    """The name the statistics of a tier's rule `i` are recorded under (interpreter.tiers):
+    its label, or `LABEL#i` when several of the rules (`labels`, in order) assign the label."""
+    label = labels[i]
+    return label if list(labels).count(label) == 1 else f"{label}#{i}"
+
+
 @attrs.frozen
 class LimitTrace:
     index: int  # position of the limit among the tier's limits
@@ -52,6 +60,57 @@ class TierTrace:
     before_limits: pd.Series  # the tier as assigned by the rules (categorical)
     limits: tuple[LimitTrace, ...]
     display: pd.Series  # object: final label, or the `missing:` label, or None
+    # interpreter.ranking, the one tie rule: the rank `run` shows (by tier, then the `from`
+    # value; float, NaN without a tier), and the competition rank of the `from` value among the
+    # entities that have one, from the top and from the bottom (what `top N` / `bottom N` took)
+    rank: pd.Series | None = None
+    from_rank_top: pd.Series | None = None
+    from_rank_bottom: pd.Series | None = None
+
+
+@attrs.frozen
+class ComponentTrace:
+    """The components of a node that is one additive aggregation (`sum`, `mean`,
+    `weighted_mean`), per entity: each component's weight as the run used it, its effective
+    coefficient (after `normalise`, `skip missing` and `require` re-normalised the weights) and
+    its contribution (coefficient x value), so that the contributions of an entity add up to
+    the node's value. Arrays are (entities x components); NaN where a component is missing or
+    the node's value is."""
+
+    names: tuple[str, ...]  # each component as written (a list's items spread)
+    values: np.ndarray
+    weights: np.ndarray
+    coefficients: np.ndarray
+    contributions: np.ndarray
+
+
+@attrs.frozen
+class BranchTrace:
+    """Which branch a node's `if` (or `max` / `min`) took for each entity: "then" / "else", or
+    the name of the component `max` / `min` gave; None where the choice was missing. For an
+    `if` whose condition compares two values, the two values compared (float, NaN if
+    missing)."""
+
+    taken: pd.Series  # object
+    left: pd.Series | None = None
+    right: pd.Series | None = None
+    op: str | None = None
+
+
+@attrs.frozen
+class Statistic:
+    """One statistic a node used (a population call's, or a tier rule's), typed: what explain
+    and diff read instead of taking `NodeTrace.scalars` names apart. Its value is
+    `scalars[key]`."""
+
+    key: str  # its name in NodeTrace.scalars: `cut_1`, `zscore#2.mean[North]`, `gold.edge`
+    shown: str  # the key without its `within` group: `cut_1`, `zscore#2.mean`
+    name: str  # the statistic: cut, mean, sd, n, value, min, max, low, high, count, edge, threshold
+    index: int | None = None  # the cut's number (cut_2: 2)
+    group: str | None = None  # the `within` group it was computed for
+    call: str | None = None  # the function that computed it (None: a tier rule's)
+    prefix: str | None = None  # how `shown` names the call when the node has several: zscore#2
+    rule: str | None = None  # a tier rule's statistic: the rule's label (LABEL#i if repeated)
 
 
 @attrs.frozen
@@ -61,6 +120,9 @@ class NodeTrace:
     reasons: pd.Series  # object: a REASONS code where values are missing, else None
     scalars: dict[str, float | str] = attrs.field(factory=dict)  # statistics used: cut points, mean, sd...
     tier: TierTrace | None = None
+    components: ComponentTrace | None = None
+    branch: BranchTrace | None = None
+    statistics: tuple[Statistic, ...] = ()  # scalars' statistics, typed
 
 
 class Tracer(Protocol):
@@ -90,6 +152,9 @@ class RunResult:
     traces: dict[str, NodeTrace]  # every node of the top level (and every scalar), in evaluation order
     # the lower levels by name, each after its parent; empty for a single-level methodology
     members: dict[str, LevelResult] = attrs.field(factory=dict)
+    # what the params used change that is not an error (dsl.constants: weights that no longer
+    # sum to 100% in a `weighted_mean(..., normalise)`), as sentences
+    notes: tuple[str, ...] = ()
 
     def values(self, name: str) -> pd.Series:
         return self.traces[name].values

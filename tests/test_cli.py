@@ -60,8 +60,8 @@ def test_run_without_audit_prints_the_table_counts_and_unrated(workdir):
         "\n"
         "rank   code   name    score   grade\n"
         "───────────────────────────────────\n"
-        "   1   A      Alpha   7.000   high\n"
-        "   2   B      Beta    2.500   low\n"
+        "   1   A      Alpha       7   high\n"
+        "   2   B      Beta      2.5   low\n"
         "   -   C      Gamma       -   -\n"
         "\n"
         "grade: high 1, low 1, (no tier) 1\n"
@@ -213,3 +213,107 @@ def test_real_methodologies_check_clean_and_their_tests_pass():
     assert "error" not in checked.output
     tested = invoke("test", *files)
     assert tested.exit_code == 0, tested.output
+
+
+# ---------------------------------------------------------------- run: a screenful
+
+MANY = '''methodology "Many"
+entity org key code
+
+input x: number
+
+tier grade from x {
+  high: >= 50
+  low:  otherwise
+}
+'''
+
+
+@pytest.fixture
+def many(tmp_path, monkeypatch):
+    """25 entities x = 0, 4, ..., 96 (ranks 1..25 from the highest x) and one without x."""
+    (tmp_path / "many.tier").write_text(MANY, encoding="utf-8")
+    rows = [f"E{i:02d},{4 * i}" for i in range(25)] + ["NONE,"]
+    (tmp_path / "many.csv").write_text("code,x\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+PIPE_OUTPUT = """run not recorded (--no-audit)
+Many
+26 entities (org) from many.csv
+
+rank   code   score   grade
+───────────────────────────
+   1   E24       96   high
+   2   E23       92   high
+   3   E22       88   high
+   4   E21       84   high
+   5   E20       80   high
+   6   E19       76   high
+   7   E18       72   high
+   8   E17       68   high
+   9   E16       64   high
+  10   E15       60   high
+ ...   ...      ...   ...
+  17   E08       32   low
+  18   E07       28   low
+  19   E06       24   low
+  20   E05       20   low
+  21   E04       16   low
+  22   E03       12   low
+  23   E02        8   low
+  24   E01        4   low
+  25   E00        0   low
+   -   NONE       -   -
+... 6 more rows: use --out FILE or --all
+
+grade: high 12, low 13, (no tier) 1
+unrated (1): NONE (see `tierlang explain KEY`)
+"""
+
+
+def test_run_in_a_pipe_shows_the_first_and_last_rows_and_counts_the_rest(many):
+    result = invoke("run", "many.tier", "--data", "many.csv", "--no-audit")
+    assert result.exit_code == 0
+    assert result.output == PIPE_OUTPUT
+
+
+def test_run_all_shows_every_row(many):
+    result = invoke("run", "many.tier", "--data", "many.csv", "--no-audit", "--all")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert [line.split()[1] for line in lines[6:32]] == [f"E{i:02d}" for i in range(24, -1, -1)] + ["NONE"]
+    assert "more rows" not in result.output and "..." not in result.output
+
+
+def test_run_with_out_shows_a_screenful_and_says_where_the_rest_went(many):
+    result = invoke("run", "many.tier", "--data", "many.csv", "--no-audit", "--out", "all.csv")
+    assert result.exit_code == 0
+    assert result.output == PIPE_OUTPUT.replace("use --out FILE or --all", "written to all.csv") + (
+        "results written to all.csv\n")
+    assert len(Path("all.csv").read_text(encoding="utf-8").splitlines()) == 27  # header + every entity
+
+
+def test_run_on_a_terminal_fits_the_screen(many, monkeypatch):
+    import os
+    import sys
+
+    from tierlang import report
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(report.shutil, "get_terminal_size", lambda fallback=None: os.terminal_size((100, 30)))
+    assert report.screen_rows() == 18
+    monkeypatch.setattr(report.shutil, "get_terminal_size", lambda fallback=None: os.terminal_size((100, 5)))
+    assert report.screen_rows() == 10
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
+    assert report.screen_rows() == report.PIPE_ROWS == 20
+
+
+def test_run_csv_and_json_formats_hold_every_entity(many):
+    csv_out = invoke("run", "many.tier", "--data", "many.csv", "--no-audit", "--format", "csv")
+    assert len(csv_out.output.splitlines()) == 27
+    import json
+
+    json_out = invoke("run", "many.tier", "--data", "many.csv", "--no-audit", "--format", "json")
+    assert len(json.loads(json_out.output)["entities"]) == 26

@@ -155,11 +155,11 @@ def test_recorded_analysis_shows_in_explain(files):
     explained = CliRunner().invoke(main, ["explain", "Beta", "--audit", "a.db"])
     assert explained.exit_code == 0, explained.output
     lines = explained.output.splitlines()
-    assert lines[2] == "headline: Rating = high"
+    assert lines[3] == "headline: Rating = high"
     assert re.fullmatch(r"robustness: tier held in \d+% of 200 samples; most sensitive to (wx|cut); "
-                        r"median rank 3 \(90% interval 3-3\) \[analysis 1\]", lines[3])
+                        r"median rank 3 \(90% interval 3-3\) \[analysis 1\]", lines[4])
     data = json.loads(CliRunner().invoke(main, ["explain", "Beta", "--audit", "a.db", "--format", "json"]).output)
-    assert data["headline"]["robustness"] == lines[3][len("robustness: "):]
+    assert data["headline"]["robustness"] == lines[4][len("robustness: "):]
 
 
 def test_out_files(files):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 
+import attrs
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,7 +16,8 @@ from audit.store import AuditError
 from dsl import model as M
 from dsl import types as T
 from dsl.errors import Span
-from interpreter.trace import LimitTrace, NodeTrace, RunResult, TierTrace
+from interpreter import ranking
+from interpreter.trace import ComponentTrace, LimitTrace, NodeTrace, RunResult, TierTrace
 
 NUM, SNUM, BOOL, TEXT = T.number(), T.number(scalar=True), T.boolean(), T.text()
 LEAD = T.LevelType("leadership", ("limited", "developing", "established"))
@@ -195,11 +198,36 @@ def small_weighted() -> RunResult:
     return RunResult(methodology, keys, labels, {"w_access": 0.6}, traces)
 
 
+def with_facts(result: RunResult) -> RunResult:
+    """A hand-built run with the facts the interpreter records for explain (schema version
+    6): every tier's ranks (interpreter.ranking), and the components of `overall` when the
+    run has it (weighted_mean of access_q: 0.6 and lead_score: 0.4, nothing missing but R5)."""
+    traces = dict(result.traces)
+    for name, trace in traces.items():
+        tt = trace.tier
+        if tt is None:
+            continue
+        codes = trace.values.cat.codes.to_numpy()
+        scores = tt.from_values.to_numpy() if tt.from_values is not None else np.full(len(codes), np.nan)
+        ranks = {"rank": pd.Series(ranking.rank_by_tier_and_score(codes, scores), index=result.keys)}
+        if tt.from_values is not None:
+            ranks["from_rank_top"] = pd.Series(ranking.competition_ranks(scores, "top"), index=result.keys)
+            ranks["from_rank_bottom"] = pd.Series(ranking.competition_ranks(scores, "bottom"), index=result.keys)
+        traces[name] = attrs.evolve(trace, tier=attrs.evolve(tt, **ranks))
+    if "overall" in traces:
+        values = np.column_stack([traces["access_q"].values.to_numpy(), traces["lead_score"].values.to_numpy()])
+        weights = np.tile([0.6, 0.4], (len(result.keys), 1))
+        coefficients = np.where(np.isnan(values).any(axis=1)[:, None], np.nan, weights)
+        traces["overall"] = attrs.evolve(traces["overall"], components=ComponentTrace(
+            ("access_q", "lead_score"), values, weights, coefficients, coefficients * values))
+    return attrs.evolve(result, traces=traces)
+
+
 @pytest.fixture
 def store(tmp_path):
     path = tmp_path / "audit.db"
     with open_store(path) as writer:
-        writer.record(small_weighted(), started=STARTED)
+        writer.record(with_facts(small_weighted()), started=STARTED)
     # explain reads a store re-opened from disk: nothing of the run survives but the file
     with open_store(path, create=False) as reader:
         yield reader
@@ -208,11 +236,15 @@ def store(tmp_path):
 DELTA = """\
 trust R4 "Delta"
 run 1: Small weighted (version 1), started 2024-05-01T10:00:00.000Z
+verification: sound (its hashes match the stored rows; `tierlang verify` re-evaluates it)
+params set for this run: w_access = 0.6 (declared 0.5)
 headline: Rating = making_progress
+methodology small.tier: sha256 c15a990d53b3b3973f408a84e78415dae5e194ebf825ade29af8ed68642c2dea (recompute: sha256sum small.tier)
 
 * Rating (tier rating) = making_progress
     rule 1 of 2 (>= 2.5) assigned advanced: overall 2.8 >= 2.5
     limit 1: limited to at most making_progress because leadership == limited (advanced -> making_progress)
+    rank 2 of 4 in this run
     statistics: advanced.threshold 2.5, n 4
   * Overall score (score overall) = 2.8
       = weighted_mean(access_q: w_access, lead_score: 0.4) [small.tier:8]
@@ -235,7 +267,10 @@ headline: Rating = making_progress
 EPSILON = """\
 trust R5 "Epsilon"
 run 1: Small weighted (version 1), started 2024-05-01T10:00:00.000Z
+verification: sound (its hashes match the stored rows; `tierlang verify` re-evaluates it)
+params set for this run: w_access = 0.6 (declared 0.5)
 headline: Rating = Not rated (component_missing)
+methodology small.tier: sha256 c15a990d53b3b3973f408a84e78415dae5e194ebf825ade29af8ed68642c2dea (recompute: sha256sum small.tier)
 
 * Rating (tier rating) = Not rated (component_missing)
     no tier: overall is missing; given the missing label Not rated
@@ -284,7 +319,9 @@ def test_rendering_is_stable(store):
 def test_json_shape(store):
     data = to_json(explain(store, "R4"))
     json.dumps(data, allow_nan=False)  # plain JSON
-    assert set(data) == {"run", "entity", "headline", "tiers"}
+    assert set(data) == {"run", "verification", "params_set", "provenance", "entity", "headline", "tiers"}
+    assert data["verification"] == {"ok": True, "problems": []}
+    assert data["params_set"] == [{"name": "w_access", "declared": 0.5, "used": 0.6}]
     assert data["entity"] == {"key": "R4", "label": "Delta", "position": 3, "kind": "trust"}
     assert data["headline"] == {"tier": "rating", "label": "Rating", "value": "making_progress"}
     assert data["run"]["id"] == 1 and data["run"]["params"] == {"w_access": 0.6}
@@ -379,7 +416,7 @@ def league() -> RunResult:
         M.Ref("score", NUM),
         (
             M.TierRule("gold", M.RankRule("top", 1, False)),
-            M.TierRule("silver", M.RankRule("top", 50, True)),
+            M.TierRule("silver", M.RankRule("top", 0.5, True)),  # `top 50%`: the share
             M.TierRule("bronze", M.OtherwiseRule()),
         ),
         None,
@@ -455,7 +492,7 @@ def league() -> RunResult:
             tier,
             after,
             none,
-            {},
+            {"gold.count": 1.0, "gold.edge": 9.0, "silver.count": 2.0, "silver.edge": 7.0, "n": 4.0},
             TierTrace(
                 scores,
                 s([0, 1, 2, 2], keys, "int64"),
@@ -471,14 +508,16 @@ def league() -> RunResult:
 @pytest.fixture
 def league_store(tmp_path):
     with open_store(tmp_path / "league.db") as st:
-        st.record(league(), started=STARTED)
+        st.record(with_facts(league()), started=STARTED)
         yield st
 
 
 def test_rank_rules_show_the_rank_among_n(league_store):
     gold = render_text(explain(league_store, "A"))
     assert gold.startswith(
-        "team A\nrun 1: League, started 2024-05-01T10:00:00.000Z\nheadline: medal = gold\n"
+        "team A\nrun 1: League, started 2024-05-01T10:00:00.000Z\n"
+        "verification: sound (its hashes match the stored rows; `tierlang verify` re-evaluates it)\n"
+        "headline: medal = gold\n"
     )
     assert (
         "    rule 1 of 3 (top 1) assigned gold: score 9 ranks 1 of 4 from the top, in the top 1\n"
@@ -598,7 +637,7 @@ def test_end_to_end_with_the_checker_and_the_interpreter(tmp_path):
         assert st.verify() == []
         delta = render_text(explain(st, "Delta")).splitlines()
         alpha = render_text(explain(st, "R1")).splitlines()
-    assert delta[4:7] == [
+    assert delta[7:10] == [
         "* Rating (tier rating) = making_progress",
         "    rule 1 of 2 (>= 2.5) assigned advanced: overall 2.8 >= 2.5",
         "    limit 1: limited to at most making_progress because leadership == limited "

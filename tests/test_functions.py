@@ -31,6 +31,7 @@ from interp_helpers import (
 
 from dsl.builtins import BUILTINS
 from interpreter.functions import FUNCTIONS
+from interpreter.param_errors import ParamError
 
 
 def test_every_builtin_is_implemented_under_its_name():
@@ -175,9 +176,9 @@ def test_weighted_mean_with_param_weight_and_require():
                                   skip_missing=True, require=2)))
     data = {"a": [4.0, None, None], "b": [8.0, 8.0, None], "c": [2.0, 2.0, 2.0]}
     assert values(run(m, data), "y") == [0.25 * 4 + 0.25 * 8 + 0.5 * 2, (0.25 * 8 + 0.5 * 2) / 0.75, None]
-    res = run(m, data, params={"w": 0.4})
-    assert values(res, "y")[0] == pytest.approx(0.25 * 4 + 0.25 * 8 + 0.4 * 2)
-    assert res.params == {"w": 0.4}
+    # an override that makes the weights sum to 90% is refused, as the checker refuses it written
+    with pytest.raises(ParamError, match=r"the weights sum to 90%, not 100% \(a: 25%, b: 25%, c: w 40%\)"):
+        run(m, data, params={"w": 0.4})
 
 
 def test_normalise_divides_by_the_sum_of_weights():

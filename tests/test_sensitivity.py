@@ -545,7 +545,7 @@ def test_analysis_is_recorded_with_its_nominal_run(tmp_path):
         line = robustness_line(store, info.run, "41")
         assert line.startswith("tier held in ") and "of 300 samples" in line
         text = render_text(explain(store, "Dorset"))
-        assert text.splitlines()[3] == f"robustness: {line}"
+        assert text.splitlines()[4] == f"robustness: {line}"
         assert store.verify() == []
     finally:
         store.close()

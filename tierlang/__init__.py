@@ -10,21 +10,6 @@ ordered Categoricals), a short `repr` and an HTML view in notebooks.
 
 __version__ = "0.1.0"
 
-from tierlang.api import (  # noqa: E402
-    RunOutcome,
-    Tables,
-    UsageError,
-    diff,
-    diff_runs,
-    explain,
-    load,
-    reconcile,
-    run,
-    sensitivity_analysis,
-    values,
-    write_report,
-)
-
 __all__ = [
     "RunOutcome",
     "Tables",
@@ -40,3 +25,19 @@ __all__ = [
     "sensitivity_analysis",
     "values",
 ]
+
+_API = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str):
+    # The API (and pandas under it) is imported on first use, so that `tierlang --version`,
+    # `--help`, `check` and `fmt` start without pandas or numpy (benchmarks/startup.py).
+    if name in _API:
+        from tierlang import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'tierlang' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _API)

@@ -29,6 +29,7 @@ import pandas as pd
 import dsl
 from dsl.errors import did_you_mean
 from dsl.model import Methodology
+from dsl.numbers import parse_number
 from interpreter import evaluate
 from interpreter.data import (
     Dataset,
@@ -103,6 +104,8 @@ class RunOutcome:
         """The same run, its table and counts showing the entities of a lower level (by name;
         None or the top level's name: the top level)."""
         m = self.methodology
+        if level is None and self.level is None:
+            return self  # already the top level's table and counts
         if level is None or level == m.entity:
             return attrs.evolve(self, table=summary_table(self.result), counts=tier_counts(self.result), level=None)
         self.check_level(m, level)
@@ -209,7 +212,7 @@ def _parse_value(param, text: str):
     base = param.type.base
     if base == "number":
         try:
-            return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+            return parse_number(text)
         except ValueError:
             raise UsageError(f"--param {param.name}={text}: not a number (write e.g. 0.45 or 45%)") from None
     if base == "boolean":

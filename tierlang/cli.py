@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-import dsl
-from dsl.errors import Diagnostic, diagnostics_json, render_all
+# dsl, the interpreter and pandas are imported inside the commands that use them, so that
+# `--version`, `--help` and completion start at once (benchmarks/startup.py; tests/test_startup.py).
 from tierlang import __version__
 from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
@@ -40,6 +40,8 @@ def summarise(methodology) -> str:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(files: tuple[str, ...], output_format: str) -> None:
     """Check methodology FILES without reading any data."""
+    import dsl
+
     failed = False
     reports = []
     for file in files:
@@ -55,6 +57,8 @@ def check(files: tuple[str, ...], output_format: str) -> None:
 
 
 def _report_json(file: str, report) -> dict:
+    from dsl.errors import diagnostics_json
+
     entry = {
         "file": file,
         "ok": not report.errors,
@@ -73,6 +77,8 @@ def _report_json(file: str, report) -> dict:
 
 
 def _print_report(file: str, report) -> None:
+    from dsl.errors import render_all
+
     if report.diagnostics:
         click.echo(render_all(report.diagnostics, report.sources), err=bool(report.errors))
         click.echo("", err=bool(report.errors))
@@ -83,7 +89,7 @@ def _print_report(file: str, report) -> None:
         click.echo(f"{file}: ok: {summarise(report.methodology)}{warnings}")
 
 
-def _count(items: list[Diagnostic], word: str) -> str:
+def _count(items: list, word: str) -> str:
     return f"{len(items)} {word}{'s' if len(items) != 1 else ''}"
 
 
@@ -95,6 +101,8 @@ def _count(items: list[Diagnostic], word: str) -> str:
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file is not canonical; change nothing.")
 def fmt(files: tuple[str, ...], check_only: bool) -> None:
     """Rewrite methodology FILES in canonical layout."""
+    import dsl
+    from dsl.errors import render_all
     from dsl.formatter import FormatError, format_source
     from dsl.loader import read_text, unreadable
 
@@ -148,8 +156,14 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
               help="Show (and write with --out) the entities of this lower entity level and its last tier.")
 @click.option("--note", "note", default=None, metavar="TEXT",
               help="Free text recorded with the run (who asked for it, why); shown by `runs` and `report`.")
-def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level, note) -> None:
-    """Run METHODOLOGY over --data, record every value, and print the tiers."""
+@click.option("--all", "show_all", is_flag=True,
+              help="Show every entity (the table shows a screenful: the first and last by rank).")
+def run(methodology, data, params, audit, no_audit, out, output_format, encoding, sheet, level, note,
+        show_all) -> None:
+    """Run METHODOLOGY over --data, record every value, and print the tiers.
+
+    The table shows a screenful of entities (the first and the last by rank) and the tier
+    counts; --all shows every one, --out writes every value of every entity."""
     from tierlang import api, report
 
     def action():
@@ -171,7 +185,10 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
         except OSError as error:
             recorded = f" (the run was recorded as run {outcome.run_id})" if outcome.run_id is not None else ""
             fail(f"error: --out {out}: cannot write the results: {error.strerror or error}{recorded}")
-    click.echo(report.render_run(outcome, output_format), nl=False)
+    for note in outcome.result.notes:
+        click.echo(note, err=True)
+    rows = None if show_all else report.screen_rows()
+    click.echo(report.render_run(outcome, output_format, rows=rows, out=out), nl=False)
     if out and output_format == "table":
         click.echo(f"results written to {out}")
 
@@ -195,7 +212,9 @@ def _check_out_path(out: str) -> None:
               help="Members of a lower level listed under each aggregation (`all` for every one).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Also write the explanation: .xlsx (a workbook), .json, else text.")
-def explain(entity, run_id, audit, output_format, against, members, out) -> None:
+@click.option("--depth", "depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show N levels of the derivation below each tier (default: all).")
+def explain(entity, run_id, audit, output_format, against, members, out, depth) -> None:
     """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
     from audit.explain import render_text, to_json
     from tierlang import api
@@ -216,7 +235,7 @@ def explain(entity, run_id, audit, output_format, against, members, out) -> None
     if output_format == "json":
         click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(explanation), nl=False)
+        click.echo(render_text(explanation, depth=depth), nl=False)
     if out:
         from tierlang.frames import write_explanation
 

@@ -12,9 +12,6 @@ import shutil
 import sys
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
@@ -97,6 +94,7 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return None
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -180,14 +178,19 @@ def _rank(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def _table(*headers: tuple[str, str]) -> Table:
+def _table(*headers: tuple[str, str]):
+    from rich import box
+    from rich.table import Table
+
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for header, justify in headers:
         grid.add_column(header, justify=justify, no_wrap=True)
     return grid
 
 
-def _render(grid: Table) -> str:
+def _render(grid) -> str:
+    from rich.console import Console
+
     buffer = io.StringIO()
     width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 400
     Console(file=buffer, width=width, no_color=True, highlight=False, emoji=False, soft_wrap=False,

@@ -8,9 +8,6 @@ import sys
 
 import click
 
-import dsl
-from dsl.errors import render_all
-
 
 def _count(items, word: str) -> str:
     return f"{len(items)} {word}{'s' if len(items) != 1 else ''}"
@@ -33,8 +30,11 @@ def fail(message: str, code: int = 1) -> None:
 
 def guarded(action):
     """Run `action`, turning the errors users can cause into messages (never tracebacks)."""
+    import dsl
     from audit.store import AuditError
+    from dsl.errors import render_all
     from interpreter.errors import DataError, render_data_error
+    from interpreter.param_errors import ParamError
     from tierlang.api import UsageError
 
     try:
@@ -43,7 +43,7 @@ def guarded(action):
         fail(render_all(error.diagnostics, error.sources) + f"\n\n{_count(error.errors, 'error')}: nothing was run.")
     except DataError as error:
         fail(render_data_error(error) + "\n\nnothing was run or recorded.")
-    except (UsageError, AuditError) as error:
+    except (UsageError, AuditError, ParamError) as error:  # ParamError: a sampled value, say
         fail(f"error: {error}")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import shutil
 import sys
@@ -14,6 +13,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dsl.numbers import format_number as shown_number
 from tierlang.results import headline_score, headline_tier, node_frame
 
 
@@ -35,15 +35,32 @@ def _render(table: Table) -> str:
 
 
 def format_number(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    """A cell of a run table: numbers as every output shows them (dsl.numbers), `-` if none."""
+    if value is None or value is pd.NA:
         return "-"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return shown_number(value, missing="-")
+    return str(value)
 
 
 # ---------------------------------------------------------------- run
 
 
-def render_run(outcome, output_format: str = "table") -> str:
+PIPE_ROWS = 20  # entity rows `run` shows when stdout is not a terminal (without --all)
+
+
+def screen_rows() -> int:
+    """How many entity rows fit a screenful with the lines around the table: the terminal's
+    height less those lines (at least 10), or PIPE_ROWS when stdout is not a terminal."""
+    if not sys.stdout.isatty():
+        return PIPE_ROWS
+    return max(shutil.get_terminal_size((120, 24)).lines - 12, 10)
+
+
+def render_run(outcome, output_format: str = "table", rows: int | None = None, out: str | None = None) -> str:
+    """The run as text. `table`: at most `rows` entity rows (None: all), the first and the
+    last by rank with a line counting the ones left out and saying where they are (`out`,
+    the --out file, if any); `csv` and `json` always hold every entity."""
     table = outcome.table
     if output_format == "csv":
         return table.to_csv(index=False)
@@ -80,7 +97,28 @@ def render_run(outcome, output_format: str = "table") -> str:
     if index_name is None:
         grid.add_column(tier_name)
     ordered = table.sort_values(["rank"], kind="stable", na_position="last")
-    for row in ordered.itertuples(index=False):
+    left_out = 0
+    if rows is not None and len(ordered) > rows:
+        head = (rows + 1) // 2
+        left_out = len(ordered) - rows
+        shown = [ordered.iloc[:head], None, ordered.iloc[len(ordered) - (rows - head):]]
+    else:
+        shown = [ordered]
+    for part in shown:
+        if part is None:
+            grid.add_row(*["..."] * len(grid.columns))
+            continue
+        _add_rows(grid, part, label_column, within, has_score, index_name)
+    text += _render(grid)
+    if left_out:
+        where = f"written to {out}" if out else "use --out FILE or --all"
+        text += f"... {left_out:,} more row{'s' if left_out != 1 else ''}: {where}\n"
+    text += "\n" + render_counts(outcome) + "\n"
+    return text
+
+
+def _add_rows(grid, rows: pd.DataFrame, label_column, within: bool, has_score: bool, index_name) -> None:
+    for row in rows.itertuples(index=False):
         cells = [format_number(row.rank), str(row.key)]
         if label_column:
             cells.append("" if row.label is None or row.label is pd.NA else str(row.label))
@@ -91,9 +129,6 @@ def render_run(outcome, output_format: str = "table") -> str:
         if index_name is None:
             cells.append("-" if row.tier is None or pd.isna(row.tier) else str(row.tier))
         grid.add_row(*cells)
-    text += _render(grid)
-    text += "\n" + render_counts(outcome) + "\n"
-    return text
 
 
 def _shown_level(outcome) -> tuple[str, str, str | None]:

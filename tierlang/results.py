@@ -66,13 +66,9 @@ def summary_table(result: RunResult, level: str | None = None) -> pd.DataFrame:
     tier = trace.tier
     table["score"] = tier.from_values.reindex(keys).astype("float64") if tier.from_values is not None else np.nan
     table["tier"] = tier.display.reindex(keys)
-    table["rank"] = _rank(trace.values.reindex(keys), table["score"])
+    ranks = tier.rank.reindex(keys).to_numpy(dtype="float64")  # as the interpreter ranked them
+    table["rank"] = pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64")
     return table.reset_index()
-
-
-def _rank(tier_values: pd.Series, score: pd.Series) -> pd.Series:
-    ranks = rank_by_tier_and_score(tier_values.cat.codes.to_numpy(), score.to_numpy())
-    return pd.Series(pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64"), index=tier_values.index)
 
 
 def tier_counts(result: RunResult, level: str | None = None) -> list[tuple[str, int]]:

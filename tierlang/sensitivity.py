@@ -41,6 +41,7 @@ import pandas as pd
 from dsl import model as M
 from dsl import types as T
 from dsl.model import Methodology
+from interpreter import ranking
 from interpreter.evaluate import SampleEvaluator, evaluate, evaluate_value
 from tierlang import __version__, api
 from tierlang.results import UNRATED, summary_table, tier_counts
@@ -757,35 +758,9 @@ class _Accumulated:
 
 
 def sample_ranks(codes: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Per row (sample), each entity's rank as `tierlang run` ranks (tierlang.results): by tier,
-    best first, then by score, higher first; equal at 12 significant digits share the best
-    rank; no tier, no rank (NaN). `codes` are tier positions (worst 0), NaN for no tier."""
-    rows, n = codes.shape
-    rated = ~np.isnan(codes)
-    score = _round12(scores)
-    score = np.where(np.isnan(score), -np.inf, score)
-    code = np.where(rated, codes, -1.0)
-    order = np.lexsort((-score, -code), axis=1)
-    c = np.take_along_axis(code, order, axis=1)
-    s = np.take_along_axis(score, order, axis=1)
-    new = np.ones((rows, n), dtype=bool)
-    new[:, 1:] = (c[:, 1:] != c[:, :-1]) | (s[:, 1:] != s[:, :-1])
-    positions = np.arange(1, n + 1, dtype=float)[None, :]
-    ranked = np.maximum.accumulate(np.where(new, positions, 0.0), axis=1)
-    out = np.empty((rows, n))
-    np.put_along_axis(out, order, ranked, axis=1)
-    return np.where(rated, out, np.nan)
-
-
-def _round12(x: np.ndarray) -> np.ndarray:
-    """x to 12 significant digits (as `float(f"{x:.12g}")`, vectorised)."""
-    x = np.asarray(x, dtype=float)
-    finite = np.isfinite(x) & (x != 0)
-    with np.errstate(all="ignore"):
-        exponent = np.floor(np.log10(np.abs(np.where(finite, x, 1.0))))
-        scale = np.power(10.0, 11 - exponent)
-        rounded = np.round(x * scale) / scale
-    return np.where(finite & np.isfinite(rounded), rounded, x)
+    """Per row (sample), each entity's rank as `tierlang run` ranks: the one tie rule of
+    interpreter.ranking. `codes` are tier positions (worst 0), NaN for no tier."""
+    return ranking.rank_rows(codes, scores)
 
 
 # ---------------------------------------------------------------- drop one
