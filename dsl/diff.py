@@ -343,7 +343,7 @@ class _Differ:
             details += self.param_details(o, n)
         elif n.kind == M.TIER and o.kind == M.TIER:
             details += self.tier_details(o, n)
-        elif o.expr != n.expr:
+        elif _shape(o.expr) != _shape(n.expr):
             details += self.expr_details(o.expr, n.expr, written_o.expr, written_n.expr)
         if o.label != n.label:
             details.append(Detail("label", None, _presence(o.label, n.label),
@@ -416,33 +416,34 @@ class _Differ:
         old_args = [(arg, a.weights[i] if a.weights is not None else None) for i, arg in enumerate(a.args)]
         new_args = [(arg, b.weights[i] if b.weights is not None else None) for i, arg in enumerate(b.args)]
         out: list[Detail] = []
-        if [x for x, _ in old_args] != [x for x, _ in new_args]:
+        if [_shape(x) for x, _ in old_args] != [_shape(x) for x, _ in new_args]:
             if a.function not in _COMMUTATIVE:
                 return None
-            old_keys = [x for x, _ in old_args]
-            new_keys = [x for x, _ in new_args]
+            old_keys = [_shape(x) for x, _ in old_args]
+            new_keys = [_shape(x) for x, _ in new_args]
             for x, w in new_args:
-                if x not in old_keys:
+                if _shape(x) not in old_keys:
                     out.append(Detail("component", self.p_new.text(x), "added", None,
                                       self._weight_text(w, self.p_new), None, _weight_value(w)))
             for x, w in old_args:
-                if x not in new_keys:
+                if _shape(x) not in new_keys:
                     out.append(Detail("component", self.p_old.text(x), "removed",
                                       self._weight_text(w, self.p_old), None, _weight_value(w)))
-            common_old = [x for x in old_keys if x in new_keys]
-            common_new = [x for x in new_keys if x in old_keys]
-            if common_old != common_new and sorted(map(repr, common_old)) == sorted(map(repr, common_new)):
+            common_old = [x for x, _ in old_args if _shape(x) in new_keys]
+            common_new = [x for x, _ in new_args if _shape(x) in old_keys]
+            if [_shape(x) for x in common_old] != [_shape(x) for x in common_new] and \
+                    sorted(map(repr, map(_shape, common_old))) == sorted(map(repr, map(_shape, common_new))):
                 out.append(Detail("component_order", None, "changed",
                                   ", ".join(self.p_old.text(x) for x in common_old),
                                   ", ".join(self.p_new.text(x) for x in common_new)))
-        new_weights = {repr(x): w for x, w in new_args}
+        new_weights = {repr(_shape(x)): w for x, w in new_args}
         seen: set[str] = set()
         for x, w in old_args:
-            key = repr(x)
+            key = repr(_shape(x))
             if key in new_weights and key not in seen:
                 seen.add(key)
                 nw = new_weights[key]
-                if w != nw:
+                if _shape(w) != _shape(nw):
                     change = _presence(w, nw)
                     out.append(Detail("weight", self.p_new.text(x), change,
                                       self._weight_text(w, self.p_old), self._weight_text(nw, self.p_new),
@@ -657,6 +658,19 @@ def canonical(node: M.Node) -> M.Node:
         source = _canonical(spec.source) if spec.source is not None else None
         node = attrs.evolve(node, tier=attrs.evolve(spec, rules=rules, limits=limits, source=source))
     return node
+
+
+def _shape(value: Any) -> Any:
+    """An expression as written, without the types the checker inferred: a reference's type
+    is its definition's (`b_score` turning from per-entity to scalar changes `b_score`, not the
+    definitions that read it), and that definition's own change is shown where it is."""
+    if isinstance(value, tuple):
+        return tuple(_shape(v) for v in value)
+    if not attrs.has(type(value)) or isinstance(value, (T.Type, T.LevelType)):
+        return value
+    return (type(value).__name__, *(
+        (f.name, _shape(getattr(value, f.name)))
+        for f in attrs.fields(type(value)) if f.init and f.name not in ("span", "type")))
 
 
 def _canonical(value: Any) -> Any:

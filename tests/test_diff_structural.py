@@ -256,3 +256,19 @@ def test_any_order_of_declarations_is_no_change(rng):
     old = dsl.check_source(text, "base.tier")
     new = dsl.check_source(header + "\n\n" + "\n".join(shuffled) + "\n", "shuffled.tier")
     assert diff(old, new).is_empty
+
+
+def test_a_definition_turned_constant_does_not_change_the_definitions_that_read_it(tmp_path):
+    """An override turning `b_score` from per-entity into a constant changes `b_score` only:
+    `s = mean(a, b_score)` is written the same, so it is no change (it was shown as
+    `+ component b_score; - component b_score` and blamed for the moves)."""
+    (tmp_path / "base.tier").write_text(
+        'methodology "Base"\nentity org key code\ninput a: number\ninput b: number\n'
+        "score b_score = b * 2\nscore s = mean(a, b_score)\n"
+        "tier grade from s {\n  high: >= 5\n  low: otherwise\n}\n", encoding="utf-8")
+    (tmp_path / "draft.tier").write_text(
+        'methodology "Draft"\nextends "base.tier"\nscore b_score = 2\n', encoding="utf-8")
+    d = diff(dsl.load(str(tmp_path / "base.tier")), dsl.load(str(tmp_path / "draft.tier")))
+    changed = [c.name for c in d.changes if c.section == "definitions"]
+    assert changed == ["b_score"]
+    assert "component b_score" not in render_text(d)
