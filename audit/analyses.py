@@ -19,7 +19,8 @@ from typing import Any
 import attrs
 
 from audit.recorder import now_iso
-from audit.store import AuditError, AuditStore
+from audit.seals import seal_record
+from audit.store import AuditError, AuditStore, begin_write
 
 
 @attrs.frozen
@@ -82,10 +83,7 @@ def record_analysis(store: AuditStore, run_id: int, rows: dict, tool_version: st
     tierlang.sensitivity.analysis_rows(analysis)."""
     store.run(run_id)  # an unknown run is an AuditError
     conn = store.conn
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as e:
-        raise AuditError(f"cannot record in {store.path}: {e}; nothing was recorded") from e
+    begin_write(conn, store.path)  # queues behind other writers
     try:
         cursor = conn.execute(
             "INSERT INTO analyses (created, tool_version, run, kind, methodology_sha256, dataset_sha256, "
@@ -117,6 +115,7 @@ def record_analysis(store: AuditStore, run_id: int, rows: dict, tool_version: st
                 for position, c in enumerate(rows["choices"])
             ],
         )
+        seal_record(conn, "analysis", analysis_id)  # in the same transaction (audit/seals.py)
         conn.execute("COMMIT")
     except BaseException as e:
         if conn.in_transaction:

@@ -34,8 +34,6 @@ statistics. The parts of one entity sum to its score change (within float roundi
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
@@ -47,8 +45,18 @@ import pandas as pd
 
 from audit.explain import format_number
 from audit.recorder import now_iso
-from audit.store import AuditError, AuditStore, NodeInfo, RunInfo, decode_value, installed_version
+from audit.seals import seal_record
+from audit.store import (
+    AuditError,
+    AuditStore,
+    NodeInfo,
+    RunInfo,
+    begin_write,
+    decode_value,
+    installed_version,
+)
 from dsl.diff import StructuralDiff
+from dsl.escaping import csv_text
 from interpreter.ranking import rank_by_tier_and_score
 
 UNRATED = "(no tier)"
@@ -885,6 +893,19 @@ def record_comparison(store: AuditStore, comparison: Comparison, structural: dic
     structural_text = None if structural is None else json.dumps(structural, ensure_ascii=False)
     outcome_text = json.dumps(to_json(comparison), ensure_ascii=False)
     version = tool_version or installed_version()
+    begin_write(conn, store.path)  # the row and its seal (audit/seals.py) together, queued
+    try:
+        comparison_id = _insert_comparison(conn, comparison, kind, version, structural_text, outcome_text)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return comparison_id
+
+
+def _insert_comparison(conn, comparison: Comparison, kind: str, version: str, structural_text: str | None,
+                       outcome_text: str) -> int:
     row = conn.execute(
         "SELECT id FROM comparisons WHERE old_run = ? AND new_run = ? AND kind = ? "
         "AND tool_version = ? AND structural IS ? AND outcome = ? ORDER BY id LIMIT 1",
@@ -897,6 +918,7 @@ def record_comparison(store: AuditStore, comparison: Comparison, structural: dic
         "VALUES (?,?,?,?,?,?,?)",
         (now_iso(), version, kind, comparison.old.id, comparison.new.id, structural_text, outcome_text),
     )
+    seal_record(conn, "comparison", int(cursor.lastrowid))
     return int(cursor.lastrowid)
 
 
@@ -984,21 +1006,19 @@ MOVER_COLUMNS = ("key", "label", "old_tier", "new_tier", "move", "old_score", "n
 
 
 def movers_csv(c: Comparison) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(MOVER_COLUMNS)
+    rows = [MOVER_COLUMNS]
     for d in c.movers:
         a = d.attribution
         attribution = "" if a is None else "; ".join(
             [f"{x.text} ({_signed(x.amount)})" for x in a.causes] + list(a.tier_causes))
-        writer.writerow([
+        rows.append([
             d.key, d.label or "", d.old_tier or "", d.new_tier or "",
             "" if d.move is None else d.move,
             _csv_number(d.old_score), _csv_number(d.new_score), _csv_number(d.score_change),
             "" if d.old_rank is None else d.old_rank, "" if d.new_rank is None else d.new_rank,
             attribution,
         ])
-    return buffer.getvalue()
+    return csv_text(rows)  # cells a spreadsheet would evaluate neutralised (dsl/escaping.py)
 
 
 def _csv_number(x: float | None) -> str:

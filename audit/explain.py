@@ -43,6 +43,7 @@ from dsl.numbers import format_number
 from interpreter.trace import rule_prefix
 
 MEMBER_LIMIT = 20  # members listed per aggregation by default; None lists every one
+MAX_TREE_DEPTH = 40  # levels of one explanation tree; a deeper definition starts a tree of its own
 
 _AVERAGES = ("mean", "weighted_mean")
 _WEIGHTED = (*_AVERAGES, "sum")
@@ -170,6 +171,9 @@ class NodeExplanation:
     details: tuple[str, ...]  # the sentences shown under the node, in order
     children: tuple[NodeExplanation, ...]
     see_above: bool = False
+    # shown further down as a tree of its own: the chain of definitions is deeper than
+    # MAX_TREE_DEPTH (a tree that deep is unreadable, and would exhaust Python's stack)
+    see_below: bool = False
     level: str | None = None  # the lower level the node is evaluated at; None: the top level
     members: tuple[MemberGroup, ...] = ()  # what its `over` aggregations read, member by member
     doc: str | None = None  # its docstring (the ASSUMPTION notes auditors need)
@@ -251,6 +255,10 @@ def explain(
     headline = tiers[-1]
     roots = [builder.build(headline)]
     for node in tiers[:-1]:
+        if node.name not in builder.shown:
+            roots.append(builder.build(node))
+    while builder.deferred:  # definitions deeper than MAX_TREE_DEPTH: each a tree of its own
+        node = builder.deferred.pop(0)
         if node.name not in builder.shown:
             roots.append(builder.build(node))
     robustness = None if entity.is_member else robustness_line(store, run.id, entity.key)
@@ -341,6 +349,7 @@ class _Builder:
         self.has_facts = store.has_facts(run.id)
         self.typed = store.statistics(run.id)
         self.shown: set[str] = set()
+        self.deferred: list[NodeInfo] = []  # nodes past MAX_TREE_DEPTH, built as trees of their own
 
     def value(self, name: str) -> tuple[Any, str | None]:
         return self.values.get(name, (None, None))
@@ -349,7 +358,7 @@ class _Builder:
         """A node with one value for this entity: of its level or one it lies within."""
         return node.level in self.at
 
-    def build(self, node: NodeInfo) -> NodeExplanation:
+    def build(self, node: NodeInfo, depth: int = 0) -> NodeExplanation:
         value, reason = self.value(node.name)
         display = format_value(value, node.base)
         if reason:
@@ -368,7 +377,10 @@ class _Builder:
             level=node.level,
             doc=node.doc,
         )
-        if node.name in self.shown:
+        deeper = node.name not in self.shown and depth >= MAX_TREE_DEPTH
+        if deeper:
+            self.deferred.append(node)
+        if node.name in self.shown or deeper:
             return NodeExplanation(
                 **common,
                 display=display,
@@ -377,7 +389,8 @@ class _Builder:
                 tier=None,
                 details=(),
                 children=(),
-                see_above=True,
+                see_above=not deeper,
+                see_below=deeper,
             )
         self.shown.add(node.name)
         details: list[str] = []
@@ -405,7 +418,7 @@ class _Builder:
                 by_level.setdefault(over, []).append(aggregate)
         members = tuple(self.member_group(node, over, calls) for over, calls in by_level.items())
         children = tuple(
-            self.build(self.nodes[d])
+            self.build(self.nodes[d], depth + 1)
             for d in node.dependencies
             if d in self.nodes and self.readable(self.nodes[d])
         )
@@ -943,7 +956,7 @@ def _render(node: NodeExplanation, depth: int, lines: list[str], limit: int | No
     if node.level is not None:
         what += f" per {node.level}"
     title = node.label or node.name
-    tail = " (see above)" if node.see_above else ""
+    tail = " (see above)" if node.see_above else " (see below)" if node.see_below else ""
     lines.append(f"{indent}* {title} ({what}) = {node.display}{tail}")
     for sentence in node.details:
         lines.append(f"{indent}    {sentence}")
@@ -1004,9 +1017,11 @@ def _node_json(node: NodeExplanation) -> dict:
         "missing_reason": node.missing_reason,
         "see_above": node.see_above,
     }
+    if node.see_below:  # only in a chain deeper than MAX_TREE_DEPTH: the node is a root below
+        out["see_below"] = True
     if node.level is not None:
         out["level"] = node.level
-    if node.see_above:
+    if node.see_above or node.see_below:
         return out
     out.update(
         {

@@ -327,7 +327,8 @@ def _labels(series: pd.Series) -> np.ndarray:
 def _list_json(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
-    return json.dumps([_plain(v) for v in value], ensure_ascii=False, allow_nan=False)
+    # ±inf (an overflow: 10 ^ 400) as JSON's usual extension, Infinity, which json.loads reads back
+    return json.dumps([_plain(v) for v in value], ensure_ascii=False, allow_nan=True)
 
 
 def _texts(series: pd.Series) -> np.ndarray:

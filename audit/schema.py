@@ -37,6 +37,7 @@ Design notes (measured, see docs/audit.md):
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
@@ -486,7 +487,13 @@ def current_version(db: sqlite_utils.Database) -> int:
     if not db["tierlang_meta"].exists():
         return 0
     rows = list(db.query("SELECT value FROM tierlang_meta WHERE key = 'schema_version'"))
-    return int(rows[0]["value"]) if rows else 0
+    if not rows:
+        return 0
+    value = rows[0]["value"]
+    try:
+        return int(value)
+    except (TypeError, ValueError):  # a sqlite3 error, so that open_store reports the store unusable
+        raise sqlite3.DatabaseError(f"its schema_version is {value!r}, not a number") from None
 
 
 def set_version(db: sqlite_utils.Database, version: int) -> None:

@@ -14,8 +14,11 @@ from __future__ import annotations
 import importlib.metadata
 import itertools
 import json
+import logging
 import math
+import random
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,40 @@ from dsl.errors import did_you_mean
 from interpreter.trace import RunResult
 
 BUSY_TIMEOUT_MS = 10_000
+# Writers queue: a writer that finds another one writing waits BUSY_TIMEOUT_MS (SQLite's own
+# busy handler), then tries again, with a growing pause in between, for WRITE_WAIT_S seconds in
+# all before giving up (a healthy store's writers each finish in seconds; a lock held longer
+# is a stuck process). Each retry is logged (INFO) to the logger `tierlang.audit.queue`: the
+# CLI prints it as a progress line on stderr.
+WRITE_WAIT_S = 600.0
+_QUEUE = logging.getLogger("tierlang.audit.queue")
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite gave up because another connection holds the lock (SQLITE_BUSY, LOCKED)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def begin_write(conn: sqlite3.Connection, path: str) -> None:
+    """BEGIN IMMEDIATE, queueing behind other writers (WRITE_WAIT_S). Raises AuditError when
+    the wait is over or the store refuses the write for another reason."""
+    started = time.monotonic()
+    pause = 0.05
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            waited = time.monotonic() - started
+            if not is_busy(e) or waited >= WRITE_WAIT_S:
+                more = f" (after waiting {waited:.0f} s for other writers)" if is_busy(e) else ""
+                raise AuditError(f"cannot record in {path}: {e}{more}; nothing was recorded") from e
+            _QUEUE.info("waiting for %s: another process is recording in it (%.0f s so far)", path, waited)
+            time.sleep(pause * (0.5 + random.random()))  # jitter: waiting writers do not retry in step
+            pause = min(pause * 2, 2.0)
 
 
 class AuditError(Exception):
@@ -216,6 +253,14 @@ FROM runs r LEFT JOIN methodologies m ON m.sha256 = r.methodology_sha256
 """
 
 
+def _stored_json(text: Any, where: str, column: str) -> Any:
+    """A JSON column tierlang wrote; anything else (NULL, not JSON) is damage, said as such."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise sqlite3.DatabaseError(f"{where}: its {column} cannot be read ({e})") from None
+
+
 def _run_info(row: dict) -> RunInfo:
     return RunInfo(
         id=row["id"],
@@ -230,7 +275,7 @@ def _run_info(row: dict) -> RunInfo:
         entity_kind=row["entity_kind"],
         dataset_sha256=row["dataset_sha256"],
         dataset_path=row["dataset_path"],
-        params=json.loads(row["params"]),
+        params=_stored_json(row["params"], f"run {row['id']}", "params"),
         entity_count=row["entity_count"],
         node_count=row["node_count"],
         values_per_entity=row["values_per_entity"],
@@ -258,6 +303,14 @@ def decode_value(base: str, num: float | None, text: str | None, boolean: int | 
     return text
 
 
+def is_read_only(error: sqlite3.Error) -> bool:
+    """Whether SQLite refused a write because the store (file, folder or medium) is read-only."""
+    return getattr(error, "sqlite_errorcode", None) in _READ_ONLY_CODES or "readonly" in str(error)
+
+
+_READ_ONLY_CODES = {8, 264, 520, 776, 1032, 1288, 1544}  # SQLITE_READONLY and its extended codes
+
+
 def open_store(path: str | Path, create: bool = True) -> AuditStore:
     """Open the audit store at `path`, creating it (or migrating it) if needed.
 
@@ -283,7 +336,11 @@ def open_store(path: str | Path, create: bool = True) -> AuditStore:
         db = sqlite_utils.Database(conn)
         _migrate(db, path_text)
         if db.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
-            conn.execute("PRAGMA journal_mode = WAL")
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:
+                if not is_read_only(e):
+                    raise  # a read-only store stays readable: runs, explain, verify, diff --runs
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as e:
         conn.close()
@@ -388,10 +445,7 @@ class AuditStore:
         body = integrity.body_of_rows(rows).digest()
         version = tool_version if tool_version is not None else installed_version()
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for another writer
-        except sqlite3.OperationalError as e:
-            raise AuditError(f"cannot record in {self.path}: {e}; nothing was recorded") from e
+        begin_write(conn, self.path)  # queues behind other writers
         try:
             run_id = self._write_run(rows, started_text, version, note, rerun_of, user)
             self._write_entities(run_id, rows)

@@ -24,6 +24,7 @@ R_NUMBER = "number"
 R_BOOLEAN = "boolean"
 R_SCALAR = "scalar number"  # one value for the run (per-entity when `within` a group)
 R_SAME = "same as arguments"
+MAX_BANDS = 1_000  # quantile_band(x, n): n at most (n - 1 cut points per population)
 
 # Option names
 POLARITY = "polarity"

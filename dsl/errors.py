@@ -112,6 +112,9 @@ _INVISIBLE.update({code: 0xFFFD for code in (0x061C, 0x200B, 0x200E, 0x200F, 0x2
                                              *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 
 
+INVISIBLE_CHARACTERS = _INVISIBLE  # what `visible` replaces, and by what (also dsl/escaping.py)
+
+
 def visible(text: str) -> str:
     """`text` with control and bidirectional-control characters replaced by visible ones."""
     return text.translate(_INVISIBLE)

@@ -9,6 +9,7 @@ missing file or a path the rule refuses is a located error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +17,16 @@ import attrs
 
 from dsl import syntax as S
 from dsl.errors import ERROR, Diagnostic, Span
-from dsl.parser import parse_with_recovery
-from dsl.paths import PathRefused, methodology_root, resolve_reference, written_target
+from dsl.parser import MAX_SOURCE_BYTES, parse_with_recovery
+from dsl.paths import (
+    FileTooLarge,
+    NotARegularFile,
+    PathRefused,
+    methodology_root,
+    read_regular_file,
+    resolve_reference,
+    written_target,
+)
 
 MAX_EXTENDS_DEPTH = 32
 
@@ -29,10 +38,27 @@ class LoadedFile:
     module: S.Module
 
 
+# bytes read of a methodology file at most: the parser's character limit, at 4 bytes a character
+MAX_FILE_BYTES = 4 * MAX_SOURCE_BYTES
+
+
 def read_text(path: Path) -> str:
-    """UTF-8 text of a methodology file (a BOM is accepted). Raises OSError/UnicodeDecodeError."""
-    data = path.read_bytes()
-    return data.decode("utf-8-sig")
+    """UTF-8 text of a methodology file (a BOM is accepted), its line ends as the parser reads
+    them (`normalise_line_ends`). A FIFO, a device or a file over MAX_FILE_BYTES is refused
+    before it is read whole (dsl.paths.read_regular_file). Raises OSError/UnicodeDecodeError."""
+    data = read_regular_file(path, MAX_FILE_BYTES)
+    return normalise_line_ends(data.decode("utf-8-sig"))
+
+
+def normalise_line_ends(text: str) -> str:
+    """A carriage return not followed by a newline (old Mac line ends, or a stray one) is a line
+    end: it becomes a newline, so that a `#` comment ends where the editor shows the line end
+    (instead of swallowing the rest of the file). One character for one: every position stays
+    true. A CRLF is left as it is (the parser reads it as one line end)."""
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def load_chain(path: str, text: str | None = None,
@@ -53,6 +79,7 @@ def load_chain(path: str, text: str | None = None,
             except (OSError, UnicodeDecodeError) as error:
                 diagnostics.append(_unreadable(current_path, error, referrer))
                 break
+        current_text = normalise_line_ends(current_text)
         module, found = parse_with_recovery(current_text, current_path)
         diagnostics.extend(found)
         chain.append(LoadedFile(current_path, current_text, module))
@@ -112,6 +139,11 @@ def _unreadable(path: str, error: Exception, referrer: Span | None) -> Diagnosti
         message, hint = f"file not found: {path}", "check the path (relative to the extending file)."
     elif isinstance(error, IsADirectoryError):
         message, hint = f"{path} is a directory, not a methodology file", "name a .tier file."
+    elif isinstance(error, NotARegularFile):
+        message, hint = f"{path} is {error.strerror}: not read", "name a .tier file."
+    elif isinstance(error, FileTooLarge):
+        message = f"{path}: {error}: not read"
+        hint = "split the methodology into smaller files joined with `extends`."
     elif isinstance(error, UnicodeDecodeError):
         message = f"{path} is not valid UTF-8 (byte {error.start})"
         hint = "save the methodology as UTF-8."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import unicodedata
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from dsl import syntax as S
-from dsl.errors import ERROR, Diagnostic, Span, TierError, source_lines
+from dsl.errors import ERROR, INVISIBLE_CHARACTERS, Diagnostic, Span, TierError, source_lines
 from dsl.numbers import decimal_value
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -37,6 +38,7 @@ STATEMENT_KEYWORDS = (
     "methodology", "version", "effective", "entity", "extends", "library", "type", "input", "param",
     "indicator", "domain", "score", "let", "function", "tier", "limit", "test", "table",
 )
+_LONE_CR = re.compile(r"\r(?!\n)")
 _STATEMENT_START = re.compile(rf"^({'|'.join(STATEMENT_KEYWORDS)})\b", re.MULTILINE)
 _STATEMENT_NAME = re.compile(r"^(?:input|param|indicator|domain|score|let|function|tier|type|table)\s+([A-Za-z_]\w*)",
                              re.MULTILINE)
@@ -82,14 +84,19 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
         ]
     diagnostics: list[Diagnostic] = []
     broken: list[str] = []
+    if "\r" in text:  # a lone CR ends a line (dsl.loader.normalise_line_ends), one for one
+        text = _LONE_CR.sub("\n", text)
     work = text.lstrip("\ufeff") if text.startswith("\ufeff") else text
     if len(work) != len(text):
         work = " " + work  # keep columns true after dropping a byte-order mark
+    hidden = _refuse_hidden_characters(work, path, diagnostics)
     for _ in range(MAX_SYNTAX_ERRORS):
         try:
             tree = _lark().parse(work)
         except lark.exceptions.UnexpectedInput as error:
-            diagnostics.append(_syntax_diagnostic(error, path, work))
+            found = _syntax_diagnostic(error, path, work)
+            if (found.span.line, found.span.column) not in hidden:  # already reported as hidden
+                diagnostics.append(found)
             blanked = _blank_statement_at(work, error)
             broken += _STATEMENT_NAME.findall(work) and [
                 n for n in _STATEMENT_NAME.findall(work) if n not in _STATEMENT_NAME.findall(blanked)]
@@ -146,6 +153,43 @@ def _first_too_deep(node) -> lark.Tree | None:
                 return current
         stack.extend((child, depth) for child in reversed(current.children))
     return None
+
+
+# Characters a methodology may not hold anywhere (strings, comments, code): the controls a
+# terminal acts on (ESC starts CSI and OSC sequences), C1 controls, and the bidirectional and
+# zero-width controls that make a line read differently from what it holds ("Trojan Source").
+# Tab, newline and carriage return are line layout; everything else `visible` shows is refused.
+# Form feeds and the Unicode line and paragraph separators are whitespace to the parser and
+# show as what they are in editors: allowed.
+_HIDDEN = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(INVISIBLE_CHARACTERS)
+                                   if c not in (0x09, 0x0A, 0x0C, 0x0D, 0x2028, 0x2029)) + "]")
+_CONTROL_NAMES = {0x1B: "ESCAPE", 0x07: "BELL", 0x08: "BACKSPACE", 0x00: "NUL", 0x7F: "DELETE",
+                  0x9B: "CONTROL SEQUENCE INTRODUCER", 0x9D: "OPERATING SYSTEM COMMAND", 0x0C: "FORM FEED"}
+MAX_HIDDEN_REPORTED = 10
+
+
+def _refuse_hidden_characters(text: str, path: str, diagnostics: list[Diagnostic]) -> set[tuple[int, int]]:
+    """Report each character of _HIDDEN (up to MAX_HIDDEN_REPORTED, the last saying how many
+    more), located; give their (line, column), where the parser's own "unexpected character"
+    is not reported again."""
+    found = list(_HIDDEN.finditer(text))
+    positions: set[tuple[int, int]] = set()
+    if not found:
+        return positions
+    for index, match in enumerate(found[:MAX_HIDDEN_REPORTED]):
+        code = ord(match.group())
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        name = _CONTROL_NAMES.get(code) or unicodedata.name(match.group(), "(a control character)")
+        unlisted = len(found) - MAX_HIDDEN_REPORTED
+        more = f" (and {unlisted} more in the file)" if index == MAX_HIDDEN_REPORTED - 1 and unlisted > 0 else ""
+        positions.add((line, column))
+        diagnostics.append(Diagnostic(
+            ERROR, "hidden-character", f"the file holds U+{code:04X} {name}{more}",
+            Span.point(path, line, column),
+            "a terminal or an editor acts on this character or hides it, so the line may not be "
+            "what it shows: remove it."))
+    return positions
 
 
 def _too_deep(path: str) -> Diagnostic:

@@ -95,3 +95,53 @@ def _inside(path: Path, root: Path) -> bool:
         return path == root or path.is_relative_to(root)
     except ValueError:
         return False
+
+
+# ---------------------------------------------------------------- reading a file, bounded
+
+
+class NotARegularFile(OSError):
+    """The path names a FIFO, a device, a socket: something that is not a file of bytes at rest
+    (reading it could block forever, or never end)."""
+
+
+class FileTooLarge(OSError):
+    """The file holds more bytes than the limit for what is read."""
+
+    def __init__(self, path: str, limit: int):
+        super().__init__(f"the file is larger than {limit:,} bytes")
+        self.limit = limit
+        self.filename = path
+
+
+def read_regular_file(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of the regular file at `path`, refusing what would hang or exhaust memory.
+
+    Checked before opening (`os.stat`: a FIFO is never opened, so nothing waits for a writer),
+    opened without blocking and checked again (the path may have been swapped meanwhile), and
+    read at most `limit` + 1 bytes: a larger file raises FileTooLarge however it grows while
+    read. Raises OSError (FileNotFoundError, IsADirectoryError, PermissionError,
+    NotARegularFile, FileTooLarge)."""
+    import stat
+
+    shown = os.fspath(path)
+
+    def regular(mode: int) -> None:
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", shown)
+        if not stat.S_ISREG(mode):
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode)
+                    or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise NotARegularFile(0, f"{kind}, not a file", shown)
+
+    regular(os.stat(shown).st_mode)
+    fd = os.open(shown, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        regular(info.st_mode)
+        if info.st_size > limit:
+            raise FileTooLarge(shown, limit)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(shown, limit)
+    return data

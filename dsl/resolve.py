@@ -27,6 +27,9 @@ COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 ORDERINGS = ("<", "<=", ">", ">=")
 ARITHMETIC = ("+", "-", "*", "/", "^")
 MAX_FUNCTION_DEPTH = 32
+# parts (names, operators, calls, constants) of one call of a user function once expanded:
+# functions are expanded inline, so one that uses a parameter twice doubles its argument
+MAX_EXPANDED_NODES = 100_000
 
 
 def is_error(t: T.Type | None) -> bool:
@@ -134,6 +137,8 @@ class Resolver:
         self._depth = 0  # expressions being resolved, one inside the other
         self._too_deep_reported = False
         self._outer_calls: list[Span] = []  # user-function calls written in the statement itself
+        self._expanded = 0  # expression parts resolved within the current outer call
+        self._too_large_reported = False
 
     def error(self, code, message, span, hint=None, notes=()):
         self.diagnostics.append(Diagnostic(ERROR, code, message, span, hint, tuple(notes)))
@@ -550,6 +555,16 @@ class Resolver:
                            f"{MAX_NESTING} levels deep", where,
                            "split it into named definitions (`let`), or simplify the functions.")
             return M.Const(None, ERROR_TYPE, span=e.span)
+        if self._outer_calls:  # inside a user function: the expansion is bounded in size
+            self._expanded += 1
+            if self._expanded > MAX_EXPANDED_NODES:
+                if not self._too_large_reported:
+                    self._too_large_reported = True
+                    self.error("too-large", f"with its functions expanded, this expression has more than "
+                               f"{MAX_EXPANDED_NODES:,} parts", self._outer_calls[0],
+                               "a function that uses a parameter more than once copies its argument each "
+                               "time: name the argument with `let`, or simplify the functions.")
+                return M.Const(None, ERROR_TYPE, span=e.span)
         method = getattr(self, f"_e_{type(e).__name__}")
         self._depth += 1
         try:
@@ -947,6 +962,7 @@ class Resolver:
         if ctx.functions:
             return self.expr(decl.body, inner, expect)
         self._outer_calls.append(e.span)
+        self._expanded, self._too_large_reported = 0, False
         try:
             return self.expr(decl.body, inner, expect)
         finally:
@@ -1205,7 +1221,8 @@ class _CallResolver:
     # Bounds of constant arguments: (function, argument index) -> (test, what it must be).
     CONSTANT_RULES = {
         ("round", 1): (lambda v: float(v).is_integer(), "a whole number of digits"),
-        ("quantile_band", 1): (lambda v: float(v).is_integer() and v >= 2, "a whole number of bands, 2 or more"),
+        ("quantile_band", 1): (lambda v: float(v).is_integer() and 2 <= v <= B.MAX_BANDS,
+                               f"a whole number of bands from 2 to {B.MAX_BANDS:,}"),
         ("population_quantile", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
         ("winsorize", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
         ("winsorize", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),

@@ -72,6 +72,7 @@ import io
 import math
 import os
 import re
+import unicodedata
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
@@ -83,9 +84,10 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from dsl.errors import did_you_mean
+from dsl.errors import INVISIBLE_CHARACTERS, did_you_mean, visible
 from dsl.model import INPUT, EntityLevel, Methodology, Node
 from dsl.numbers import DECIMAL, decimal_value
+from dsl.paths import FileTooLarge, NotARegularFile, read_regular_file
 from dsl.types import BOOLEAN, LEVEL, NUMBER, TEXT
 from interpreter.errors import (
     BAD_ENCODING,
@@ -96,6 +98,8 @@ from interpreter.errors import (
     FILE_NOT_FOUND,
     FORMULA_NO_VALUE,
     INCONSISTENT_MEMBER,
+    KEY_FORMS,
+    KEY_HIDDEN,
     KEY_WHITESPACE,
     MALFORMED_CSV,
     MISSING_COLUMN,
@@ -221,10 +225,21 @@ def _fail(source: str, problem: DataProblem):
     raise DataError([problem], source)
 
 
+# A data file is read whole into memory: larger files are refused, before and while reading
+# (a file that grows, /dev/zero), never read whole first. docs/semantics.md, "Limits".
+MAX_DATA_BYTES = 512 * 1024 * 1024
+
+
 def _read_bytes(path: str) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular_file(path, MAX_DATA_BYTES)
+    except NotARegularFile as e:
+        _fail(path, DataProblem(f"is {e.strerror}: not read", hint="name a .csv, .tsv or .xlsx file",
+                                code=UNREADABLE))
+    except FileTooLarge:
+        _fail(path, DataProblem(f"the file is larger than {MAX_DATA_BYTES:,} bytes: not read",
+                                hint="split the table, or keep only the columns the methodology reads",
+                                code=UNREADABLE))
     except FileNotFoundError:
         _fail(path, DataProblem("file not found", code=FILE_NOT_FOUND))
     except IsADirectoryError:
@@ -256,12 +271,22 @@ def _unsupported_format(ext: str) -> DataProblem:
 
 def _decode(data: bytes, path: str, encoding: str) -> str:
     try:
-        codec = codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
+        codec = info.name
     except LookupError:
         _fail(
             path,
             DataProblem(
                 f"unknown encoding {quote(encoding)}",
+                hint="use an encoding such as utf-8, cp1252 or latin-1",
+                code=BAD_ENCODING,
+            ),
+        )
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib_codec: not text
+        _fail(
+            path,
+            DataProblem(
+                f"{quote(encoding)} is not a text encoding",
                 hint="use an encoding such as utf-8, cp1252 or latin-1",
                 code=BAD_ENCODING,
             ),
@@ -628,8 +653,36 @@ def _cell_text(value) -> str | None:
 # ---------------------------------------------------------------- Excel
 
 
+# An .xlsx file is a zip of XML parts: the sizes its directory declares once inflated are
+# bounded before openpyxl inflates anything (a 7 MB "bomb" can inflate to gigabytes).
+# zipfile stops at the declared size (and fails the CRC check past it), so the bound holds.
+MAX_XLSX_INFLATED = MAX_DATA_BYTES
+
+
+def _check_inflated_size(data: bytes, path: str) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip: openpyxl says what is wrong with it
+    inflated = sum(p.file_size for p in parts)
+    if inflated > MAX_XLSX_INFLATED:
+        largest = max(parts, key=lambda p: p.file_size)
+        _fail(
+            path,
+            DataProblem(
+                f"the workbook inflates to {inflated:,} bytes (its part {largest.filename} alone to "
+                f"{largest.file_size:,}), more than the {MAX_XLSX_INFLATED:,} tierlang reads: not read",
+                hint="export the table as CSV, or split the workbook",
+                code=BAD_XLSX,
+            ),
+        )
+
+
 def _read_xlsx(data: bytes, path: str, sheet: str | None) -> tuple[pd.DataFrame, str]:
     import openpyxl
+
+    _check_inflated_size(data, path)
 
     try:
         with warnings.catch_warnings():
@@ -941,14 +994,64 @@ def _spaced_key(k: str, row: int, column: str) -> DataProblem:
     )
 
 
+# Keys must print as what they are: two keys that look the same must be the same key. Refused
+# in a key: every control character (tab and newline too), the bidirectional controls and the
+# zero-width characters (dsl.errors.INVISIBLE_CHARACTERS); two keys that differ only in their
+# Unicode normal form (é as one code point, NFC, or as e and a combining accent, NFD) are refused
+# together, naming both rows. Labels may hold anything: they are escaped where shown.
+_KEY_HIDDEN = re.compile("[\t" + "".join(re.escape(chr(c)) for c in sorted(INVISIBLE_CHARACTERS)) + "]")
+
+
+_KEY_CONTROL_NAMES = {"\t": "TAB", "\n": "NEWLINE", "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE"}
+
+
+def _key_form_problems(keys: list, rows: list[int], column: str) -> list[DataProblem]:
+    """Keys (non-empty, each with the row it is first in) holding a character that prints as
+    nothing or as something else, and keys the same once in Unicode normal form NFC."""
+    problems: list[DataProblem] = []
+    joined = "\ue000".join(keys)  # one search over every key (joined by a private-use character)
+    if _KEY_HIDDEN.search(joined) is not None:
+        for k, row in zip(keys, rows):
+            hidden = _KEY_HIDDEN.search(k.strip())  # whitespace around a key: key-whitespace
+            if hidden is not None:
+                char = hidden.group()
+                name = _KEY_CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
+                problems.append(DataProblem(
+                    f"key {quote(visible(k))} holds U+{ord(char):04X} ({name}), which prints as "
+                    "nothing or as something else",
+                    row=row, column=column, code=KEY_HIDDEN,
+                    hint="remove it: a key must print as what it is"))
+    if not joined.isascii():
+        forms: dict[str, list[tuple[str, int]]] = {}
+        for k, row in zip(keys, rows):
+            if not k.isascii():
+                forms.setdefault(unicodedata.normalize("NFC", k), []).append((k, row))
+        for same in forms.values():
+            written = dict(same)  # each distinct spelling once, with its first row
+            if len(written) > 1:
+                listed = " and ".join(f"{quote(k)} (row {row}, {_form(k)})" for k, row in written.items())
+                problems.append(DataProblem(
+                    f"keys {listed} are the same text written in two Unicode forms",
+                    column=column, code=KEY_FORMS,
+                    hint="save the file with one form (NFC, what most editors write)"))
+    return problems
+
+
+def _form(key: str) -> str:
+    return "NFC" if unicodedata.is_normalized("NFC", key) else "NFD" if unicodedata.is_normalized(
+        "NFD", key) else "mixed"
+
+
 def _check_keys(keys: np.ndarray, rows: np.ndarray, column: str) -> list[DataProblem]:
     series = pd.Series(keys, dtype=object)
     empty = series.isna().to_numpy()
     problems = _empty_keys(empty, rows, column)
-    for i in np.flatnonzero(~empty):
+    present = np.flatnonzero(~empty)
+    for i in present:
         k = keys[i]
         if k != k.strip():
             problems.append(_spaced_key(k, int(rows[i]), column))
+    problems += _key_form_problems([keys[i] for i in present], [int(rows[i]) for i in present], column)
     repeated: dict[str, list[int]] = {}
     for i in np.flatnonzero(series.duplicated(keep=False).to_numpy() & ~empty):
         repeated.setdefault(keys[i], []).append(int(rows[i]))
@@ -1192,6 +1295,7 @@ def _read_level(d: _LevelData, m: Methodology) -> list[DataProblem]:
             for k, i in zip(d.keys, first):
                 if k != k.strip():
                     problems.append(_spaced_key(k, int(rows[i]), lv.key))
+            problems += _key_form_problems(list(d.keys), [int(rows[i]) for i in first], lv.key)
     bad_rows: dict[str, set[int]] = {}  # column: rows whose cell could not be read
     compared: list[tuple[str, np.ndarray]] = []  # (column, values compared between rows)
     if lv.parent is not None and m.level(lv.parent).key in present:

@@ -49,7 +49,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from dsl.builtins import BUILTINS, DEFAULT_QUANTILE_METHOD
+from dsl.builtins import BUILTINS, DEFAULT_QUANTILE_METHOD, MAX_BANDS
 from dsl.model import Call, Const, ListOf, Ref
 from dsl.printer import Printer
 from dsl.types import BOOLEAN, LEVEL, NUMBER, Type
@@ -144,7 +144,7 @@ def _round(ev, call: Call) -> Val:
 def _round_to(ev, call: Call, x: Val, digits) -> Val:
     if digits is None or not np.isfinite(digits):
         return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.reasons, COMPONENT_MISSING))
-    return _row(call.type, ev.n, [x], lambda v: numeric.round_half_away(v, int(digits)))
+    return _row(call.type, ev.n, [x], lambda v: numeric.round_half_away(v, digits))
 
 
 @builtin("goalpost")
@@ -544,7 +544,9 @@ def _percentile(ev, call: Call) -> Val:
 
 def _quantile_band(ev, call: Call, bands) -> Val:
     lower = _polarity_lower(call)
-    if bands is None or not np.isfinite(bands) or int(bands) < 1:
+    # beyond MAX_BANDS (a param overridden at run time): missing, as for no band at all, never
+    # n - 1 quantiles computed (quantile_band(x, 1e8) would need gigabytes)
+    if bands is None or not np.isfinite(bands) or int(bands) < 1 or bands > MAX_BANDS:
         x = ev.eval(call.args[0])
         return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.reasons, OUT_OF_DOMAIN))
     bands = int(bands)

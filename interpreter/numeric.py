@@ -108,6 +108,9 @@ def _scale_down(v: np.ndarray, k: np.ndarray) -> np.ndarray:
     return _scale_up(v, -k)
 
 
+_MAX_DIGITS = 400
+
+
 def round_half_away(x, digits: int) -> np.ndarray:
     """Spreadsheet ROUND: half away from zero on the decimal value.
 
@@ -121,7 +124,9 @@ def round_half_away(x, digits: int) -> np.ndarray:
     floor(N / 10^m + 1/2), where N / 10^m is exact or at least not mistaken for a half.
     """
     x = np.asarray(x, dtype=float)
-    digits = int(digits)
+    # A float64 has no decimal digit beyond 10^309 nor below 10^-340: rounding at more places
+    # than that is rounding at that many (round(x, 1e308) is x, round(x, -1e308) is 0).
+    digits = int(min(max(float(digits), -_MAX_DIGITS), _MAX_DIGITS))
     out = np.array(x, dtype=float, copy=True)
     finite = np.isfinite(x) & (x != 0)
     # Below 1e-290 the scaling would overflow; such values round to 0 at any sane `digits`.
@@ -148,6 +153,7 @@ def round_half_away(x, digits: int) -> np.ndarray:
             _scale_down(n, k),
             _scale_down(dropped, np.full_like(k, digits)),
         )
+        rounded = np.where(m > _SIGNIFICANT, 0.0, rounded)  # every digit dropped (and 10^-digits overflows)
     out[finite] = np.sign(x[finite]) * rounded + 0.0  # + 0.0: no negative zero
     return out
 

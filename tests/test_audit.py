@@ -794,10 +794,12 @@ def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path, monkeypatch
         s.record(every_type_result())
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(store_module, "WRITE_WAIT_S", 0.3)  # a writer queues this long before giving up
     try:
         with open_store(path) as s:
             s.conn.execute("PRAGMA busy_timeout = 50")  # do not wait the full 10 s here
-            with pytest.raises(AuditError, match="database is locked; nothing was recorded"):
+            with pytest.raises(AuditError, match=r"database is locked \(after waiting \d+ s for other writers\); "
+                                                 "nothing was recorded"):
                 s.record(every_type_result())
             assert store_module.BUSY_TIMEOUT_MS == 10_000
     finally:

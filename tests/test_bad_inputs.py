@@ -135,7 +135,7 @@ def assert_located_data(output: str, path: str) -> None:
 
 def check_methodology(path: str, store: Path, expected_file: Path | None = None,
                       expected: str | None = None) -> None:
-    text = Path(path).read_bytes()
+    text = Path(path).read_bytes() if Path(path).is_file() else b""  # never open a FIFO or a device
     before = snapshot(store)
     if text.startswith(TEST_MARKER.encode()):
         assert CliRunner().invoke(main, ["check", path]).exit_code == 0  # valid: fails when tested
@@ -280,7 +280,71 @@ def _extends_chain(folder: Path) -> Path:
     return folder / "m0.tier"
 
 
+def _fifo(folder: Path, name: str) -> Path:
+    """A named pipe no process writes to: opening it for reading would wait forever."""
+    path = folder / name
+    os.mkfifo(path)
+    return path
+
+
+def _extends_fifo(folder: Path) -> Path:
+    _fifo(folder, "base.tier")
+    return _write(folder, "m.tier", 'methodology "M"\nentity Trust key code\nextends "base.tier"\n')
+
+
+def _device(folder: Path) -> Path:
+    """/dev/zero under a data file's name: endless, never read."""
+    path = folder / "zero.csv"
+    os.symlink("/dev/zero", path)
+    return path
+
+
+def _doubling_functions(folder: Path) -> Path:
+    """Each function uses its parameter twice: fully expanded, f18(a) would have 2^19 parts."""
+    functions = "function f0(x) = x + x\n" + "".join(
+        f"function f{i}(x) = f{i - 1}(x) + f{i - 1}(x)\n" for i in range(1, 19))
+    return _write(folder, "doubling.tier", HEADER + functions + "let b = f18(a)\n")
+
+
+def _xlsx_bomb(folder: Path) -> Path:
+    """A workbook of 0.6 MB whose parts declare 630 MB once inflated."""
+    import zipfile
+
+    path = folder / "bomb.xlsx"
+    with zipfile.ZipFile(ROOT / CORPUS / "data" / "duplicate_header.xlsx") as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in source.infolist():
+            bomb.writestr(info, source.read(info.filename))
+        with bomb.open("xl/sharedStrings2.xml", "w") as part:
+            chunk = b"A" * (1 << 20)
+            for _ in range(600):
+                part.write(chunk)
+    return path
+
+
 GENERATED_METHODOLOGIES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    # issue 15: refused before opening (a FIFO would block forever), bounded expansion
+    "methodology_is_a_fifo": (
+        lambda f: _fifo(f, "pipe.tier"),
+        "error: {path} is a named pipe (FIFO), not a file: not read\n",
+    ),
+    "extends_a_fifo": (
+        _extends_fifo,
+        "{path}:3:1: error: {folder}/base.tier is a named pipe (FIFO), not a file: not read\n",
+    ),
+    "methodology_is_dev_zero": (
+        lambda f: Path("/dev/zero"),
+        "error: /dev/zero is a device, not a file: not read\n",
+    ),
+    "functions_doubling_per_level": (
+        _doubling_functions,
+        "{path}:23:9: error: with its functions expanded, this expression has more than 100,000 parts\n",
+    ),
+    "quantile_band_of_a_hundred_million": (
+        lambda f: _write(f, "bands.tier", HEADER + "param n = 100000000\nlet b = quantile_band(a, n)\n"),
+        "{path}:5:26: error: argument 2 of quantile_band must be a whole number of bands from 2 to 1,000, "
+        "not 100000000\n",
+    ),
     "ten_thousand_definitions": (
         lambda f: _write(f, "many.tier", HEADER + "let d0 = a\n"
                          + "".join(f"let d{i} = d{i - 1} + 1\n" for i in range(1, N)) + "let z = d9999 + nope\n"),
@@ -366,6 +430,19 @@ def _data(header: str, rows: list[str]) -> str:
 
 DATA_HEADER = "code,name,score,safe,flagged,region"
 GENERATED_DATA: dict[str, tuple[Callable[[Path], Path], str]] = {
+    # issue 15: refused before opening or reading whole
+    "data_is_a_fifo": (
+        lambda f: _fifo(f, "pipe.csv"),
+        "{path}: is a named pipe (FIFO), not a file: not read\n",
+    ),
+    "data_is_dev_zero": (
+        _device,
+        "{path}: is a device, not a file: not read\n",
+    ),
+    "xlsx_bomb": (
+        _xlsx_bomb,
+        "{path}: the workbook inflates to ",
+    ),
     "long_line_number": (
         lambda f: _write(f, "long.csv", _data(DATA_HEADER, ["A1,Alpha," + "9" * 100_000 + ",good,false,North"])),
         '{path}: 1 problem in the data:\n  row 2, column "score": "' + "9" * 50

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl import syntax as S
-from dsl.errors import TierError
+from dsl.errors import INVISIBLE_CHARACTERS, TierError
 from dsl.formatter import (
     KEYWORDS,
     LINE_WIDTH,
@@ -400,7 +400,9 @@ def test_a_comment_is_never_put_inside_a_docstring():
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s not in KEYWORDS)
 NUMBER_TEXTS = st.from_regex(r"\d{1,4}(\.\d{1,3})?([eE][+-]?\d{1,2})?%?", fullmatch=True)
-TEXTS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=8)
+# characters a methodology may not hold (dsl/parser.py, issue 15): never generated
+HIDDEN = "".join(chr(c) for c in INVISIBLE_CHARACTERS if c not in (0x09, 0x0A, 0x0C, 0x0D, 0x2028, 0x2029))
+TEXTS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r" + HIDDEN), max_size=8)
 
 
 def number_from(text: str) -> S.Number:
@@ -473,7 +475,8 @@ def test_generated_labels_read_back_as_the_same_tree(level_labels, tier_labels):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).filter(lambda t: '"""' not in t))
+@given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=HIDDEN), max_size=40)
+       .filter(lambda t: '"""' not in t))
 def test_generated_docstrings_read_back_the_same(body):
     doc = inspect.cleandoc(body.replace("\r\n", "\n").replace("\r", "\n"))  # what the parser keeps
     if '"""' in doc:

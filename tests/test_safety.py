@@ -376,12 +376,14 @@ WEIRD = [
     ("'; DROP TABLE runs; --", 'Robert"); DROP TABLE entities;-- zqxj'),
     ("<script>alert('zqxj')</script>", "<b onmouseover=\"alert(1)\">bold</b> &amp; &lt;"),
     ("😀🏥 zqxj", "مستشفى الشفاء zqxj"),
-    ("a\u202eb\u200fzqxj", "\u05e9\u05dc\u05d5\u05dd 'x' \"y\" zqxj"),
+    # a key may not hold a bidirectional control, a zero-width character or a tab (it would print as
+    # another key: interpreter/data.py refuses it, test_hostile.py); a label may, escaped where shown
+    ("rtl zqxj", "a\u202eb\u200f \u05e9\u05dc\u05d5\u05dd 'x' \"y\" zqxj"),
     ("O'Brien; SELECT * FROM runs", 'Smith, "Jr" \\ zqxj'),
     ("%s %d ? :name $1 zqxj", "{0} {key} %(x)s zqxj"),
     ("[/red] zqxj", "[bold]markup[/bold] :smile: zqxj"),
     ("=HYPERLINK(\"http://zqxj\", \"x\")", "=1+1 zqxj"),
-    ("zqxj\ttab", "line\u2028separator zqxj"),
+    ("zqxj tab", "line\u2028separator\ttab zqxj"),
 ]
 PRINTABLE = [(k, v) for k, v in WEIRD if (k + v).isprintable()]  # a table shows a tab as spaces
 

@@ -12,10 +12,10 @@ import click
 # dsl, the interpreter and pandas are imported inside the commands that use them, so that
 # `--version`, `--help` and completion start at once (benchmarks/startup.py; tests/test_startup.py).
 from tierlang import __version__
-from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
+from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, TierlangGroup, fail, guarded
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TierlangGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tierlang")
 def main() -> None:
     """Rating methodologies as code, with an audit trail."""
@@ -233,7 +233,9 @@ def explain(entity, run_id, audit, output_format, against, members, out, depth) 
         fail(f"error: --members {members}: write a number of members, or all")
     explanation = guarded(lambda: api.explain(entity, run_id=run_id, audit=audit, member_limit=member_limit))
     if output_format == "json":
-        click.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
+        from dsl.escaping import json_text
+
+        click.echo(json_text(to_json(explanation), indent=2))
     else:
         click.echo(render_text(explanation, depth=depth), nl=False)
     if out:
@@ -291,8 +293,10 @@ def test_command(files, quiet) -> None:
 @main.command()
 def lsp() -> None:
     """Run the language server (for editors) over stdin and stdout."""
+    from tierlang.cli_support import unescaped
     from tierlang.lsp.server import main as serve  # pygls is imported only for this command
 
+    sys.stdout, sys.stderr = unescaped(sys.stdout), unescaped(sys.stderr)  # a protocol, not text for people
     serve()
 
 

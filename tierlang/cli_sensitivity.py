@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 import re
 import shutil
@@ -13,7 +11,8 @@ import sys
 
 import click
 
-from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
+from dsl.escaping import csv_text, json_text
+from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded, unescaped
 
 INDEX_TIER = "~ranked"  # tierlang.sensitivity.INDEX_TIER: the analysis of an index (no tiers)
 
@@ -104,7 +103,7 @@ class _progress:
         )
 
         self.bar = Progress(TextColumn("evaluating samples"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                            TimeRemainingColumn(), console=Console(file=unescaped(sys.stderr)), transient=True)
         self.bar.__enter__()
         return self.update
 
@@ -356,22 +355,21 @@ def to_json(analysis) -> dict:
 
 
 def render_json(analysis) -> str:
-    return json.dumps(to_json(analysis), indent=2, ensure_ascii=False) + "\n"
+    return json_text(to_json(analysis), indent=2) + "\n"
 
 
 def render_csv(analysis) -> str:
     """One row per entity: nominal tier and rank, the probability of each tier, the rank interval."""
     labels = list(analysis.labels) + [analysis.unrated]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["key", "label", "nominal_tier", "nominal_rank", "nominal_score", "held", "stable",
+    rows = []
+    rows.append(["key", "label", "nominal_tier", "nominal_rank", "nominal_score", "held", "stable",
                      *[f"p_{label}" for label in labels], "median_rank", "rank_low", "rank_high",
                      "most_sensitive"])
     for e in analysis.entities:
-        writer.writerow([e.key, e.label or "", e.nominal_tier or "", _blank(e.nominal_rank), _blank(e.nominal_score),
+        rows.append([e.key, e.label or "", e.nominal_tier or "", _blank(e.nominal_rank), _blank(e.nominal_score),
                          e.held, "yes" if e.stable else "no", *[e.probabilities.get(label, 0.0) for label in labels],
-                         _blank(e.median_rank), _blank(e.rank_low), _blank(e.rank_high), e.most_sensitive or ""])
-    return buffer.getvalue()
+                     _blank(e.median_rank), _blank(e.rank_low), _blank(e.rank_high), e.most_sensitive or ""])
+    return csv_text(rows)  # cells a spreadsheet would evaluate neutralised (dsl/escaping.py)
 
 
 def _blank(value) -> str:

@@ -10,23 +10,31 @@ import click
 from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
 
 
-def digest_line(run_id: int, chain: str | None) -> str:
-    """The one-line digest `tierlang runs --digest` prints and `verify --expect-digest` reads."""
+def digest_line(run_id: int, chain: str | None, records=()) -> str:
+    """The one-line digest `tierlang runs --digest` prints and `verify --expect-digest` reads:
+    the latest run and its chain hash, then the latest sealed comparison and analysis with
+    their seals (audit/seals.py), when the store has any."""
     from audit.integrity import CHAIN_SCHEME
 
-    return f"{CHAIN_SCHEME} run {run_id} {chain or '-'}"
+    sealed = "".join(f" {kind} {record_id} {seal}" for kind, record_id, seal in records)
+    return f"{CHAIN_SCHEME} run {run_id} {chain or '-'}{sealed}"
 
 
-def parse_digest(text: str) -> tuple[int, str]:
-    """(run id, chain hash) from a digest line: `tierlang-chain-v1 run 7 HEX` (the scheme
-    word may be left out)."""
+def parse_digest(text: str):
+    """(run id, chain hash, ((kind, id, seal), ...)) from a digest line:
+    `tierlang-chain-v1 run 7 HEX [comparison 3 HEX] [analysis 1 HEX]` (the scheme word may be
+    left out)."""
     from audit.integrity import CHAIN_SCHEME
+    from audit.seals import KINDS
 
     words = text.split()
     if words and words[0] == CHAIN_SCHEME:
         words = words[1:]
-    if len(words) == 3 and words[0] == "run" and words[1].isdigit() and len(words[2]) == 64:
-        return int(words[1]), words[2].lower()
+    records = words[3:]
+    triples = [records[i:i + 3] for i in range(0, len(records), 3)]
+    if (len(words) >= 3 and words[0] == "run" and words[1].isdigit() and len(words[2]) == 64
+            and all(len(t) == 3 and t[0] in KINDS and t[1].isdigit() and len(t[2]) == 64 for t in triples)):
+        return int(words[1]), words[2].lower(), tuple((t[0], int(t[1]), t[2].lower()) for t in triples)
     raise click.BadParameter(
         f"expected '{CHAIN_SCHEME} run ID HASH' (what `tierlang runs "
         f"--digest` prints), not {text!r}",
@@ -119,7 +127,7 @@ def verify(runs, all_runs, audit, expect) -> None:
     else:
         click.echo("store: integrity ok" + (", digest matches" if expected else ""))
     if report.latest is not None:
-        click.echo(f"latest: {digest_line(*report.latest)}")
+        click.echo(f"latest: {digest_line(*report.latest, report.latest_records)}")
     if failed_runs or problems:
         what = []
         if failed_runs:
@@ -138,14 +146,23 @@ def _digest_problems(expected: tuple[int, str], report, audit) -> list[str]:
     """A published digest (run N, chain hash H) holds if run N is still stored with chain hash
     H and the chain up to it is intact (checked when run N is among the runs verified)."""
     from audit import open_store
+    from audit.seals import seal_of
     from tierlang import api
 
-    run_id, chain = expected
+    run_id, chain, records = expected
     store = guarded(lambda: open_store(api.audit_path(audit), create=False))
     try:
         row = store.conn.execute("SELECT chain_hash FROM runs WHERE id = ?", (run_id,)).fetchone()
+        sealed = [(kind, record_id, seal, seal_of(store.conn, kind, record_id)) for kind, record_id, seal in records]
     finally:
         store.close()
+    problems = [
+        f"digest: {kind} {record_id} has seal {str(now)[:12]}, the digest says {seal[:12]}: "
+        f"{kind} records up to {record_id} were changed or deleted since the digest was taken"
+        for kind, record_id, seal, now in sealed if now != seal
+    ]
+    if problems:
+        return problems
     if row is None:
         return [f"digest: run {run_id} is no longer in the store"]
     if row[0] != chain:
@@ -193,7 +210,7 @@ def rerun(run_id, data, audit, output_format, encoding, sheet, note) -> None:
 
 def print_digest(audit: str | None) -> None:
     """`tierlang runs --digest`: the latest run's id and chain hash, one line."""
-    from audit import integrity, open_store
+    from audit import integrity, open_store, seals
     from audit.store import AuditError
     from tierlang import api
 
@@ -201,10 +218,11 @@ def print_digest(audit: str | None) -> None:
         store = open_store(api.audit_path(audit), create=False)
         try:
             latest = integrity.latest_digest(store.conn)
+            records = seals.latest_seals(store.conn)
         finally:
             store.close()
         if latest is None:
             raise AuditError(f"the audit store {api.audit_path(audit)} has no runs yet")
-        return latest
+        return (*latest, records)
 
     click.echo(digest_line(*guarded(action)))

@@ -12,7 +12,7 @@ recorded in the store (`comparisons`), linked to both runs.
 
 from __future__ import annotations
 
-import json
+import sqlite3
 import tempfile
 from pathlib import Path, PurePath
 
@@ -22,11 +22,12 @@ import dsl
 from audit.compare import Comparison, compare, movers_csv, record_comparison
 from audit.compare import render_text as render_outcome
 from audit.compare import to_json as outcome_json
-from audit.store import AuditStore, open_store
+from audit.store import AuditStore, is_read_only, open_store
 from dsl.diff import StructuralDiff, diff
 from dsl.diff import render_text as render_structural
 from dsl.diff import to_json as structural_json
 from dsl.errors import did_you_mean
+from dsl.escaping import json_text
 from dsl.model import Methodology
 from tierlang import __version__, api
 
@@ -39,7 +40,7 @@ class DiffOutcome:
     structural: StructuralDiff | None  # None when a recorded methodology no longer checks
     structural_note: str | None  # why there is no structural diff
     comparison: Comparison
-    comparison_id: int
+    comparison_id: int | None  # None: not recorded (diff --runs on a read-only store)
     audit_path: str
 
     @property
@@ -197,9 +198,14 @@ def _check_in_temporary_directory(sources: list[tuple[str, str]]):
 def _compare(store: AuditStore, path: str, kind: str, old_id: int, new_id: int,
              structural: StructuralDiff | None, note: str | None, allow: bool) -> DiffOutcome:
     comparison = compare(store, old_id, new_id, structural=structural, allow_different_entities=allow)
-    comparison_id = record_comparison(
-        store, comparison, structural_json(structural) if structural is not None else None, kind,
-        tool_version=__version__)
+    try:
+        comparison_id = record_comparison(
+            store, comparison, structural_json(structural) if structural is not None else None, kind,
+            tool_version=__version__)
+    except sqlite3.OperationalError as error:
+        if kind != "runs" or not is_read_only(error):
+            raise
+        comparison_id = None  # two recorded runs compared on a read-only store: shown, not recorded
     return DiffOutcome(kind, structural, note, comparison, comparison_id, path)
 
 
@@ -223,7 +229,8 @@ def render_text(outcome: DiffOutcome) -> str:
     c = outcome.comparison
     lines = [
         f"diff: run {c.old.id} {_title(c.old)} → run {c.new.id} {_title(c.new)}",
-        f"recorded in {outcome.audit_path} as comparison {outcome.comparison_id}"
+        (f"recorded in {outcome.audit_path} as comparison {outcome.comparison_id}"
+         if outcome.comparison_id is not None else f"not recorded: {outcome.audit_path} is read-only")
         + (f"; data {c.new.dataset_path}" if c.new.dataset_path else ""),
         "",
     ]
@@ -243,7 +250,7 @@ def _title(info) -> str:
 
 def render(outcome: DiffOutcome, output_format: str = "text") -> str:
     if output_format == "json":
-        return json.dumps(to_json(outcome), indent=2, ensure_ascii=False) + "\n"
+        return json_text(to_json(outcome), indent=2) + "\n"
     if output_format == "csv":
         return movers_csv(outcome.comparison)
     return render_text(outcome)
@@ -288,5 +295,5 @@ def render_side_by_side(side, output_format: str = "text") -> str:
     from audit.explain_diff import to_json_side_by_side
 
     if output_format == "json":
-        return json.dumps(to_json_side_by_side(side), indent=2, ensure_ascii=False) + "\n"
+        return json_text(to_json_side_by_side(side), indent=2) + "\n"
     return render_side(side)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import io
 import json
 import os
 import shutil
 import sys
+import tempfile
 
 import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dsl.escaping import csv_text, json_text, spreadsheet_cell
 from dsl.numbers import format_number as shown_number
 from tierlang.results import headline_score, headline_tier, node_frame
 
@@ -46,6 +50,52 @@ def format_number(value) -> str:
 # ---------------------------------------------------------------- run
 
 
+@contextlib.contextmanager
+def atomic_output(path: str):
+    """Write `path` whole or not at all: the caller writes the partial file this gives (beside
+    `path`, same folder), which replaces `path` only once written completely. On any failure (a
+    full disk, a value the format cannot hold) it is removed and `path` is left as it was."""
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=os.path.splitext(name)[1], dir=folder)
+    os.close(fd)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        yield partial
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def _text_cells(frame: pd.DataFrame, cell) -> pd.DataFrame:
+    """`frame` with `cell` applied to every cell of its text columns (object, string or
+    categorical: a `text` input is categorical)."""
+    texts = [c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.CategoricalDtype)
+             or pd.api.types.is_string_dtype(frame[c].dtype)]
+    if not texts:
+        return frame
+    out = frame.copy()
+    for c in texts:
+        out[c] = out[c].astype(object).map(cell, na_action="ignore")
+    return out
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """CSV text of a frame as pandas writes it, cells through dsl.escaping.spreadsheet_cell and
+    a cell holding a carriage return quoted (dsl.escaping.csv_text), so that it reads back."""
+    frame = _text_cells(frame, spreadsheet_cell)
+    text = frame.to_csv(index=False, lineterminator="\n")
+    if "\r" not in text:
+        return text
+    # pandas' writer leaves a bare CR unquoted: with CRLF as the row end it quotes it; read
+    # back, the rows are written again with "\n" row ends and those cells quoted
+    rows = csv.reader(io.StringIO(frame.to_csv(index=False, lineterminator="\r\n"), newline=""))
+    return csv_text(rows)
+
+
 PIPE_ROWS = 20  # entity rows `run` shows when stdout is not a terminal (without --all)
 
 
@@ -63,9 +113,9 @@ def render_run(outcome, output_format: str = "table", rows: int | None = None, o
     the --out file, if any); `csv` and `json` always hold every entity."""
     table = outcome.table
     if output_format == "csv":
-        return table.to_csv(index=False)
+        return frame_csv(table)
     if output_format == "json":
-        return json.dumps(run_json(outcome), indent=2, ensure_ascii=False) + "\n"
+        return json_text(run_json(outcome), indent=2) + "\n"
     m = outcome.methodology
     lines = []
     if outcome.run_id is not None:
@@ -194,8 +244,14 @@ def write_results(outcome, path: str) -> None:
     frame = outcome.table.merge(node_frame(outcome.result, outcome.level), left_on="key", right_index=True,
                                 how="left", suffixes=("", "_node"))
     lower = path.lower()
+    with atomic_output(path) as partial:
+        _write_frame(outcome, frame, lower, partial)
+
+
+def _write_frame(outcome, frame: pd.DataFrame, lower: str, path: str) -> None:
     if lower.endswith(".csv"):
-        frame.to_csv(path, index=False)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(frame_csv(frame))
     elif lower.endswith(".xlsx"):
         from tierlang import frames, xlsx
 
@@ -221,7 +277,7 @@ def render_runs(runs: list, output_format: str = "table") -> str:
     fields = ["id", "started", "methodology_name", "methodology_version", "entity_count", "dataset_path", "status",
               "user", "note"]
     if output_format == "json":
-        return json.dumps([{f: _get(r, f) for f in fields} for r in runs], indent=2, ensure_ascii=False) + "\n"
+        return json_text([{f: _get(r, f) for f in fields} for r in runs], indent=2) + "\n"
     if not runs:
         return "no runs recorded yet\n"
     if _runs_width() < NARROW:

@@ -47,6 +47,7 @@ from tierlang import __version__, api
 from tierlang.results import UNRATED, summary_table, tier_counts
 
 KIND = "sensitivity"
+MAX_SAMPLES = 100_000  # --samples at most (docs/sensitivity.md)
 STABLE_SHARE = 0.9  # an entity is stable when its nominal tier holds in at least 90% of samples
 RANK_INTERVAL = (0.05, 0.95)  # the 90% rank interval
 CHUNK_ROWS = 250_000  # entity rows per evaluated chunk (entities x samples); measured faster than 1M
@@ -468,6 +469,9 @@ def analyse(methodology: Methodology | str | Path, data, *, samples: int = 1000,
         methodology = api.load(methodology)
     if samples < 2:
         raise api.UsageError(f"--samples {samples}: take at least 2 samples")
+    if samples > MAX_SAMPLES:  # the design matrices and the time grow with the samples
+        raise api.UsageError(f"--samples {samples:,}: take at most {MAX_SAMPLES:,} samples "
+                             f"(the tier probabilities' sampling error is then below 0.2 percentage points)")
     if weights is not None and not (weights > 0 and math.isfinite(weights)):
         raise api.UsageError(f"dirichlet({weights}): the concentration must be a number above 0")
     if weights_of and weights is None:

@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from audit import integrity
+from audit import integrity, seals
 from audit.recorder import build_rows
 from audit.store import AuditError, AuditStore, open_store
 from dsl import types as T
@@ -82,6 +82,7 @@ class VerifyReport:
     store_problems: tuple[str, ...]
     runs: tuple[RunVerification, ...]
     latest: tuple[int, str | None] | None  # (id, chain hash) of the store's latest run
+    latest_records: tuple = ()  # (kind, id, seal) of the latest sealed comparison, analysis
     tool_version: str = __version__
 
     @property
@@ -99,7 +100,12 @@ def verify(
 ) -> VerifyReport:
     """Check the store (audit/integrity.py) and re-evaluate each of `run_ids` (default: every
     run) from the store alone. `on_run` is called with each run's result as it is found."""
-    store = open_store(audit_path(audit), create=False)
+    try:
+        store = open_store(audit_path(audit), create=False)
+    except AuditError as error:
+        if isinstance(error.__cause__, DAMAGE):  # SQLite cannot even open it: that is the report
+            return VerifyReport((damaged(error.__cause__),), (), None)
+        raise
     try:
         conn = store.conn
         known = set(integrity.run_ids(conn))
@@ -107,18 +113,39 @@ def verify(
         unknown = [r for r in chosen if r not in known]
         if unknown:
             store.run(unknown[0])  # raises AuditError naming the runs recorded
-        counts = integrity.value_counts(conn)
-        members = integrity.member_value_counts(conn)
-        problems = tuple(integrity.store_problems(conn, counts, members))
+        counts = members = None
+        try:
+            counts = integrity.value_counts(conn)
+            members = integrity.member_value_counts(conn)
+            problems = tuple(integrity.store_problems(conn, counts, members)
+                             + seals.schema_problems(conn) + seals.record_problems(conn))
+        except DAMAGE as error:  # a damaged store is reported, run by run as far as it reads
+            problems = (damaged(error),)
         results = []
         for run_id in chosen:
-            result = verify_run(store, run_id, counts, members)
+            try:
+                result = verify_run(store, run_id, counts, members)
+            except DAMAGE as error:
+                check = integrity.RunCheck(run_id, 0, False, False, (f"cannot be read: {damaged(error)}",))
+                result = RunVerification(run_id, check, None, error="its rows cannot be read")
             results.append(result)
             if on_run is not None:
                 on_run(result)
-        return VerifyReport(problems, tuple(results), integrity.latest_digest(conn))
+        try:
+            latest, records = integrity.latest_digest(conn), tuple(seals.latest_seals(conn))
+        except DAMAGE:
+            latest, records = None, ()
+        return VerifyReport(problems, tuple(results), latest, latest_records=records)
     finally:
         store.close()
+
+
+# what SQLite, or decoding the text it holds, raises for a damaged store
+DAMAGE = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def damaged(error: Exception) -> str:
+    return f"the store is damaged: {error} (restore it from a copy; `sqlite3 DB .recover` may save rows)"
 
 
 def verify_run(

@@ -16,6 +16,7 @@ openpyxl is imported inside the functions: the CLI loads it only when it writes 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -178,4 +179,7 @@ def write_workbook(
         "run",
         [*provenance, ("written", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))],
     )
-    workbook.save(path)
+    buffer = io.BytesIO()  # built in memory, then written: a full disk leaves no half-closed zip
+    workbook.save(buffer)  # for the garbage collector to fail on again (issue 15)
+    with open(path, "wb") as f:
+        f.write(buffer.getvalue())
