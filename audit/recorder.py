@@ -189,23 +189,6 @@ def _node_expression(node: M.Node) -> str | None:
     return None
 
 
-def _expressions(node: M.Node) -> list:
-    """Every expression of a node: its definition, or its tier's `from`, thresholds, conditions
-    and limits."""
-    out: list = [node.expr]
-    spec = node.tier
-    if spec is not None:
-        out.append(spec.source)
-        for rule in spec.rules:
-            c = rule.condition
-            if isinstance(c, M.ThresholdRule):
-                out.append(c.value)
-            elif isinstance(c, M.ConditionRule):
-                out.append(c.condition)
-        out += [limit.condition for limit in spec.limits]
-    return [e for e in out if e is not None]
-
-
 _SKIPPED_FIELDS = frozenset({"type", "span", "level"})  # types and label levels hold no calls
 
 
@@ -231,7 +214,7 @@ def aggregates(node: M.Node) -> list[dict] | None:
     to, in first-use order). None when the node makes none (every node of a single-level
     methodology)."""
     out = []
-    for expr in _expressions(node):
+    for expr in constants.node_expressions(node):
         for e in _walk(expr):
             if isinstance(e, M.Call) and e.over is not None:
                 reads = []
