@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from audit import integrity, schema
+from audit import integrity, schema, seals
 from audit.recorder import LEVEL_COLUMNS, NODE_COLUMNS, RunRows, build_rows, iso, now_iso
 from dsl import types as T
 from dsl.errors import did_you_mean
@@ -335,6 +335,7 @@ def open_store(path: str | Path, create: bool = True) -> AuditStore:
         conn.execute("PRAGMA foreign_keys = ON")
         db = sqlite_utils.Database(conn)
         _migrate(db, path_text)
+        _seal_older_records(conn)
         if db.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -379,6 +380,25 @@ def _migrate(db: sqlite_utils.Database, path: str) -> None:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
+
+
+def _seal_older_records(conn: sqlite3.Connection) -> None:
+    """The first open by a tierlang with seals seals the comparisons and analyses recorded
+    before seals, as legacy, and sets the marker (audit/seals.py), in one transaction. A store
+    that cannot be written now (read-only, busy past the timeout, damaged) is left as it is:
+    its first seal does this in its own transaction, and verify reports what it finds."""
+    try:
+        if seals.first_open(conn) is not None:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.DatabaseError:
+        return
+    try:
+        seals.mark_first_open(conn)
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 _INSERT_RUN = (

@@ -126,6 +126,7 @@ def verify(runs, all_runs, audit, expect) -> None:
         click.echo("".join(f"  {p}\n" for p in problems), nl=False)
     else:
         click.echo("store: integrity ok" + (", digest matches" if expected else ""))
+    click.echo("".join(f"  note: {note}\n" for note in report.store_notes), nl=False)
     if report.latest is not None:
         click.echo(f"latest: {digest_line(*report.latest, report.latest_records)}")
     if failed_runs or problems:

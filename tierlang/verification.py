@@ -83,6 +83,7 @@ class VerifyReport:
     runs: tuple[RunVerification, ...]
     latest: tuple[int, str | None] | None  # (id, chain hash) of the store's latest run
     latest_records: tuple = ()  # (kind, id, seal) of the latest sealed comparison, analysis
+    store_notes: tuple[str, ...] = ()  # not failures: e.g. records sealed as legacy
     tool_version: str = __version__
 
     @property
@@ -114,11 +115,14 @@ def verify(
         if unknown:
             store.run(unknown[0])  # raises AuditError naming the runs recorded
         counts = members = None
+        notes: tuple[str, ...] = ()
         try:
             counts = integrity.value_counts(conn)
             members = integrity.member_value_counts(conn)
+            record_problems, record_notes = seals.check_records(conn)
             problems = tuple(integrity.store_problems(conn, counts, members)
-                             + seals.schema_problems(conn) + seals.record_problems(conn))
+                             + seals.schema_problems(conn) + record_problems)
+            notes = tuple(record_notes)
         except DAMAGE as error:  # a damaged store is reported, run by run as far as it reads
             problems = (damaged(error),)
         results = []
@@ -135,7 +139,7 @@ def verify(
             latest, records = integrity.latest_digest(conn), tuple(seals.latest_seals(conn))
         except DAMAGE:
             latest, records = None, ()
-        return VerifyReport(problems, tuple(results), latest, latest_records=records)
+        return VerifyReport(problems, tuple(results), latest, latest_records=records, store_notes=notes)
     finally:
         store.close()
 
