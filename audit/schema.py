@@ -487,8 +487,8 @@ def current_version(db: sqlite_utils.Database) -> int:
     if not db["tierlang_meta"].exists():
         return 0
     rows = list(db.query("SELECT value FROM tierlang_meta WHERE key = 'schema_version'"))
-    if not rows:
-        return 0
+    if not rows:  # tierlang writes the table and its version in one transaction: damaged (an index)
+        raise sqlite3.DatabaseError("its tierlang_meta table has no schema_version")
     value = rows[0]["value"]
     try:
         return int(value)

@@ -165,3 +165,12 @@ def test_a_read_only_old_store_verifies_with_its_records_noted_unsealed(tmp_path
     finally:
         subprocess.run(["umount", "ro"], check=True, cwd=tmp_path)
     assert set(meta(tmp_path / "src" / "old.db")) == {"application", "schema_version"}
+
+
+def test_a_store_whose_version_row_is_unreadable_is_reported_damaged(store):
+    """A damaged index of tierlang_meta hides the version row: damage, not "not a tierlang store"."""
+    with sqlite3.connect(store) as conn:
+        conn.execute("DELETE FROM tierlang_meta WHERE key = 'schema_version'")
+    shown = invoke("verify", "--all", "--audit", store, code=1).output
+    assert "the store is damaged: its tierlang_meta table has no schema_version" in shown
+    assert "FAILED" in shown
