@@ -179,9 +179,10 @@ def _rank(value: float | None) -> str:
 
 def _table(*headers: tuple[str, str]):
     from rich import box
-    from rich.table import Table
 
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    from tierlang.report import EscapedTable
+
+    grid = EscapedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for header, justify in headers:
         grid.add_column(header, justify=justify, no_wrap=True)
     return grid

@@ -16,9 +16,26 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from dsl.escaping import csv_text, json_text, spreadsheet_cell
+from dsl.escaping import csv_text, json_text, spreadsheet_cell, terminal_text
 from dsl.numbers import format_number as shown_number
 from tierlang.results import headline_score, headline_tier, node_frame
+
+
+class EscapedTable(Table):
+    """A rich table whose text is made terminal-safe (dsl.escaping.terminal_text) when it is
+    added, before rich measures it: a control character's stand-in is one column wide as shown,
+    while rich would measure (and drop) the control itself, misaligning the row and losing text.
+    The output stream escapes again (cli_support.TerminalSafeStream): escaped text is unchanged."""
+
+    def add_column(self, header="", *args, **options) -> None:
+        super().add_column(_escaped(header), *args, **options)
+
+    def add_row(self, *cells, **options) -> None:
+        super().add_row(*(_escaped(cell) for cell in cells), **options)
+
+
+def _escaped(cell):
+    return terminal_text(cell) if isinstance(cell, str) else cell
 
 
 def _width() -> int:
@@ -133,7 +150,7 @@ def render_run(outcome, output_format: str = "table", rows: int | None = None, o
     text = "\n".join(lines) + "\n\n"
     tier_name = headline_tier(outcome.result, outcome.level) or "tier"
     index_name = headline_score(outcome.result, outcome.level)  # no tier: an index ranked by its score
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    grid = EscapedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     grid.add_column("rank", justify="right")
     grid.add_column(key)
     if label_column:
@@ -282,7 +299,7 @@ def render_runs(runs: list, output_format: str = "table") -> str:
         return "no runs recorded yet\n"
     if _runs_width() < NARROW:
         return _runs_as_records(runs)
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    grid = EscapedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     # the run id and the start are never shrunk away: the other columns wrap or are cut
     id_width = max(len("run"), *(len(str(_get(r, "id"))) for r in runs))
     grid.add_column("run", justify="right", no_wrap=True, min_width=id_width)
