@@ -406,6 +406,8 @@ def _read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
     (tests/test_data_plain_csv.py)."""
     if '"' in text or text.startswith("\ufeff"):  # pandas would drop a second byte-order mark
         return None
+    if text.count("\r") != text.count("\r\n"):  # a lone CR ends a line: pandas' C parser then
+        return None  # drops the empty first cell of a line after a blank one ("a,b\r\r,1")
     encoded = text.encode("utf-8")
     if _spaces_only_cell(text, encoded, delimiter):
         return None

@@ -69,6 +69,8 @@ def test_fast_and_careful_reading_agree(tmp_path_factory, rows, newline):
         "code,x\r\nA,1\r\n\r\n,\r\nB,\r\n",  # CRLF, an empty line, a line of commas, an empty cell
         "\n\n,\ncode,x\nA,1\n",  # the header below blank lines
         "code,x\nA,1\rB,2",  # CR line ends, no final line end
+        "a,b\r\r,1",  # CR line ends, a blank line, then an empty first cell (hypothesis found it)
+        "a,b\r\n\r\n,1\r\n",  # the same with CRLF
         "code,x\nA, \nB,2\n",  # a cell of spaces only: empty
         "code,x\nA,1,\nB,2\n",  # a trailing comma
         "code,x\nA\nB,2\n",  # a short row
