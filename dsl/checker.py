@@ -24,6 +24,8 @@ from dsl import model as M
 from dsl import syntax as S
 from dsl import types as T
 from dsl.builtins import BUILTINS
+from dsl.measures import BROKEN as MEASURES_BROKEN
+from dsl.measures import Lowering, check_measures
 from dsl.errors import ERROR, WARNING, Diagnostic, Span, TierError, did_you_mean
 from dsl.levels import (
     LevelDecl,
@@ -158,6 +160,7 @@ class _Merged:
     limits: list  # (LimitDecl, file)
     tests: list  # (TestDecl, file) of the root file only
     overrides: list
+    measures: dict = attrs.Factory(dict)  # name -> (MeasuresDecl, file): measure tables
 
 
 class _Checker:
@@ -177,6 +180,7 @@ class _Checker:
     def run(self) -> tuple[M.Methodology | None, list[Diagnostic]]:
         merged = self._merge()
         symbols = self._collect(merged)
+        self._lower_measures(merged, symbols)
         entity_levels = self._levels(merged)
         symbols.levels = Levels(entity_levels) if entity_levels else None
         symbols.levels_failed = entity_levels is None and "entity" in merged.header
@@ -319,6 +323,9 @@ class _Checker:
                 elif isinstance(statement, S.TypeDecl):
                     self._override(merged, merged.types, statement, file)
                     merged.types[statement.name] = (statement, file)
+                elif isinstance(statement, S.MeasuresDecl):
+                    self._override(merged, merged.measures, statement, file)
+                    merged.measures[statement.name] = (statement, file)
                 elif isinstance(statement, (S.FunctionDecl, S.TableDecl)):  # tables are called like functions
                     self._override(merged, merged.functions, statement, file)
                     merged.functions[statement.name] = (statement, file)
@@ -404,6 +411,17 @@ class _Checker:
                            "give each parameter its own name.")
             symbols.functions[name] = decl
         return symbols
+
+    def _lower_measures(self, merged: _Merged, symbols: Symbols) -> None:
+        """Expand `measures NAME group G` arguments everywhere (dsl.measures), before ordering."""
+        tables = {name: check_measures(decl, self.error) for name, (decl, _file) in merged.measures.items()}
+        lower = Lowering(tables, self.error).node
+        symbols.broken.add(MEASURES_BROKEN)
+        merged.statements = [(lower(s), f) for s, f in merged.statements]
+        merged.limits = [(lower(s), f) for s, f in merged.limits]
+        merged.tests = [(lower(s), f) for s, f in merged.tests]
+        symbols.statements = {s.name: (s, f) for s, f in merged.statements}
+        symbols.functions = {name: lower(decl) for name, decl in symbols.functions.items()}
 
     def _check_table(self, table: S.TableDecl, symbols: Symbols) -> tuple[S.TableRow, ...]:
         """Every row names one value of each key's domain, no combination twice, and every
@@ -679,7 +697,7 @@ def _kind_word(statement) -> str:
         return statement.kind
     return {
         S.InputDecl: "input", S.ParamDecl: "param", S.TierDecl: "tier", S.FunctionDecl: "function",
-        S.TableDecl: "table",
+        S.TableDecl: "table", S.MeasuresDecl: "measure table",
         S.TypeDecl: "type",
     }.get(type(statement), "definition")
 

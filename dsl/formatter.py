@@ -392,6 +392,8 @@ def _argument(argument: S.Argument) -> Doc:
             return Text("normalise")
         case S.Method(name):
             return Text(f"method: {name}" if name.isdigit() else f'method: "{name}"')
+        case S.MeasuresArg(measures, group):
+            return Text(f"measures {identifier(measures)}" + (f" group {identifier(group)}" if group else ""))
     return _expr(argument)
 
 
@@ -633,6 +635,8 @@ def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
             return _tier_doc(statement), None
         case S.TableDecl():
             return _table_doc(statement), None
+        case S.MeasuresDecl():
+            return _measures_doc(statement), None
         case S.LimitDecl(tier, direction, limit_label, condition):
             if direction not in ("at most", "at least"):
                 raise FormatError(f"unknown limit direction {direction!r}")
@@ -693,6 +697,28 @@ def _table_doc(table: S.TableDecl) -> Doc:
     items = [cat(Mark(_anchor(row.span), "item"), prefix.ljust(width), _expr(row.value))
              for prefix, row in zip(prefixes, table.rows)]
     return _block(Text(head), items, _close_anchor(table.span, [r.span for r in table.rows]))
+
+
+def _measures_doc(table: S.MeasuresDecl) -> Doc:
+    head = f"measures {identifier(table.name)}{_display(table.display)}"
+    prefixes = [f"{identifier(row.name)}:" for row in table.rows]
+    width = max((len(p) for p in prefixes), default=0) + 1
+    items = [cat(Mark(_anchor(row.span), "item"), prefix.ljust(width), ", ".join(_measure_attr(a) for a in row.attrs))
+             for prefix, row in zip(prefixes, table.rows)]
+    return _block(Text(head), items, _close_anchor(table.span, [r.span for r in table.rows]))
+
+
+def _measure_attr(attr: S.MeasureAttr) -> str:
+    match attr.kind:
+        case "weight":
+            return f"weight {_literal(attr.value)}"
+        case "direction":
+            return f"{attr.value} is better"
+        case "group":
+            return f"group {identifier(attr.value)}"
+        case "treatment":
+            return f"treated by {identifier(attr.value)}"
+    raise FormatError(f"unknown measure attribute {attr.kind!r}")
 
 
 def _table_domain(domain) -> str:

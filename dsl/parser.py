@@ -37,10 +37,11 @@ _NESTING_RULES = frozenset({
 STATEMENT_KEYWORDS = (
     "methodology", "version", "effective", "entity", "extends", "library", "type", "input", "param",
     "indicator", "domain", "score", "let", "function", "tier", "limit", "test", "table",
+    "measures",
 )
 _LONE_CR = re.compile(r"\r(?!\n)")
 _STATEMENT_START = re.compile(rf"^({'|'.join(STATEMENT_KEYWORDS)})\b", re.MULTILINE)
-_STATEMENT_NAME = re.compile(r"^(?:input|param|indicator|domain|score|let|function|tier|type|table)\s+([A-Za-z_]\w*)",
+_STATEMENT_NAME = re.compile(r"^(?:input|param|indicator|domain|score|let|function|tier|type|table|measures)\s+([A-Za-z_]\w*)",
                              re.MULTILINE)
 
 
@@ -549,6 +550,33 @@ class _Builder(Transformer):
         keys = tuple(S.String(unquote(k), span=self._tok(k)) if isinstance(k, Token) and k.type == "STRING" else
                      S.Name(str(k), span=self._tok(k)) if isinstance(k, Token) else k for k in c[:-1])
         return S.TableRow(keys, c[-1], span=self._s(meta))
+
+    def measures_decl(self, meta, c):
+        name = c[0]
+        rows = tuple(x for x in c[1:] if isinstance(x, S.MeasureRow))
+        return S.MeasuresDecl(str(name), rows, display=self._opt(c, "display"), doc=self._opt(c, "doc"),
+                              span=self._s(meta), name_span=self._tok(name))
+
+    def measure_row(self, meta, c):
+        return S.MeasureRow(str(c[0]), tuple(c[1:]), span=self._s(meta), name_span=self._tok(c[0]))
+
+    def measure_weight(self, meta, c):
+        return S.MeasureAttr("weight", c[0], span=self._s(meta))
+
+    def measure_weight_param(self, meta, c):
+        return S.MeasureAttr("weight", S.Name(str(c[0]), span=self._tok(c[0])), span=self._s(meta))
+
+    def measure_direction(self, meta, c):
+        return S.MeasureAttr("direction", str(c[0]).split()[0], span=self._s(meta))
+
+    def measure_group(self, meta, c):
+        return S.MeasureAttr("group", str(c[0]), span=self._s(meta))
+
+    def measure_treatment(self, meta, c):
+        return S.MeasureAttr("treatment", str(c[0]), span=self._s(meta))
+
+    def measures_argument(self, meta, c):
+        return S.MeasuresArg(str(c[0]), str(c[1]) if len(c) > 1 and c[1] is not None else None, span=self._s(meta))
 
     def function_decl(self, meta, c):
         name = c[0]

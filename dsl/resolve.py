@@ -76,6 +76,14 @@ def _children(node) -> Iterator:
             yield value
 
 
+def _term_name(value) -> str | None:
+    """The name a weighted term is known by: `x`, and also `-x`, `f(x)` (a measure's treatment)."""
+    while isinstance(value, (S.Unary, S.Call)):
+        value = value.operand if isinstance(value, S.Unary) else (value.arguments[0] if len(value.arguments) == 1
+                                                                  else None)
+    return value.name if isinstance(value, S.Name) else None
+
+
 def names_in(root, functions: dict) -> set[str]:
     """Every bare name a statement or expression mentions, following user functions' bodies
     (minus their parameters) and `within` groups. Iterative: safe for deep trees."""
@@ -1194,7 +1202,7 @@ class _CallResolver:
         if self.spec.name == "weighted_mean" and B.NORMALISE not in self.options:
             constants = [self.r.constant(w) for w in weights]
             if all(c is not None for c in constants):
-                terms = tuple((w.value.name if isinstance(w.value, S.Name) else f"component {i + 1}",
+                terms = tuple((_term_name(w.value) or f"component {i + 1}",
                                e.name if isinstance(e, M.Ref) else None, c)
                               for i, (w, e, c) in enumerate(zip(weighted, weights, constants)))
                 found = WeightSum(self.r.current or "", self.call.span, terms, math.fsum(constants), False)

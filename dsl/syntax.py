@@ -141,8 +141,18 @@ class Method:
     span: Span | None = _span()
 
 
+@attrs.frozen
+class MeasuresArg:
+    """`measures outcomes group mortality`: every measure of a measure table (of one group),
+    each with its weight; the checker lowers it to `value: weight` arguments (MeasuresDecl)."""
+
+    measures: str
+    group: str | None = None
+    span: Span | None = _span()
+
+
 Option = Union[Polarity, Within, SkipMissing, Require, Normalise, Method]
-Argument = Union["Expr", Weighted, Option]
+Argument = Union["Expr", Weighted, Option, MeasuresArg]
 
 
 @attrs.frozen
@@ -508,7 +518,43 @@ def _key_value(key: Expr):
     return (type(key).__name__, getattr(key, "name", None), getattr(key, "value", None))
 
 
-Statement = Union[TypeDecl, InputDecl, ParamDecl, Definition, FunctionDecl, TierDecl, LimitDecl, TestDecl, TableDecl]
+@attrs.frozen
+class MeasureAttr:
+    """One attribute of a measure row: `weight 0.25`, `higher is better`, `group mortality`,
+    `treated by winsorise`."""
+
+    kind: str  # "weight", "direction", "group" or "treatment"
+    value: Expr | str  # the weight (a Number or a param's Name); otherwise the word written
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class MeasureRow:
+    name: str  # the input (or definition) measured
+    attrs: tuple[MeasureAttr, ...]
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+    def get(self, kind: str):
+        return next((a.value for a in self.attrs if a.kind == kind), None)
+
+
+@attrs.frozen
+class MeasuresDecl:
+    """`measures outcomes { mort_ami: weight 0.5, higher is better, group mortality ... }`: each
+    measure's weight, direction, group and treatment, stated once. `measures NAME group G` in an
+    aggregation's arguments is lowered by the checker to `treated(m): weight` per measure."""
+
+    name: str
+    rows: tuple[MeasureRow, ...]
+    display: str | None = None
+    doc: str | None = None
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+Statement = Union[TypeDecl, InputDecl, ParamDecl, Definition, FunctionDecl, TierDecl, LimitDecl, TestDecl, TableDecl,
+                  MeasuresDecl]
 
 
 @attrs.frozen

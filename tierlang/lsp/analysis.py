@@ -214,6 +214,14 @@ class _FileIndex:
                     self.occurrences.append(Occurrence(parameter, PARAMETER, span, True, st.name))
             self.expr(st.body, frozenset(st.params), st.name)
             return
+        if isinstance(st, S.MeasuresDecl):  # its rows name the measures (inputs, definitions)
+            for row in st.rows:
+                self._use(row.name, NODE, row.name_span)
+                treatment = row.get("treatment")
+                if treatment is not None:
+                    self._use(treatment, FUNCTION, self._name_in(treatment, next(
+                        a.span for a in row.attrs if a.kind == "treatment"), 2))
+            return
         if isinstance(st, S.LimitDecl):
             self._use(st.tier, NODE, st.tier_span)
             self._use(st.label.text, LABEL, st.label.span)

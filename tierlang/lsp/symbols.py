@@ -21,6 +21,7 @@ _KINDS = {
     "function": types.SymbolKind.Function,
     "limit": types.SymbolKind.Operator,
     "test": types.SymbolKind.Event,
+    "measures": types.SymbolKind.Struct,
 }
 
 
@@ -33,6 +34,8 @@ def _kind(statement) -> str:
         S.TierDecl: "tier",
         S.TypeDecl: "type",
         S.FunctionDecl: "function",
+        S.TableDecl: "function",  # a table is called like a function
+        S.MeasuresDecl: "measures",
         S.LimitDecl: "limit",
         S.TestDecl: "test",
     }[type(statement)]
