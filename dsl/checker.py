@@ -24,8 +24,6 @@ from dsl import model as M
 from dsl import syntax as S
 from dsl import types as T
 from dsl.builtins import BUILTINS
-from dsl.measures import BROKEN as MEASURES_BROKEN
-from dsl.measures import Lowering, check_measures
 from dsl.errors import ERROR, WARNING, Diagnostic, Span, TierError, did_you_mean
 from dsl.levels import (
     LevelDecl,
@@ -37,6 +35,8 @@ from dsl.levels import (
     node_expressions,
 )
 from dsl.loader import LoadedFile, load_chain
+from dsl.measures import BROKEN as MEASURES_BROKEN
+from dsl.measures import Lowering, check_measures
 from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)

@@ -54,6 +54,7 @@ def test_every_valid_file_checks_without_errors():
         "functions",
         "labels",
         "library_child",
+        "measures",
         "optional_inputs",
         "peer_groups",
         "statistics",
