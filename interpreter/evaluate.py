@@ -421,11 +421,11 @@ class Evaluator:
             c = self.binary(cond.op, left, right, cond.type)
         else:
             c = self.eval(cond)
-        taken = np.where(c.data == 1.0, "then", np.where(c.data == 0.0, "else", None)).astype(object)
+        taken = _BRANCHES[np.where(c.data == 1.0, 0, np.where(c.data == 0.0, 1, 2))]
         self.shared.branch = BranchTrace(
-            pd.Series(taken, index=self.index, dtype=object),
-            None if left is None else pd.Series(left.data, index=self.index, dtype="float64"),
-            None if right is None else pd.Series(right.data, index=self.index, dtype="float64"),
+            pd.Series(taken, index=self.index, copy=False),  # object, like float64 below: no dtype to look up
+            None if left is None else pd.Series(left.data.astype(float, copy=False), index=self.index, copy=False),
+            None if right is None else pd.Series(right.data.astype(float, copy=False), index=self.index, copy=False),
             cond.op if left is not None else None)
         return self.where(c, self.eval(e.then), self.eval(e.otherwise), e.type)
     def where(self, c: Val, a: Val, b: Val, t: Type) -> Val:
@@ -435,7 +435,11 @@ class Evaluator:
         take_a = c.data == 1.0
         take_b = c.data == 0.0
         data = np.where(take_a, a.data, np.where(take_b, b.data, empty_like_type(t, self.n)))
-        reasons = np.select([c.missing, take_a, take_b], [c.reasons, a.reasons, b.reasons], None)
+        reasons = nones(self.n)
+        for mask, chosen in ((take_b, b), (take_a, a), (c.missing, c)):
+            mask = mask & chosen.missing
+            if mask.any():
+                reasons[mask] = chosen.reasons[mask]
         return finish(t, data, reasons)
 
     def _list(self, e: ListOf) -> Val:
@@ -538,6 +542,9 @@ class _Shared:
             within = ancestor_positions(self.frames, lower, upper)
             self._positions[key] = in_blocks(within, blocks, len(self.frames[upper].index))
         return self._positions[key]
+
+
+_BRANCHES = np.array(["then", "else", None], dtype=object)
 
 
 class _Choice:
@@ -792,8 +799,8 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
         branch = shared.branch if node.kind not in (INPUT, PARAM, TIER) else None
         if "value" in scalars and node.type.scalar:  # the node's own value is no statistic
             typed = [t for t in typed if t.key != "value"]
-        trace = NodeTrace(node, to_series(value, ev.index), reasons_series(value, ev.index), scalars, tier_trace,
-                          components=components, branch=branch, statistics=tuple(typed))
+        trace = NodeTrace(node, None, None, scalars, tier_trace, components=components, branch=branch,
+                          statistics=tuple(typed), series=_trace_series(value, ev.index))
         (level_traces[node.level] if node.level else traces)[node.name] = trace
         if tracer is not None:
             tracer.on_node(trace)
@@ -801,6 +808,11 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
                                   else None, _parents(members, lv.name, frames), level_traces[lv.name])
              for lv in methodology.lower_levels}
     return RunResult(methodology, index, labels, used, traces, members=lower, notes=notes)
+
+
+def _trace_series(value: Val, index: pd.Index):
+    """A function building the trace.py representation of a node's value and reasons."""
+    return lambda: (to_series(value, index), reasons_series(value, index))
 
 
 def _tier_statistics(node: Node, stats: dict) -> list[Statistic]:

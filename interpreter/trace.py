@@ -17,6 +17,7 @@ Missing reasons: for every missing value a code from REASONS, else None.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
@@ -115,14 +116,37 @@ class Statistic:
 
 @attrs.frozen
 class NodeTrace:
+    """`values` and `reasons` may be given as None with `series`, a function returning both:
+    the interpreter builds a node's two Series only when something reads one of them."""
+
     node: Node
-    values: pd.Series
-    reasons: pd.Series  # object: a REASONS code where values are missing, else None
+    _values: pd.Series | None = attrs.field(alias="values")
+    _reasons: pd.Series | None = attrs.field(alias="reasons")  # object: a REASONS code where values are missing, else None
     scalars: dict[str, float | str] = attrs.field(factory=dict)  # statistics used: cut points, mean, sd...
     tier: TierTrace | None = None
     components: ComponentTrace | None = None
     branch: BranchTrace | None = None
     statistics: tuple[Statistic, ...] = ()  # scalars' statistics, typed
+    _series: Callable[[], tuple[pd.Series, pd.Series]] | None = attrs.field(
+        default=None, kw_only=True, alias="series", repr=False, eq=False)
+
+    @property
+    def values(self) -> pd.Series:
+        if self._values is None:
+            self._build()
+        return self._values
+
+    @property
+    def reasons(self) -> pd.Series:
+        if self._reasons is None:
+            self._build()
+        return self._reasons
+
+    def _build(self) -> None:
+        values, reasons = self._series()
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_reasons", reasons)
+        object.__setattr__(self, "_series", None)
 
 
 class Tracer(Protocol):

@@ -55,7 +55,7 @@ def is_missing(data: np.ndarray) -> np.ndarray:
 
 
 def nones(n: int) -> np.ndarray:
-    return np.full(n, None, dtype=object)
+    return np.empty(n, dtype=object)  # numpy fills an empty object array with None
 
 
 def empty_like_type(t: Type, n: int) -> np.ndarray:
@@ -77,7 +77,7 @@ def finish(t: Type, data: np.ndarray, reasons: np.ndarray | None = None) -> Val:
             out[miss] = COMPONENT_MISSING
         else:
             given = np.asarray(reasons, dtype=object)[miss]
-            out[miss] = np.where(pd.isna(given), COMPONENT_MISSING, given)
+            out[miss] = np.where(np.equal(given, None), COMPONENT_MISSING, given)
     return Val(t, data, out)
 
 
@@ -87,11 +87,12 @@ def list_val(t: Type, items) -> Val:
 
 def first_reason(n: int, *vals: Val) -> np.ndarray:
     """Per entity, the reason of the first of `vals` that is missing there (None if none is)."""
-    conds = [v.missing for v in vals]
-    choices = [v.reasons for v in vals]
-    if not any(c.any() for c in conds):
-        return nones(n)
-    return np.select(conds, choices, default=None).astype(object)
+    out = nones(n)
+    for v in reversed(vals):  # the first missing one is written last
+        miss = v.missing
+        if miss.any():
+            out[miss] = v.reasons[miss]
+    return out
 
 
 def const_val(value, t: Type, n: int) -> Val:
@@ -196,6 +197,8 @@ def from_series(series: pd.Series, t: Type, index: pd.Index, reasons: np.ndarray
         data = np.where(pd.isna(obj), None, obj).astype(object)
     else:
         raise AssertionError(f"unknown type {t}")
+    if reasons is not None:  # a recorded run's reasons may read back NaN for none
+        reasons = np.where(pd.isna(reasons), None, reasons)
     return finish(t, data, reasons)
 
 
