@@ -422,10 +422,11 @@ class Evaluator:
         else:
             c = self.eval(cond)
         taken = _BRANCHES[np.where(c.data == 1.0, 0, np.where(c.data == 0.0, 1, 2))]
-        self.shared.branch = BranchTrace(
-            pd.Series(taken, index=self.index, copy=False),  # object, like float64 below: no dtype to look up
-            None if left is None else pd.Series(left.data.astype(float, copy=False), index=self.index, copy=False),
-            None if right is None else pd.Series(right.data.astype(float, copy=False), index=self.index, copy=False),
+        index = self.index
+        self.shared.branch = lambda: BranchTrace(  # built when read (NodeTrace.branch)
+            pd.Series(taken, index=index, dtype=object),
+            None if left is None else pd.Series(left.data, index=index, dtype="float64"),
+            None if right is None else pd.Series(right.data, index=index, dtype="float64"),
             cond.op if left is not None else None)
         return self.where(c, self.eval(e.then), self.eval(e.otherwise), e.type)
     def where(self, c: Val, a: Val, b: Val, t: Type) -> Val:

@@ -397,7 +397,8 @@ def _trace_choice(ev, call: Call, c: _Components, result: Val, pick, fill: float
         names = np.array(ev.shared.component_names, dtype=object)
         chosen = names[pick(np.where(c.missing, fill, c.x), axis=1)]
         taken = np.where(result.missing, None, chosen).astype(object)
-        ev.shared.branch = BranchTrace(pd.Series(taken, index=ev.index, dtype=object))
+        index = ev.index
+        ev.shared.branch = lambda: BranchTrace(pd.Series(taken, index=index, dtype=object))  # built when read
     return result
 
 

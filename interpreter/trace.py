@@ -116,8 +116,9 @@ class Statistic:
 
 @attrs.frozen
 class NodeTrace:
-    """`values` and `reasons` may be given as None with `series`, a function returning both:
-    the interpreter builds a node's two Series only when something reads one of them."""
+    """`values` and `reasons` may be given as None with `series`, a function returning both,
+    and `branch` as a function returning it: the interpreter builds a node's Series only when
+    something reads them."""
 
     node: Node
     _values: pd.Series | None = attrs.field(alias="values")
@@ -125,7 +126,7 @@ class NodeTrace:
     scalars: dict[str, float | str] = attrs.field(factory=dict)  # statistics used: cut points, mean, sd...
     tier: TierTrace | None = None
     components: ComponentTrace | None = None
-    branch: BranchTrace | None = None
+    _branch: BranchTrace | Callable[[], BranchTrace] | None = attrs.field(default=None, alias="branch")
     statistics: tuple[Statistic, ...] = ()  # scalars' statistics, typed
     _series: Callable[[], tuple[pd.Series, pd.Series]] | None = attrs.field(
         default=None, kw_only=True, alias="series", repr=False, eq=False)
@@ -141,6 +142,12 @@ class NodeTrace:
         if self._reasons is None:
             self._build()
         return self._reasons
+
+    @property
+    def branch(self) -> BranchTrace | None:
+        if callable(self._branch):
+            object.__setattr__(self, "_branch", self._branch())
+        return self._branch
 
     def _build(self) -> None:
         values, reasons = self._series()
