@@ -291,7 +291,12 @@ class Evaluator:
         return finish(e.type, np.full(self.n, float(e.level.order(e.label))))
 
     def _ref(self, e: Ref) -> Val:
-        return as_component(self.eval_ref(e.name), e.type)
+        value = self.eval_ref(e.name)
+        read = self.shared.reads.setdefault(e.name, {})
+        made = read.get(e.type)
+        if made is None or made[0] is not value:
+            made = read[e.type] = (value, as_component(value, e.type))
+        return made[1]
 
     def _unary(self, e: Unary) -> Val:
         return self.unary(e.op, self.eval(e.operand), e.type)
@@ -532,6 +537,9 @@ class _Shared:
         self.components = None
         self.component_names: list[str] = []
         self.branch = None
+        # each node's value as expressions read it (as_component), by type, with the value it
+        # was made of; evaluate forgets a node's after the last node that reads it
+        self.reads: dict[str, dict[Type, tuple[Val, Val]]] = {}
         self.evaluators: dict[str, Evaluator] = {}
         self._positions: dict[tuple[str, str, int], np.ndarray] = {}
 
@@ -767,6 +775,10 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
     top.shared.tracing = True
     traces: dict[str, NodeTrace] = {}
     level_traces: dict[str, dict[str, NodeTrace]] = {lv.name: {} for lv in methodology.lower_levels}
+    last_reader = {dep: node.name for node in methodology.nodes for dep in node.deps}
+    read_last = {}
+    for dep, reader in last_reader.items():
+        read_last.setdefault(reader, []).append(dep)
     for node in methodology.nodes:
         ev = top.at(node.level or node.context)
         tier_trace = None
@@ -803,6 +815,8 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
         trace = NodeTrace(node, None, None, scalars, tier_trace, components=components, branch=branch,
                           statistics=tuple(typed), series=_trace_series(value, ev.index))
         (level_traces[node.level] if node.level else traces)[node.name] = trace
+        for dep in read_last.get(node.name, ()):
+            top.shared.reads.pop(dep, None)
         if tracer is not None:
             tracer.on_node(trace)
     lower = {lv.name: LevelResult(lv, frames[lv.name].index, members[lv.name].labels if lv.name in (members or {})
