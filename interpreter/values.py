@@ -28,6 +28,7 @@ class Val:
     data: np.ndarray | None  # None for lists
     reasons: np.ndarray | None  # None for lists
     items: tuple[Val, ...] | None = None  # lists only
+    _missing: np.ndarray | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def is_list(self) -> bool:
@@ -35,8 +36,11 @@ class Val:
 
     @property
     def missing(self) -> np.ndarray:
-        assert self.data is not None, "a list has no single missing mask"
-        return is_missing(self.data)
+        """The mask of missing values, computed once (`data` is never changed in place)."""
+        if self._missing is None:
+            assert self.data is not None, "a list has no single missing mask"
+            object.__setattr__(self, "_missing", is_missing(self.data))
+        return self._missing
 
     @property
     def present(self) -> np.ndarray:
