@@ -57,7 +57,6 @@ from audit.store import (
 )
 from dsl.diff import StructuralDiff
 from dsl.escaping import csv_text
-from interpreter.ranking import rank_by_tier_and_score
 
 UNRATED = "(no tier)"
 _ARROW = "→"
@@ -267,6 +266,7 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
     scores = np.full(n, np.nan)
     final: list[str | None] = [None] * n
     from_node = None
+    recorded_index = None
     if tier is not None:
         for step in store.tier_steps(run_id, tier.name):
             display[step.entity] = step.display
@@ -279,11 +279,15 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
         from_text = (tier.tier or {}).get("from")
         if from_text is not None and from_text.strip() in nodes:
             from_node = from_text.strip()
-    else:  # no tier: an index, ranked by its last per-entity `score` (tierlang.results.headline_score)
-        index = [v for v in nodes.values() if v.kind == "score" and v.level is None and v.base == "number"
-                 and not v.scalar and v.position < stride]
-        if index:
-            from_node = max(index, key=lambda v: v.position).name
+    else:  # no tier: an index, ranked by the score whose ranks the run recorded
+        recorded_index = store.index_ranks(run_id)
+        if recorded_index is not None:
+            from_node = recorded_index[0]
+        else:  # a run recorded before index ranks were: its last per-entity score, no ranks
+            index = [v for v in nodes.values() if v.kind == "score" and v.level is None and v.base == "number"
+                     and not v.scalar and v.position < stride]
+            from_node = max(index, key=lambda v: v.position).name if index else None
+        if from_node is not None and nodes[from_node].position < stride:
             position = nodes[from_node].position
             scores = np.array([np.nan if row[position] is None else float(row[position]) for row in cells])
     run = _Run(info, nodes, keys, [e.label for e in entities], {k: i for i, k in enumerate(keys)},
@@ -294,17 +298,9 @@ def _read_run(store: AuditStore, run_id: int) -> _Run:
     run.recorded_ranks = store.tier_ranks(run_id, tier.name) if tier is not None else {}
     run.store = store
     run.ranks = [run.recorded_ranks.get(e, (None,))[0] for e in range(n)]
-    if tier is None and from_node is not None:
-        run.ranks = _index_ranks(run)
+    if tier is None and recorded_index is not None:  # an index: the ranks the run recorded
+        run.ranks = [recorded_index[1].get(e) for e in range(n)]
     return run
-
-
-def _index_ranks(run: _Run) -> list[int | None]:
-    """An index (no tier) has no recorded ranks yet: its entities are ranked by the recorded
-    score with the run's own rank function (interpreter.ranking), as `tierlang run` ranks them."""
-    codes = [-1 if np.isnan(s) else 0 for s in run.scores]
-    ranks = rank_by_tier_and_score(codes, run.scores)
-    return [None if np.isnan(r) else int(r) for r in ranks]
 
 
 # ---------------------------------------------------------------- rank correlation

@@ -400,6 +400,10 @@ class _Builder:
             if tier.label is not None and value is None:
                 display = f"{tier.label} ({reason})" if reason else tier.label
             details += self.tier_sentences(node, tier)
+        elif node.kind == "score":  # an index's score: the rank the run recorded, if any
+            recorded = self.store.rank(self.run.id, node.name, self.at.get(node.level, self.entity).position)
+            if recorded is not None and recorded.rank is not None:
+                details.append(f"rank {recorded.rank} of {recorded.rated} in this run")
         if node.doc:
             details += [f"note: {line}" if i == 0 else f"      {line}"
                         for i, line in enumerate(t for t in (x.strip() for x in node.doc.splitlines()) if t)]

@@ -490,7 +490,8 @@ class FactRows:
     version 7, audit/schema.py), each list in its table's primary-key order without the run:
     `node_components` (node, entities, components JSON, then the value, weight, coefficient
     and contribution matrices as BLOBs),
-    `entity_ranks` (tier, entity, rank, from_rank_top, from_rank_bottom) and `node_branches`
+    `entity_ranks` (tier, entity, rank, from_rank_top, from_rank_bottom; for an index, `tier`
+    is the score it ranks by and only `rank` is set) and `node_branches`
     (node, entity, taken, op, left_value, right_value), and `node_statistics` (node, key,
     shown, name, item, grp, call, prefix, rule). `entity` is the position in the entity's
     level."""
@@ -541,6 +542,10 @@ def fact_rows(levels: Sequence[tuple[Sequence[NodeTrace], pd.Index]]) -> FactRow
                 bottom = tt.from_rank_bottom if tt.from_rank_bottom is not None else pd.Series(np.nan, index=keys)
                 ranks.extend(zip(itertools.repeat(name), range(n), _ints(_aligned(tt.rank, keys)),
                                  _ints(_aligned(top, keys)), _ints(_aligned(bottom, keys))))
+            if trace.rank is not None:  # an index's score: its ranks, keyed by the score
+                nothing = [None] * n
+                ranks.extend(zip(itertools.repeat(name), range(n), _ints(_aligned(trace.rank, keys)),
+                                 nothing, nothing))
             b = trace.branch
             if b is not None:
                 nothing = [None] * n

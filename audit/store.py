@@ -1160,6 +1160,24 @@ class AuditStore:
             )
         }
 
+    def index_ranks(self, run_id: int, level: str | None = None) -> tuple[str, dict[int, int | None]] | None:
+        """For an index (a level without tiers, ranked by a score: interpreter.ranking.index_score):
+        the score node and entity position -> the rank `tierlang run` showed, as recorded under
+        the score's name; None when the run recorded none (a run with tiers, or recorded
+        before index ranks were)."""
+        if not self._has_facts_tables():
+            return None
+        row = self.conn.execute(
+            "SELECT n.name FROM nodes n WHERE n.run = ? AND n.kind = 'score' AND n.level IS ? "
+            "AND EXISTS (SELECT 1 FROM entity_ranks r WHERE r.run = n.run AND r.tier = n.name) "
+            "ORDER BY n.position DESC LIMIT 1",
+            (run_id, level),
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], {e: r for e, r in self.conn.execute(
+            "SELECT entity, rank FROM entity_ranks WHERE run = ? AND tier = ?", (run_id, row[0]))}
+
     # ------------------------------------------------------------ integrity
 
     def verify(self, run_id: int | None = None) -> list[str]:

@@ -70,7 +70,7 @@ from dsl.model import (
 )
 from dsl.printer import Printer
 from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
-from interpreter import numeric
+from interpreter import numeric, ranking
 from interpreter.functions import FUNCTIONS
 from interpreter.levels import (
     LevelFrame,
@@ -779,6 +779,8 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
     read_last = {}
     for dep, reader in last_reader.items():
         read_last.setdefault(reader, []).append(dep)
+    indices = {ranking.index_score(methodology, level) for level in
+               (None, *(lv.name for lv in methodology.lower_levels))} - {None}
     for node in methodology.nodes:
         ev = top.at(node.level or node.context)
         tier_trace = None
@@ -812,8 +814,12 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
         branch = shared.branch if node.kind not in (INPUT, PARAM, TIER) else None
         if "value" in scalars and node.type.scalar:  # the node's own value is no statistic
             typed = [t for t in typed if t.key != "value"]
+        rank = None
+        if node.name in indices:  # an index's score: its entities ranked once, here
+            rank = pd.Series(ranking.competition_ranks(to_series(value, ev.index).to_numpy(dtype="float64"), "top"),
+                             index=ev.index, dtype="float64")
         trace = NodeTrace(node, None, None, scalars, tier_trace, components=components, branch=branch,
-                          statistics=tuple(typed), series=_trace_series(value, ev.index))
+                          statistics=tuple(typed), rank=rank, series=_trace_series(value, ev.index))
         (level_traces[node.level] if node.level else traces)[node.name] = trace
         for dep in read_last.get(node.name, ()):
             top.shared.reads.pop(dep, None)

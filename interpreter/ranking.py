@@ -10,6 +10,8 @@ sensitivity analysis alike.
 - `rank_by_tier_and_score`: the same for one row (a run).
 - `competition_ranks`: the rank of each present value among the present values, from the
   top (1 = the highest) or from the bottom (1 = the lowest): what a rank rule took.
+- `index_score`: for a level without tiers (an index), the score its entities are ranked by
+  (highest first); interpreter.evaluate records those ranks on the score's trace.
 """
 
 from __future__ import annotations
@@ -69,3 +71,15 @@ def competition_ranks(values, direction: str = "top") -> np.ndarray:
     present = ~np.isnan(values)
     signed = values if direction == "top" else -values
     return rank_by_tier_and_score(np.where(present, 0.0, -1.0), signed)
+
+
+def index_score(methodology, level: str | None = None) -> str | None:
+    """For a methodology declaring no tier of `level` (None: the top level), the last per-entity
+    number `score` it declares for that level: an index, whose entities a run ranks by that
+    score, highest first (interpreter.evaluate records the ranks in `NodeTrace.rank`). None
+    when the level has a tier or no such score."""
+    if any(t.level == level for t in methodology.tiers):
+        return None
+    scores = [n for n in methodology.nodes
+              if n.kind == "score" and n.level == level and n.type.base == "number" and not n.type.scalar]
+    return scores[-1].name if scores else None

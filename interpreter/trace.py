@@ -128,6 +128,9 @@ class NodeTrace:
     components: ComponentTrace | None = None
     _branch: BranchTrace | Callable[[], BranchTrace] | None = attrs.field(default=None, alias="branch")
     statistics: tuple[Statistic, ...] = ()  # scalars' statistics, typed
+    # the score an index ranks by (a level without tiers: interpreter.ranking.index_score): each
+    # entity's rank by it, highest first, under the one tie rule (float; NaN without a score)
+    rank: pd.Series | None = None
     _series: Callable[[], tuple[pd.Series, pd.Series]] | None = attrs.field(
         default=None, kw_only=True, alias="series", repr=False, eq=False)
 

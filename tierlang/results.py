@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from interpreter.ranking import rank_by_tier_and_score
+from interpreter.ranking import index_score
 from interpreter.trace import RunResult
 
 UNRATED = "(no tier)"
@@ -20,12 +20,9 @@ def headline_tier(result: RunResult, level: str | None = None) -> str | None:
 
 def headline_score(result: RunResult, level: str | None = None) -> str | None:
     """For a methodology without a tier (of that level): the last `score` it declares for
-    the level, with a number per entity (an index). Runs rank entities by it, highest first."""
-    if headline_tier(result, level) is not None:
-        return None
-    scores = [n for n in result.methodology.nodes
-              if n.kind == "score" and n.level == level and n.type.base == "number" and not n.type.scalar]
-    return scores[-1].name if scores else None
+    the level, with a number per entity (an index). Runs rank entities by it, highest first
+    (interpreter.ranking.index_score; the ranks are the score trace's `rank`)."""
+    return index_score(result.methodology, level)
 
 
 def _entities(result: RunResult, level: str | None):
@@ -53,8 +50,7 @@ def summary_table(result: RunResult, level: str | None = None) -> pd.DataFrame:
     if name is None and score_name is not None:  # an index without tiers: ranked by its score
         table["score"] = traces[score_name].values.reindex(keys).astype("float64")
         table["tier"] = None
-        codes = np.where(table["score"].isna(), -1, 0)
-        ranks = rank_by_tier_and_score(codes, table["score"].to_numpy())
+        ranks = traces[score_name].rank.reindex(keys).to_numpy(dtype="float64")  # as the interpreter ranked them
         table["rank"] = pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64")
         return table.reset_index()
     if name is None:

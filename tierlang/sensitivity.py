@@ -547,10 +547,9 @@ def _nominal_run(methodology: Methodology, data, encoding: str, sheet: str | Non
 def _tier_node(methodology: Methodology, name: str | None) -> M.Node:
     tiers = tuple(t for t in methodology.tiers if t.level is None)  # tiers of the rated (top) entities
     if not tiers:
-        index = [n for n in methodology.nodes if n.kind == "score" and n.level is None
-                 and n.type.base == T.NUMBER and not n.type.scalar]
-        if index and name is None:  # an index: its score and ranks are analysed (tierlang.results)
-            return _index_tier(index[-1])
+        index = ranking.index_score(methodology)
+        if index is not None and name is None:  # an index: its score and ranks are analysed
+            return _index_tier(methodology.node(index))
         raise api.UsageError("this methodology declares no tier of its top level and no per-entity `score`: "
                              "there is nothing to analyse")
     if name is None:
@@ -607,9 +606,10 @@ class _Reference:
         self.table = outcome.table
         self.scale = tier_node.tier.scale
         if tier_node.name == INDEX_TIER:  # an index: every entity with a score holds the one label
-            self.scores = nominal.traces[tier_node.tier.source.name].values.to_numpy(dtype=float)
+            score = nominal.traces[tier_node.tier.source.name]
+            self.scores = score.values.to_numpy(dtype=float)
             self.codes = np.where(np.isnan(self.scores), np.nan, 0.0)
-            self.ranks = sample_ranks(self.codes[None, :], self.scores[None, :])[0]
+            self.ranks = score.rank.to_numpy(dtype=float)  # the nominal run's ranks, as it recorded them
             self.display = pd.Series(np.where(np.isnan(self.scores), None, INDEX_LABEL), index=self.keys)
             return
         trace = nominal.traces[tier_node.name]
@@ -620,7 +620,7 @@ class _Reference:
             self.scores = trace.tier.from_values.to_numpy(dtype=float)
         else:
             self.scores = self.codes.copy()
-        self.ranks = sample_ranks(self.codes[None, :], self.scores[None, :])[0]
+        self.ranks = trace.tier.rank.to_numpy(dtype=float)  # the nominal run's ranks, as it recorded them
         self.display = trace.tier.display
 
 
