@@ -18,6 +18,7 @@ Text rendering is deterministic: the same store gives the same text, byte for by
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -308,7 +309,22 @@ def _provenance(store: AuditStore, run: RunInfo) -> list[str]:
         else:
             how = f"sha256sum {_shell(run.dataset_path)}" if run.dataset_path else "sha256sum FILE"
         out.append(f"data {run.dataset_path}: sha256 {run.dataset_sha256} (recompute: {how})")
+        for part in _loads_parts(dataset.get("parts")):  # schema version 8: each file's own sha256
+            path = str(part.get("path"))
+            named = path if part.get("level") is None else f"{part['level']}={path}"
+            how = f"sha256sum {_shell(path)}" if part.get("format") in ("csv", "xlsx") else "docs/audit.md"
+            out.append(f"  data file {named}: sha256 {part.get('sha256')} (recompute: {how})")
     return out
+
+
+def _loads_parts(text: Any) -> list[dict]:
+    """`datasets.parts` as recorded (none for one file, or a run recorded before version 8);
+    a damaged value shows no part rather than a traceback (verify reports it)."""
+    try:
+        parts = json.loads(text) if isinstance(text, str) else []
+    except ValueError:
+        return []
+    return [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
 
 
 def _shell(path: str) -> str:

@@ -500,7 +500,14 @@ def read_header(conn: sqlite3.Connection, run_id: int) -> Header:
     dataset = None
     if run["dataset_sha256"] is not None:
         dataset = _row(conn, "datasets", DATASET_COLUMNS, "sha256 = ?", (run["dataset_sha256"],))
+        if dataset is not None and _has_parts_column(conn):  # schema version 8: each file's sha256
+            dataset["parts"] = conn.execute(
+                "SELECT parts FROM datasets WHERE sha256 = ?", (run["dataset_sha256"],)).fetchone()[0]
     return Header(run, methodology, dataset)
+
+
+def _has_parts_column(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "parts" for row in conn.execute("PRAGMA table_info(datasets)"))
 
 
 def _has_user_column(conn: sqlite3.Connection) -> bool:
@@ -536,6 +543,8 @@ def content_hash(header: Header, body: str) -> str:
         _section(h, "user", _json(_cell(header.run["user"], TEXT)))
     _section(h, "methodology", _json(_row_json(header.methodology, METHODOLOGY_COLUMNS)))
     _section(h, "dataset", _json(_row_json(header.dataset, DATASET_COLUMNS)))
+    if header.dataset is not None and header.dataset.get("parts") is not None:  # version 8; else as before
+        _section(h, "dataset_parts", _json(_cell(header.dataset["parts"], TEXT)))
     _section(h, "body", body.encode())
     return h.hexdigest()
 

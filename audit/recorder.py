@@ -564,6 +564,18 @@ def fact_rows(levels: Sequence[tuple[Sequence[NodeTrace], pd.Index]]) -> FactRow
 # ---------------------------------------------------------------- the whole run
 
 
+def dataset_parts(dataset: Any) -> str | None:
+    """`datasets.parts` (schema version 8): for data read from several files, each file's own
+    level, path, format, rows and sha256 as JSON, in the combined sha256's order; else None."""
+    parts = getattr(dataset, "parts", None) or ()
+    if not parts:
+        return None
+    return json.dumps([{"level": level, "path": None if d.path is None else str(d.path),
+                        "format": None if d.format is None else str(d.format),
+                        "rows": None if d.rows is None else int(d.rows), "sha256": str(d.sha256)}
+                       for level, d in parts], ensure_ascii=False)
+
+
 def methodology_sha256(methodology: M.Methodology) -> str:
     """sha256 of the methodology file's text (UTF-8) when it extends nothing (what `sha256sum`
     prints for the file); otherwise sha256 of the per-file sha256 hex digests joined by
@@ -661,6 +673,7 @@ def build_rows(result: RunResult, dataset: Any = None) -> RunRows:
             None if dataset.format is None else str(dataset.format),
             None if dataset.rows is None else int(dataset.rows),
             None if columns is None else json.dumps([str(c) for c in columns], ensure_ascii=False),
+            dataset_parts(dataset),
         )
     traces = list(result.traces.values())
     lower_traces = [t for level in result.members.values() for t in level.traces.values()]

@@ -468,6 +468,15 @@ def _v7(db: sqlite_utils.Database) -> None:
             db.conn.execute(statement)
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """Version 8: `datasets.parts`, for the data of a run read from several files
+    (`--data LEVEL=FILE`, format `tables`): JSON list of each file's own `level` (null for the
+    unnamed table), `path`, `format`, `rows` and `sha256`, in the order the combined sha256
+    hashes them (interpreter.data.combine_datasets); NULL for one file and for rows recorded
+    before."""
+    db.conn.execute("ALTER TABLE datasets ADD COLUMN parts TEXT")
+
+
 # Append-only. Index i takes the store from version i to version i + 1.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial schema", _v1),
@@ -477,6 +486,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("entities at several levels", _v5),
     ("who recorded a run", _v6),
     ("recorded facts: components, ranks, branches, typed statistics", _v7),
+    ("each data file's own sha256", _v8),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

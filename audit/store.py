@@ -506,10 +506,16 @@ class AuditStore:
             "key_column, label_column, doc, path, source, sources) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             rows.methodology,
         )
-        if rows.dataset is not None:
+        if rows.dataset is not None and rows.dataset[5] is None:  # one file: as before version 8
             conn.execute(
                 "INSERT OR IGNORE INTO datasets (sha256, path, format, rows, columns) "
                 "VALUES (?,?,?,?,?)",
+                rows.dataset[:5],
+            )
+        elif rows.dataset is not None:  # several files: each one's own sha256 (version 8)
+            conn.execute(
+                "INSERT OR IGNORE INTO datasets (sha256, path, format, rows, columns, parts) "
+                "VALUES (?,?,?,?,?,?)",
                 rows.dataset,
             )
         r = rows.run
