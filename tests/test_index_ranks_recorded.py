@@ -137,3 +137,32 @@ def test_an_index_run_recorded_before_its_ranks_were_still_explains_and_verifies
     with open_store("a.db") as store:
         run = _read_run(store, 1)
     assert run.from_node == "index" and run.ranks == [None] * 5 and run.scores[1] == 2.0
+
+
+LEVELS = """methodology "two levels"
+entity trust key code
+entity site within trust key site_id
+
+input beds: number
+input sbeds: number per site
+score site_index per site = sbeds * 2
+score idx = mean(sbeds, skip missing) over sites
+"""
+
+
+def test_a_lower_levels_index_is_ranked_once_and_recorded_by_member(workdir):
+    from tierlang import api
+    from tierlang.results import summary_table
+
+    (workdir / "l.tier").write_text(LEVELS, encoding="utf-8")
+    (workdir / "t.csv").write_text("code,beds\nT1,3\nT2,4\n", encoding="utf-8")
+    (workdir / "s.csv").write_text("site_id,code,sbeds\nS1,T1,1\nS2,T1,5\nS3,T2,5\nS4,T2,\n", encoding="utf-8")
+    outcome = api.run("l.tier", api.Tables("t.csv", {"site": "s.csv"}), audit="a.db")
+    sites = summary_table(outcome.result, "site")
+    assert sites["rank"].tolist() == [3, 1, 1, pd.NA]
+    conn = sqlite3.connect("a.db")
+    rows = conn.execute("SELECT tier, entity, rank FROM entity_ranks ORDER BY tier, entity").fetchall()
+    conn.close()
+    assert rows == [("idx", 0, 2), ("idx", 1, 1), ("site_index", 0, 3), ("site_index", 1, 1),
+                    ("site_index", 2, 1), ("site_index", 3, None)]
+    assert "rank 1 of 3 in this run" in invoke("explain", "S2", "--audit", "a.db").output
