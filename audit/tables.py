@@ -7,9 +7,9 @@
     reconcile_frame(reconciliation)  # the mismatches (audit.reconcile), indexed by key
 
 Nothing is evaluated: the score is the headline tier's recorded `from` value, the tier its
-recorded label (tier steps), the rank the one `tierlang diff` shows (audit.compare reads the
-run once and ranks by tier then score, with interpreter.ranking, the ranking `tierlang run`
-uses).
+recorded label (tier steps), the rank the one `tierlang diff` shows: the rank the run recorded
+(`entity_ranks`, under the tier or, for an index, under its score; audit.compare reads the run
+once and re-ranks nothing).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def as_tiers(
 def ranked_table(store: AuditStore, run_id: int) -> pd.DataFrame:
     """One row per top-level entity, in data order, indexed by key: `label`, `score` (the
     headline tier's `from` value), `tier` (ordered categorical, worst first) and `rank`
-    (Int64; none without a tier). A run without a tier has no `tier` and no `rank` values."""
+    (Int64; none without a tier). A run without a tier has no `tier` values; an index (ranked
+    by its score) has the ranks it recorded, and a run recorded before those were has none."""
     run = _read_run(store, run_id)
     index = pd.Index(run.keys, name="key")
     table = pd.DataFrame(index=index)
