@@ -18,7 +18,6 @@ Text rendering is deterministic: the same store gives the same text, byte for by
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -317,13 +316,9 @@ def _provenance(store: AuditStore, run: RunInfo) -> list[str]:
     return out
 
 
-def _loads_parts(text: Any) -> list[dict]:
-    """`datasets.parts` as recorded (none for one file, or a run recorded before version 8);
-    a damaged value shows no part rather than a traceback (verify reports it)."""
-    try:
-        parts = json.loads(text) if isinstance(text, str) else []
-    except ValueError:
-        return []
+def _loads_parts(parts: Any) -> list[dict]:
+    """`datasets.parts` as read (AuditStore.dataset; none for one file, or a run recorded before
+    version 8); a damaged value shows no part rather than a traceback (verify reports it)."""
     return [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
 
 

@@ -11,6 +11,7 @@ The schema and its guarantees are documented in docs/audit.md.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import itertools
 import json
@@ -701,6 +702,9 @@ class AuditStore:
             return None
         row = rows[0]
         row["columns"] = _loads(row["columns"])
+        if "parts" in row:  # schema version 8: each data file's own sha256 (None for one file)
+            with contextlib.suppress(TypeError, ValueError):  # damaged: kept as stored (its hash fails)
+                row["parts"] = _loads(row["parts"])
         return row
 
     # ------------------------------------------------------------ entities

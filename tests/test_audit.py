@@ -429,6 +429,7 @@ def test_every_value_reads_back_exactly(store):
         "format": "csv",
         "rows": 4,
         "columns": ["code", "name", "X_COL"],
+        "parts": None,  # one file (schema version 8: each file's sha256 for several)
     }
     m = store.methodology(run.methodology_sha256)
     assert m["sources"] == [("every.tier", 'methodology "Every type"\n'), ("base.tier", "base\n")]
