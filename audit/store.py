@@ -369,14 +369,21 @@ def _check_version(db: sqlite_utils.Database, path: str) -> int:
 def _migrate(db: sqlite_utils.Database, path: str) -> None:
     if _check_version(db, path) == schema.SCHEMA_VERSION:
         return
-    db.conn.execute("BEGIN IMMEDIATE")  # re-read under the write lock: one process migrates
     try:
+        db.conn.execute("BEGIN IMMEDIATE")  # re-read under the write lock: one process migrates
         version = _check_version(db, path)
         for _description, migration in schema.MIGRATIONS[version:]:
             migration(db)
         if version < schema.SCHEMA_VERSION:
             schema.set_version(db, schema.SCHEMA_VERSION)
         db.conn.execute("COMMIT")
+    except sqlite3.OperationalError as e:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        if not is_read_only(e):
+            raise
+        # a read-only store of an older version is read as it is (the readers check which
+        # tables and columns it has); a command that records says the store is read-only
     except BaseException:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
