@@ -341,8 +341,11 @@ def open_store(path: str | Path, create: bool = True) -> AuditStore:
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
             except sqlite3.OperationalError as e:
-                if not is_read_only(e):
-                    raise  # a read-only store stays readable: runs, explain, verify, diff --runs
+                # a read-only store stays readable (runs, explain, verify, diff --runs); a store
+                # another process holds is switched by a later open (WAL is kept in the file, and
+                # the rollback journal is as safe, only less concurrent)
+                if not (is_read_only(e) or "locked" in str(e) or "busy" in str(e)):
+                    raise
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as e:
         conn.close()
