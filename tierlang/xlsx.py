@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from dsl.escaping import FORMULA_STARTS
+
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # as openpyxl's ILLEGAL_CHARACTERS_RE
 SHARE = "0.0%"
 INTEGER = "0"
@@ -44,7 +45,7 @@ def clean_text(text: str) -> str:
 
 
 def is_formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_START)
+    return text.startswith(FORMULA_STARTS)  # the CSV writers' rule (dsl.escaping)
 
 
 def cell_value(value: Any) -> Any:
