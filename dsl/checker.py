@@ -32,7 +32,6 @@ from dsl.levels import (
     check_expression,
     infer_level,
     needed_level,
-    node_expressions,
 )
 from dsl.loader import LoadedFile, load_chain
 from dsl.measures import BROKEN as MEASURES_BROKEN
@@ -255,7 +254,7 @@ class _Checker:
             if node.kind == M.INPUT:
                 at = per or levels.top
             else:
-                exprs = node_expressions(node)
+                exprs = node.expressions()
                 at, clash = (per, False) if per else self._inferred_level(levels, exprs, level_of, node)
                 for expr in exprs if not clash else ():
                     check_expression(levels, expr, at, level_of, self.error, f"'{node.name}'")

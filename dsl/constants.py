@@ -15,12 +15,13 @@ sensitivity analysis with each sample's values; the interpreter evaluates weight
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
 from dsl import model as M
 from dsl.errors import Span
+from dsl.tree import walk
 
 WEIGHT_TOLERANCE = 1e-9
 
@@ -78,38 +79,11 @@ def scalar_definitions(methodology: M.Methodology) -> dict[str, M.Expr]:
     return {n.name: n.expr for n in methodology.nodes if n.expr is not None and n.type.scalar}
 
 
-def walk(expr) -> Iterator:
-    """The expressions in `expr`, `expr` first, depth first."""
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        yield e
-        children = []
-        for field in attrs.fields(type(e)):
-            if field.name in ("type", "span", "level"):
-                continue
-            value = getattr(e, field.name)
-            for v in value if isinstance(value, tuple) else (value,):
-                if attrs.has(type(v)) and type(v).__module__ == M.__name__:
-                    children.append(v)
-        stack.extend(reversed(children))
-
-
-def node_expressions(node: M.Node) -> list:
+def node_expressions(node: M.Node) -> list[M.Expr]:
     """Every expression of a node: its definition, or its tier's `from`, thresholds,
-    conditions and limits."""
-    out: list = [node.expr]
-    spec = node.tier
-    if spec is not None:
-        out.append(spec.source)
-        for rule in spec.rules:
-            c = rule.condition
-            if isinstance(c, M.ThresholdRule):
-                out.append(c.value)
-            elif isinstance(c, M.ConditionRule):
-                out.append(c.condition)
-        out += [limit.condition for limit in spec.limits]
-    return [e for e in out if e is not None]
+    conditions and limits (`node.expressions()`, dsl.tree; kept by this name for the layers
+    that import it from here, as `walk` is)."""
+    return node.expressions()
 
 
 @attrs.frozen
@@ -154,7 +128,7 @@ def weighted_calls(methodology: M.Methodology) -> list[tuple[str, M.Call]]:
     """(node name, call) of every `weighted_mean` with weights, in methodology order."""
     out = []
     for node in methodology.nodes:
-        for expr in node_expressions(node):
+        for expr in node.expressions():
             for e in walk(expr):
                 if isinstance(e, M.Call) and e.function == "weighted_mean" and e.weights:
                     out.append((node.name, e))

@@ -41,6 +41,7 @@ from dsl.printer import (
     squash,
     value_text,
 )
+from dsl.tree import transform
 
 SECTIONS = ("header", "types", "inputs", "params", "definitions", "tiers")
 HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column", "doc")
@@ -649,15 +650,15 @@ def _scale_text(level: T.LevelType) -> str:
 def canonical(node: M.Node) -> M.Node:
     """The node with what is written but means nothing made explicit, so that writing a default
     is no change: a population function's polarity defaults to `higher is better`."""
-    if node.expr is not None:
-        node = attrs.evolve(node, expr=_canonical(node.expr))
-    if node.tier is not None:
-        spec = node.tier
-        rules = tuple(attrs.evolve(r, condition=_canonical(r.condition)) for r in spec.rules)
-        limits = tuple(attrs.evolve(lim, condition=_canonical(lim.condition)) for lim in spec.limits)
-        source = _canonical(spec.source) if spec.source is not None else None
-        node = attrs.evolve(node, tier=attrs.evolve(spec, rules=rules, limits=limits, source=source))
-    return node
+    return transform(node, _default_polarity)
+
+
+def _default_polarity(value: Any) -> Any:
+    if isinstance(value, M.Call) and value.polarity is None:
+        builtin = BUILTINS.get(value.function)
+        if builtin is not None and POLARITY in builtin.options:
+            return attrs.evolve(value, polarity="higher")
+    return value
 
 
 def _shape(value: Any) -> Any:
@@ -671,26 +672,6 @@ def _shape(value: Any) -> Any:
     return (type(value).__name__, *(
         (f.name, _shape(getattr(value, f.name)))
         for f in attrs.fields(type(value)) if f.init and f.name not in ("span", "type")))
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_canonical(v) for v in value)
-    if not attrs.has(type(value)) or isinstance(value, (T.Type, T.LevelType)):
-        return value
-    changes = {}
-    for field in attrs.fields(type(value)):
-        if not field.init or field.name in ("span", "type"):
-            continue
-        v = getattr(value, field.name)
-        c = _canonical(v)
-        if c is not v:
-            changes[field.name] = c
-    if isinstance(value, M.Call) and value.polarity is None:
-        builtin = BUILTINS.get(value.function)
-        if builtin is not None and POLARITY in builtin.options:
-            changes["polarity"] = "higher"
-    return attrs.evolve(value, **changes) if changes else value
 
 
 _PARAM_VALUE = re.compile(r"^\s*param\s+\w+\s*(?::[^=]*)?=\s*(.+?)(?:\s+range\b.*)?$")

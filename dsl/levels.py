@@ -19,12 +19,13 @@ Scalars (params, constants, population statistics) are read at any level.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import attrs
 
 from dsl import model as M
 from dsl.errors import Span, did_you_mean
+from dsl.tree import children
 
 
 @attrs.frozen
@@ -157,40 +158,6 @@ class Levels:
 # ---------------------------------------------------------------- expressions
 
 
-def subexpressions(expr: M.Expr) -> Iterator[M.Expr]:
-    """The direct sub-expressions of a resolved expression."""
-    for field in attrs.fields(type(expr)):
-        if field.name in ("type", "span", "level"):
-            continue
-        value = getattr(expr, field.name)
-        if isinstance(value, tuple):
-            yield from (v for v in value if _is_expr(v))
-        elif _is_expr(value):
-            yield value
-
-
-def _is_expr(value) -> bool:
-    return isinstance(value, (M.Const, M.LabelConst, M.Ref, M.Unary, M.Binary, M.IsMissing, M.IfElse, M.ListOf,
-                              M.Pick, M.Call, M.MapOf, M.BandOf))
-
-
-def node_expressions(node: M.Node) -> list[M.Expr]:
-    """Every expression a node evaluates (a tier's `from`, rule values and conditions, limits)."""
-    if node.expr is not None:
-        return [node.expr]
-    if node.tier is None:
-        return []
-    out = [node.tier.source] if node.tier.source is not None else []
-    for rule in node.tier.rules:
-        condition = rule.condition
-        if isinstance(condition, M.ThresholdRule):
-            out.append(condition.value)
-        elif isinstance(condition, M.ConditionRule):
-            out.append(condition.condition)
-    out.extend(limit.condition for limit in node.tier.limits)
-    return out
-
-
 class _Scan:
     """What an expression needs at the level it is evaluated at."""
 
@@ -213,7 +180,7 @@ def _scan(expr: M.Expr, level_of: dict[str, str | None], scan: _Scan) -> None:
         if expr.over is not None:
             scan.overs.append((expr.over, expr.span))
             return
-    for sub in subexpressions(expr):
+    for sub in children(expr):
         _scan(sub, level_of, scan)
 
 
@@ -271,10 +238,10 @@ def check_expression(levels: Levels, expr: M.Expr, at: str, level_of: dict[str, 
                       f"aggregate over a level that lies within '{at}'"
                       + (f", or say where {owner} is evaluated with `per`." if owner.startswith("'") else "."))
                 return
-            for sub in subexpressions(expr):
+            for sub in children(expr):
                 check_expression(levels, sub, expr.over, level_of, error, owner)
             return
-    for sub in subexpressions(expr):
+    for sub in children(expr):
         check_expression(levels, sub, at, level_of, error, owner)
 
 

@@ -20,6 +20,7 @@ import attrs
 
 from dsl import syntax as S
 from dsl.errors import did_you_mean
+from dsl.tree import map_children
 
 REQUIRED = ("weight", "direction", "group")
 WORDS = {"weight": "weight W", "direction": "higher is better / lower is better", "group": "group G",
@@ -120,19 +121,4 @@ class Lowering:
                     arguments.append(self.node(a))
             changed = len(arguments) != len(node.arguments) or any(n is not a for n, a in zip(arguments, node.arguments))
             return attrs.evolve(node, arguments=tuple(arguments)) if changed else node
-        if not attrs.has(type(node)):
-            return node
-        changes = {}
-        for field in attrs.fields(type(node)):
-            if field.name.endswith("span"):
-                continue
-            value = getattr(node, field.name)
-            if isinstance(value, tuple):
-                new = tuple(self.node(v) for v in value)
-                if any(n is not v for n, v in zip(new, value)):
-                    changes[field.name] = new
-            elif attrs.has(type(value)):
-                new = self.node(value)
-                if new is not value:
-                    changes[field.name] = new
-        return attrs.evolve(node, **changes) if changes else node
+        return map_children(node, self.node)

@@ -14,6 +14,7 @@ from typing import Union
 import attrs
 
 from dsl.errors import Diagnostic, Span
+from dsl.tree import Expression, Tree
 from dsl.types import LevelType, Type
 
 
@@ -25,14 +26,14 @@ def _span():
 
 
 @attrs.frozen
-class Const:
+class Const(Expression):
     value: float | bool | str | None  # None: the literal `missing` is not in the language
     type: Type
     span: Span | None = _span()
 
 
 @attrs.frozen
-class LabelConst:
+class LabelConst(Expression):
     level: LevelType
     label: str
     type: Type
@@ -40,7 +41,7 @@ class LabelConst:
 
 
 @attrs.frozen
-class Ref:
+class Ref(Expression):
     """A reference to a node (input, param, definition or tier) by name."""
 
     name: str
@@ -49,7 +50,7 @@ class Ref:
 
 
 @attrs.frozen
-class Unary:
+class Unary(Expression):
     op: str  # "-" or "not"
     operand: Expr
     type: Type
@@ -57,7 +58,7 @@ class Unary:
 
 
 @attrs.frozen
-class Binary:
+class Binary(Expression):
     """Arithmetic (+ - * / ^), comparison (== != < <= > >=; levels compare by order; lists
     compare element by element giving a list of booleans) or logic (and, or)."""
 
@@ -69,7 +70,7 @@ class Binary:
 
 
 @attrs.frozen
-class IsMissing:
+class IsMissing(Expression):
     operand: Expr
     negated: bool
     type: Type
@@ -77,7 +78,7 @@ class IsMissing:
 
 
 @attrs.frozen
-class IfElse:
+class IfElse(Expression):
     condition: Expr
     then: Expr
     otherwise: Expr
@@ -86,14 +87,14 @@ class IfElse:
 
 
 @attrs.frozen
-class ListOf:
+class ListOf(Expression):
     items: tuple[Expr, ...]
     type: Type
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Pick:
+class Pick(Expression):
     """The value of `operand` for the entity whose key is `key` (a scalar)."""
 
     operand: Expr
@@ -103,7 +104,7 @@ class Pick:
 
 
 @attrs.frozen
-class Call:
+class Call(Expression):
     """A built-in call (dsl.builtins.BUILTINS[function]).
 
     With `over` (an entity level name), the single argument is evaluated for every entity of
@@ -133,7 +134,7 @@ class Call:
 
 
 @attrs.frozen
-class MapOf:
+class MapOf(Expression):
     """`map subject { key: value, ... otherwise: value }`. Keys are label names, texts,
     numbers or booleans, matching the subject's type."""
 
@@ -146,7 +147,7 @@ class MapOf:
 
 
 @attrs.frozen
-class BandOf:
+class BandOf(Expression):
     """`band subject { >= t: value, ... otherwise: value }`: the first case that holds wins."""
 
     subject: Expr
@@ -165,7 +166,7 @@ Expr = Union[Const, LabelConst, Ref, Unary, Binary, IsMissing, IfElse, ListOf, P
 
 
 @attrs.frozen
-class ThresholdRule:
+class ThresholdRule(Tree):
     """Compare the tier's `from` value: `>= 2.5`."""
 
     op: str
@@ -174,7 +175,7 @@ class ThresholdRule:
 
 
 @attrs.frozen
-class RankRule:
+class RankRule(Tree):
     """`top 5`, `bottom 5`, `top 10%` by the `from` value; ties at the edge all go in."""
 
     direction: str  # "top" or "bottom"
@@ -185,12 +186,12 @@ class RankRule:
 
 
 @attrs.frozen
-class OtherwiseRule:
+class OtherwiseRule(Tree):
     span: Span | None = _span()
 
 
 @attrs.frozen
-class ConditionRule:
+class ConditionRule(Tree):
     """Any boolean expression."""
 
     condition: Expr
@@ -201,7 +202,7 @@ TierCondition = Union[ThresholdRule, RankRule, OtherwiseRule, ConditionRule]
 
 
 @attrs.frozen
-class TierRule:
+class TierRule(Tree):
     label: str
     condition: TierCondition
     source_text: str = attrs.field(default="", eq=False)
@@ -209,7 +210,7 @@ class TierRule:
 
 
 @attrs.frozen
-class Limit:
+class Limit(Tree):
     direction: str  # "at most" or "at least"
     label: str
     condition: Expr
@@ -218,7 +219,7 @@ class Limit:
 
 
 @attrs.frozen
-class TierSpec:
+class TierSpec(Tree):
     scale: LevelType  # worst first; "at most" compares on this order
     source: Expr | None  # the `from` value, or None for a rule-based tier
     rules: tuple[TierRule, ...]  # tried in the order written
@@ -234,7 +235,7 @@ ONE_OF = "one of"
 
 
 @attrs.frozen
-class Distribution:
+class Distribution(Tree):
     """How a param may vary in a sensitivity analysis (docs/sensitivity.md).
 
     `range lo..hi` is UNIFORM with values (lo, hi); `range normal(mean, sd)` is NORMAL with
@@ -254,7 +255,7 @@ KINDS = (INPUT, PARAM, *DEFINITION_KINDS, TIER)
 
 
 @attrs.frozen
-class Node:
+class Node(Tree):
     """A named definition; becomes an audit node whose value is recorded for every entity."""
 
     name: str
@@ -283,7 +284,7 @@ class Node:
 
 
 @attrs.frozen
-class TestGiven:
+class TestGiven(Tree):
     """One given value: an input or a param set for the test."""
 
     name: str
@@ -291,7 +292,7 @@ class TestGiven:
 
 
 @attrs.frozen
-class TestCase:
+class TestCase(Tree):
     name: str
     givens: tuple[TestGiven, ...]  # a one-entity table built from these values, or
     data_path: str | None  # a data file, resolved relative to the methodology file
@@ -302,14 +303,14 @@ class TestCase:
 
 
 @attrs.frozen
-class Override:
+class Override(Tree):
     name: str
     base_file: str
     file: str
 
 
 @attrs.frozen
-class EntityLevel:
+class EntityLevel(Tree):
     """One level of entities: `entity service within location key service_id label name`."""
 
     name: str
@@ -320,7 +321,7 @@ class EntityLevel:
 
 
 @attrs.frozen
-class Methodology:
+class Methodology(Tree):
     name: str
     version: str | None
     effective: str | None

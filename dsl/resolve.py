@@ -8,7 +8,6 @@ to the shared diagnostics list; a sub-expression that could not be resolved gets
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -21,6 +20,7 @@ from dsl.constants import WeightSum, fold
 from dsl.errors import ERROR, WARNING, Diagnostic, Span, did_you_mean, source_lines
 from dsl.parser import MAX_NESTING
 from dsl.paths import PathRefused, methodology_root, resolve_reference
+from dsl.tree import children
 
 ERROR_TYPE = T.Type("error")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -65,17 +65,6 @@ class Ctx:
 # ---------------------------------------------------------------- syntactic helpers
 
 
-def _children(node) -> Iterator:
-    for field in attrs.fields(type(node)):
-        if field.name.endswith("span") or field.name == "span":
-            continue
-        value = getattr(node, field.name)
-        if isinstance(value, tuple):
-            yield from (v for v in value if attrs.has(type(v)))
-        elif attrs.has(type(value)):
-            yield value
-
-
 def _term_name(value) -> str | None:
     """The name a weighted term is known by: `x`, and also `-x`, `f(x)` (a measure's treatment)."""
     while isinstance(value, (S.Unary, S.Call)):
@@ -105,7 +94,7 @@ def names_in(root, functions: dict) -> set[str]:
             stack.append((decl.body, frozenset(decl.params)))
         if isinstance(node, (S.LevelTypeExpr, S.NamedType, S.Label)):
             continue
-        stack.extend((child, bound) for child in _children(node))
+        stack.extend((child, bound) for child in children(node))
     return found
 
 

@@ -12,6 +12,7 @@ from typing import Union
 import attrs
 
 from dsl.errors import Span
+from dsl.tree import Expression, Tree
 
 
 def _span():
@@ -22,26 +23,26 @@ def _span():
 
 
 @attrs.frozen
-class Number:
+class Number(Expression):
     value: float
     text: str = attrs.field(default="", eq=False)  # as written: "0.800", "50%"
     span: Span | None = _span()
 
 
 @attrs.frozen
-class String:
+class String(Expression):
     value: str
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Boolean:
+class Boolean(Expression):
     value: bool
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Name:
+class Name(Expression):
     """A bare name: a definition, input, param, function parameter or a level label."""
 
     name: str
@@ -49,14 +50,14 @@ class Name:
 
 
 @attrs.frozen
-class Unary:
+class Unary(Expression):
     op: str  # "-" or "not"
     operand: Expr
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Binary:
+class Binary(Expression):
     op: str  # + - * / ^ == != < <= > >= and or
     left: Expr
     right: Expr
@@ -64,14 +65,14 @@ class Binary:
 
 
 @attrs.frozen
-class IsMissing:
+class IsMissing(Expression):
     operand: Expr
     negated: bool = False  # `x is not missing`
     span: Span | None = _span()
 
 
 @attrs.frozen
-class IfElse:
+class IfElse(Expression):
     condition: Expr
     then: Expr
     otherwise: Expr
@@ -79,13 +80,13 @@ class IfElse:
 
 
 @attrs.frozen
-class ListExpr:
+class ListExpr(Expression):
     items: tuple[Expr, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Pick:
+class Pick(Expression):
     """`x for "KEY"`: the value of x for one entity (a scalar)."""
 
     operand: Expr
@@ -97,7 +98,7 @@ class Pick:
 
 
 @attrs.frozen
-class Weighted:
+class Weighted(Tree):
     """`value: weight` inside an aggregation."""
 
     value: Expr
@@ -106,35 +107,35 @@ class Weighted:
 
 
 @attrs.frozen
-class Polarity:
+class Polarity(Tree):
     direction: str  # "higher" or "lower"
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Within:
+class Within(Tree):
     group: str
     span: Span | None = _span()
 
 
 @attrs.frozen
-class SkipMissing:
+class SkipMissing(Tree):
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Require:
+class Require(Tree):
     count: int
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Normalise:
+class Normalise(Tree):
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Method:
+class Method(Tree):
     """`method: 7` or `method: "hazen"`: the quantile definition of a population quantile."""
 
     name: str  # as written, without quotes ("7", "hazen")
@@ -142,7 +143,7 @@ class Method:
 
 
 @attrs.frozen
-class MeasuresArg:
+class MeasuresArg(Tree):
     """`measures outcomes group mortality`: every measure of a measure table (of one group),
     each with its weight; the checker lowers it to `value: weight` arguments (MeasuresDecl)."""
 
@@ -156,7 +157,7 @@ Argument = Union["Expr", Weighted, Option, MeasuresArg]
 
 
 @attrs.frozen
-class Call:
+class Call(Expression):
     function: str
     arguments: tuple[Argument, ...]
     over: str | None = None  # `mean(x) over services`: the entity level aggregated over
@@ -166,21 +167,21 @@ class Call:
 
 
 @attrs.frozen
-class MapCase:
+class MapCase(Tree):
     key: Expr | None  # a Name, String, Number or Boolean; None for `otherwise`
     value: Expr
     span: Span | None = _span()
 
 
 @attrs.frozen
-class MapExpr:
+class MapExpr(Expression):
     subject: Expr
     cases: tuple[MapCase, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class BandCase:
+class BandCase(Tree):
     op: str | None  # >= > <= < == != ; None for `otherwise`
     threshold: Expr | None
     value: Expr
@@ -188,7 +189,7 @@ class BandCase:
 
 
 @attrs.frozen
-class BandExpr:
+class BandExpr(Expression):
     subject: Expr
     cases: tuple[BandCase, ...]
     span: Span | None = _span()
@@ -204,7 +205,7 @@ Expr = Union[
 
 
 @attrs.frozen
-class Label:
+class Label(Tree):
     """A level label or tier label. Written bare (`good`) or quoted (`"requires improvement"`)."""
 
     text: str
@@ -212,22 +213,22 @@ class Label:
 
 
 @attrs.frozen
-class NumberType:
+class NumberType(Tree):
     span: Span | None = _span()
 
 
 @attrs.frozen
-class BooleanType:
+class BooleanType(Tree):
     span: Span | None = _span()
 
 
 @attrs.frozen
-class TextType:
+class TextType(Tree):
     span: Span | None = _span()
 
 
 @attrs.frozen
-class LevelTypeExpr:
+class LevelTypeExpr(Tree):
     """`level a < b < c`: labels from worst to best."""
 
     labels: tuple[Label, ...]
@@ -236,7 +237,7 @@ class LevelTypeExpr:
 
 
 @attrs.frozen
-class NamedType:
+class NamedType(Tree):
     name: str
     span: Span | None = _span()
 
@@ -248,7 +249,7 @@ TypeRef = Union[NumberType, BooleanType, TextType, LevelTypeExpr, NamedType]
 
 
 @attrs.frozen
-class EntityDecl:
+class EntityDecl(Tree):
     """A further `entity` line of the header: `entity service within location key service_id`."""
 
     name: str
@@ -259,7 +260,7 @@ class EntityDecl:
 
 
 @attrs.frozen
-class Header:
+class Header(Tree):
     name: str | None = None
     version: str | None = None
     effective: str | None = None  # ISO date as written
@@ -278,7 +279,7 @@ class Header:
 
 
 @attrs.frozen
-class TypeDecl:
+class TypeDecl(Tree):
     name: str
     level: LevelTypeExpr
     doc: str | None = None
@@ -287,14 +288,14 @@ class TypeDecl:
 
 
 @attrs.frozen
-class Range:
+class Range(Tree):
     low: Number
     high: Number
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Normal:
+class Normal(Tree):
     """`range normal(mean, sd)`: a param's plausible values, normally distributed."""
 
     mean: Number
@@ -303,7 +304,7 @@ class Normal:
 
 
 @attrs.frozen
-class OneOf:
+class OneOf(Tree):
     """`one of [a, b, c]`: a param's plausible values, equally likely (literals like the value)."""
 
     options: tuple[Expr, ...]
@@ -311,7 +312,7 @@ class OneOf:
 
 
 @attrs.frozen
-class InputDecl:
+class InputDecl(Tree):
     name: str
     type: TypeRef
     display: str | None = None
@@ -327,7 +328,7 @@ class InputDecl:
 
 
 @attrs.frozen
-class ParamDecl:
+class ParamDecl(Tree):
     name: str
     value: Expr  # a literal: Number, String, Boolean or Name (a level label)
     range: Range | Normal | OneOf | None = None  # how it may vary (docs/sensitivity.md)
@@ -337,7 +338,7 @@ class ParamDecl:
 
 
 @attrs.frozen
-class Definition:
+class Definition(Tree):
     kind: str  # indicator, domain, score, let
     name: str
     expr: Expr
@@ -350,7 +351,7 @@ class Definition:
 
 
 @attrs.frozen
-class FunctionDecl:
+class FunctionDecl(Tree):
     name: str
     params: tuple[str, ...]
     body: Expr
@@ -360,7 +361,7 @@ class FunctionDecl:
 
 
 @attrs.frozen
-class Threshold:
+class Threshold(Tree):
     """`>= 2.5`: compares the tier's `from` value."""
 
     op: str
@@ -369,7 +370,7 @@ class Threshold:
 
 
 @attrs.frozen
-class RankCut:
+class RankCut(Tree):
     """`top 5`, `bottom 5`, `top 10%`: by rank of the `from` value; ties at the edge all go in."""
 
     direction: str  # "top" or "bottom"
@@ -379,7 +380,7 @@ class RankCut:
 
 
 @attrs.frozen
-class Otherwise:
+class Otherwise(Tree):
     span: Span | None = _span()
 
 
@@ -387,14 +388,14 @@ Condition = Union[Threshold, RankCut, Otherwise, Expr]
 
 
 @attrs.frozen
-class TierRule:
+class TierRule(Tree):
     label: Label
     condition: Condition
     span: Span | None = _span()
 
 
 @attrs.frozen
-class TierDecl:
+class TierDecl(Tree):
     name: str
     rules: tuple[TierRule, ...]
     display: str | None = None
@@ -409,7 +410,7 @@ class TierDecl:
 
 
 @attrs.frozen
-class LimitDecl:
+class LimitDecl(Tree):
     tier: str
     direction: str  # "at most" or "at least"
     label: Label
@@ -420,27 +421,27 @@ class LimitDecl:
 
 
 @attrs.frozen
-class GivenData:
+class GivenData(Tree):
     path: str
     level: str | None = None  # `given data service "services.csv"`: the table of one level
     span: Span | None = _span()
 
 
 @attrs.frozen
-class GivenValue:
+class GivenValue(Tree):
     name: str
     value: Expr
     span: Span | None = _span()
 
 
 @attrs.frozen
-class GivenValues:
+class GivenValues(Tree):
     values: tuple[GivenValue, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Expect:
+class Expect(Tree):
     expr: Expr
     span: Span | None = _span()
 
@@ -449,14 +450,14 @@ TestItem = Union[GivenData, GivenValues, Expect]
 
 
 @attrs.frozen
-class TestDecl:
+class TestDecl(Tree):
     name: str
     items: tuple[TestItem, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class TableKey:
+class TableKey(Tree):
     """`mean_band: 1..3`, `safe: rating`: a key of a table and the values it takes."""
 
     name: str
@@ -465,14 +466,14 @@ class TableKey:
 
 
 @attrs.frozen
-class TableRow:
+class TableRow(Tree):
     keys: tuple[Expr, ...]  # a Name or String (a label), Number or Boolean per key
     value: Expr
     span: Span | None = _span()
 
 
 @attrs.frozen
-class TableDecl:
+class TableDecl(Tree):
     """`table reward(mean_band: 1..3, spread: level low < high) { 1, low: 0.5 ... }`: a value
     for every combination of its keys. Called like a function, it is a nested `map` of its
     arguments (as_function), so evaluation, the audit and explain see a map."""
@@ -519,7 +520,7 @@ def _key_value(key: Expr):
 
 
 @attrs.frozen
-class MeasureAttr:
+class MeasureAttr(Tree):
     """One attribute of a measure row: `weight 0.25`, `higher is better`, `group mortality`,
     `treated by winsorise`."""
 
@@ -529,7 +530,7 @@ class MeasureAttr:
 
 
 @attrs.frozen
-class MeasureRow:
+class MeasureRow(Tree):
     name: str  # the input (or definition) measured
     attrs: tuple[MeasureAttr, ...]
     span: Span | None = _span()
@@ -540,7 +541,7 @@ class MeasureRow:
 
 
 @attrs.frozen
-class MeasuresDecl:
+class MeasuresDecl(Tree):
     """`measures outcomes { mort_ami: weight 0.5, higher is better, group mortality ... }`: each
     measure's weight, direction, group and treatment, stated once. `measures NAME group G` in an
     aggregation's arguments is lowered by the checker to `treated(m): weight` per measure."""
@@ -558,7 +559,7 @@ Statement = Union[TypeDecl, InputDecl, ParamDecl, Definition, FunctionDecl, Tier
 
 
 @attrs.frozen
-class Module:
+class Module(Tree):
     """One parsed file."""
 
     header: Header

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 
 import attrs
 
@@ -20,7 +19,7 @@ from dsl import model as M
 from dsl import syntax as S
 from dsl.checker import CheckReport
 from dsl.errors import Span, source_lines
-from dsl.resolve import _children as syntax_children
+from dsl.tree import walk
 
 # What a name names. A bare name in an expression is a NODE, or a LABEL of a level type when no
 # node has that name (the checker reads it the same way).
@@ -269,7 +268,10 @@ class _FileIndex:
     def expr(self, root, bound: frozenset[str] = frozenset(), function: str | None = None) -> None:
         """Every name an expression mentions (iteratively: expressions nest deeply); `bound`:
         the parameters of the user function `function` whose body it is."""
-        for node in _walk(root):
+        keys: set[int] = set()  # a name as a map's key is a label, not a use of a node
+        for node in walk(root):
+            if isinstance(node, S.Name) and id(node) in keys:
+                continue
             if isinstance(node, S.Name):
                 if node.name in bound:
                     self._use(node.name, PARAMETER, node.span, function)
@@ -281,18 +283,7 @@ class _FileIndex:
                     self._use(node.over, LEVEL, node.over_span)
             elif isinstance(node, S.Within):
                 self._use(node.group, NODE, self._name_in(node.group, node.span, 1))
-            elif isinstance(node, S.MapCase) and isinstance(node.key, S.Name):
-                self._use(node.key.name, LABEL, node.key.span)
-
-
-def _walk(root) -> Iterator:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            continue
-        yield node
-        if isinstance(node, S.MapCase):  # a name as a key is a label, not a use of a node
-            stack.append(node.value)
-            continue
-        stack.extend(syntax_children(node))
+            elif isinstance(node, S.MapCase) and node.key is not None:
+                keys.add(id(node.key))
+                if isinstance(node.key, S.Name):
+                    self._use(node.key.name, LABEL, node.key.span)
