@@ -497,7 +497,7 @@ WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
     import audit.store
-    import tierlang.cli_support as support
+    import tierlang.cli.support as support
     from tierlang.cli import main
     audit.store.BUSY_TIMEOUT_MS = 100  # each attempt gives up fast: the queue must retry
     progress, flag = support._waiting, Path(sys.argv[2])

@@ -124,6 +124,7 @@ def test_weights_of_limits_the_perturbed_aggregations(files, tmp_path):
 
 
 def test_the_cli_and_the_analysis_agree_on_the_index_marker():
-    from tierlang import cli_sensitivity, sensitivity
+    from tierlang import sensitivity
+    from tierlang.cli import sensitivity as cli_sensitivity
 
     assert cli_sensitivity.INDEX_TIER == sensitivity.INDEX_TIER

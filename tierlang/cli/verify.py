@@ -1,5 +1,5 @@
 """`tierlang verify` and `tierlang rerun`: proving what an audit store holds, and re-running a
-recorded methodology on new data. Registered in tierlang/cli.py."""
+recorded methodology on new data. Registered in tierlang/cli/__init__.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded
+from tierlang.cli.options import AUDIT_OPTION, DATA_OPTION, output_options
+from tierlang.cli.support import fail, guarded
 
 
 def digest_line(run_id: int, chain: str | None, records=()) -> str:
@@ -181,13 +182,7 @@ def _digest_problems(expected: tuple[int, str], report, audit) -> list[str]:
 @click.argument("run_id", metavar="RUN", type=int)
 @DATA_OPTION
 @AUDIT_OPTION
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@output_options("table", "csv", "json", default="table")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
 @click.option("--note", default=None, help="Free text recorded with the new run.")

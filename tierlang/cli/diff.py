@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+from tierlang.cli.options import AUDIT_OPTION, output_options
+from tierlang.cli.support import fail, guarded
 
 _FORMATS = {".json": "json", ".csv": "csv"}
 
@@ -22,10 +23,9 @@ _FORMATS = {".json": "json", ".csv": "csv"}
 @click.option("--allow-different-entities", is_flag=True,
               help="With --runs: compare runs on different entity sets (lists those in one only).")
 @AUDIT_OPTION
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default=None,
-              help="text (default), json (stable, docs/diff.md) or csv (the movers table).")
-@click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Write the output to FILE (format from its extension unless --format; .xlsx: a workbook).")
+@output_options("text", "json", "csv", default=None,
+                help="text (default), json (stable, docs/diff.md) or csv (the movers table).",
+                out="Write the output to FILE (format from its extension unless --format; .xlsx: a workbook).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")
 def diff(methodologies, data, params, runs, allow_different_entities, audit, output_format, out,

@@ -12,7 +12,8 @@ import sys
 import click
 
 from dsl.escaping import csv_text, json_text
-from tierlang.cli_support import AUDIT_OPTION, DATA_OPTION, fail, guarded, unescaped
+from tierlang.cli.options import AUDIT_OPTION, DATA_OPTION, output_options
+from tierlang.cli.support import fail, guarded, unescaped
 
 INDEX_TIER = "~ranked"  # tierlang.sensitivity.INDEX_TIER: the analysis of an index (no tiers)
 
@@ -52,11 +53,8 @@ def parse_weights(text: str | None) -> float | None:
 @click.option("--tier", default=None, help="The tier to analyse (default: the last one declared).")
 @AUDIT_OPTION
 @click.option("--no-audit", is_flag=True, help="Record neither the nominal run nor the analysis.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Also write the report: .json (JSON), .csv (the per-entity table), .xlsx (a workbook), "
-                   "else text.")
+@output_options("text", "json", default="text",
+                out="Also write the report: .json (JSON), .csv (the per-entity table), .xlsx (a workbook), else text.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV file.")
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first).")

@@ -1,5 +1,5 @@
 """`tierlang reconcile`: a recorded run compared with a published table (audit/reconcile.py).
-Registered in tierlang/cli.py."""
+Registered in tierlang/cli/__init__.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+from tierlang.cli.options import AUDIT_OPTION, output_options
+from tierlang.cli.support import fail, guarded
 
 
 @click.command("reconcile")
@@ -27,10 +28,7 @@ from tierlang.cli_support import AUDIT_OPTION, fail, guarded
 @click.option("--fail-under", "fail_under", type=float, default=None, metavar="RATE",
               help="Exit 1 when the agreement rate (a share, 0..1: 0.8 for 80%) is below RATE.")
 @AUDIT_OPTION
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Also write the result: .xlsx (a workbook), .json, else text.")
+@output_options("text", "json", default="text", out="Also write the result: .xlsx (a workbook), .json, else text.")
 def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_under, audit,
               output_format, out) -> None:
     """Compare RUN's headline tier (or --node) with a published table.

@@ -1,4 +1,4 @@
-"""What every `tierlang` command shares: the --audit option, and turning the errors a user can
+"""What every `tierlang` command shares: turning the errors a user can
 cause (bad methodology, bad data, bad request) into messages with a non-zero exit, never a
 traceback."""
 
@@ -15,16 +15,6 @@ import click
 
 def _count(items, word: str) -> str:
     return f"{len(items)} {word}{'s' if len(items) != 1 else ''}"
-
-
-AUDIT_OPTION = click.option("--audit", "audit", metavar="DB", default=None,
-                            help="Audit store (default: $TIERLANG_AUDIT or ./tierlang.db).")
-
-
-DATA_OPTION = click.option(
-    "--data", "data", required=True, multiple=True, metavar="FILE | LEVEL=FILE",
-    help="CSV or .xlsx table. A methodology with several entity levels takes one table holding them "
-         "all, or one per level: --data top.csv --data service=services.csv (repeatable).")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -66,8 +56,6 @@ def store_damage(error: Exception) -> str:
     """What to say of an audit store SQLite (or the text in it) cannot read."""
     return (f"the audit store cannot be read: it is damaged ({error}); nothing was recorded. "
             "`tierlang verify --all` reports what is wrong; restore the store from a copy")
-
-
 
 
 # ---------------------------------------------------------------- output: safe, and its failures reported

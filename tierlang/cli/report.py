@@ -1,5 +1,5 @@
 """`tierlang report`: a recorded run as one self-contained HTML file (tierlang/html_report.py).
-Registered in tierlang/cli.py."""
+Registered in tierlang/cli/__init__.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from tierlang.cli_support import AUDIT_OPTION, fail, guarded
+from tierlang.cli.options import AUDIT_OPTION
+from tierlang.cli.support import fail, guarded
 
 
 @click.command("report")

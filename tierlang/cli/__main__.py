@@ -1,0 +1,5 @@
+"""`python -m tierlang.cli`: the `tierlang` command line."""
+
+from tierlang.cli import main
+
+main()
