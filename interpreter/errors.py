@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 import attrs
 
@@ -217,3 +218,8 @@ def render_data_error(error: DataError) -> str:
             lines.append(f"    help: {p.hint}")
             hints_shown.add((file, p.column, p.hint))
     return "\n".join(lines)
+
+
+def fail(source: str, problem: DataProblem) -> NoReturn:
+    """Raise the DataError of one problem (a file that cannot be read at all)."""
+    raise DataError([problem], source)

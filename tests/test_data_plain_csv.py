@@ -1,4 +1,4 @@
-"""The fast reading of plain CSV text (interpreter.data._read_plain, pandas' C parser) gives
+"""The fast reading of plain CSV text (interpreter.data.plain_csv, pandas' C parser) gives
 exactly what reading cell by cell with the csv module gives, or leaves the text to it: the
 same frame, the same row numbers, the same problems. And plain numbers converted in one pass
 are the numbers (or the problems) of parsing them one by one."""
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interpreter import data
-from interpreter.data import read_dataset
+from interpreter.data import cells as cell_parsing
+from interpreter.data import delimited, read_dataset
 from interpreter.errors import DataError
 
 
@@ -30,12 +30,12 @@ def read_both(tmp_path, text: str, name: str = "t.csv", monkeypatch=None):
             ]
 
     fast = outcome()
-    original = data._read_plain
-    data._read_plain = lambda text, delimiter: None
+    original = delimited.read_plain
+    delimited.read_plain = lambda text, delimiter: None
     try:
         slow = outcome()
     finally:
-        data._read_plain = original
+        delimited.read_plain = original
     return fast, slow
 
 
@@ -99,8 +99,8 @@ def test_tab_separated_text_reads_the_same(tmp_path):
 def test_plain_text_is_read_by_the_fast_path(tmp_path, monkeypatch):
     """The check above compares something: plain text does take the fast path."""
     taken = []
-    original = data._read_plain
-    monkeypatch.setattr(data, "_read_plain", lambda *a: taken.append(original(*a)) or taken[-1])
+    original = delimited.read_plain
+    monkeypatch.setattr(delimited, "read_plain", lambda *a: taken.append(original(*a)) or taken[-1])
     path = tmp_path / "t.csv"
     path.write_text("code,x\nA,1\n\nB,2\n", encoding="utf-8")
     frame = read_dataset(path).frame
@@ -118,18 +118,18 @@ def test_plain_text_is_read_by_the_fast_path(tmp_path, monkeypatch):
 )
 def test_plain_numbers_are_the_numbers_parsed_one_by_one(texts):
     cells = np.array(texts, dtype=object)
-    fast = data._plain_numbers(cells)
+    fast = cell_parsing.plain_numbers(cells)
     if fast is None:
         return
-    one_by_one = [float(t.strip()) if data._NUMBER.fullmatch(t.strip()) else None for t in texts]
+    one_by_one = [float(t.strip()) if cell_parsing._NUMBER.fullmatch(t.strip()) else None for t in texts]
     assert None not in one_by_one
     assert fast.tolist() == one_by_one
 
 
 def test_plain_numbers_leave_the_rest_to_the_careful_parser():
     for texts in (["1", "12%"], ["1", "nan"], ["1_000"], ["1e400"], ["\u0661"], ["1,5"]):
-        assert data._plain_numbers(np.array(texts, dtype=object)) is None
-    assert data._plain_numbers(np.array([" 1.5", "2e3 ", "-.5"], dtype=object)).tolist() == [
+        assert cell_parsing.plain_numbers(np.array(texts, dtype=object)) is None
+    assert cell_parsing.plain_numbers(np.array([" 1.5", "2e3 ", "-.5"], dtype=object)).tolist() == [
         1.5,
         2000.0,
         -0.5,

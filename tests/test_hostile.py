@@ -270,9 +270,9 @@ def test_a_file_is_read_at_most_its_limit_even_when_it_says_it_is_empty(tmp_path
 
 
 def test_data_over_the_size_limit_is_refused(project, monkeypatch):
-    from interpreter import data
+    from interpreter.data import files
 
-    monkeypatch.setattr(data, "MAX_DATA_BYTES", 100)
+    monkeypatch.setattr(files, "MAX_DATA_BYTES", 100)
     write(project / "big.csv", GOOD.read_text() + "".join(f"K{i},N,1,good,false,North\n" for i in range(10)))
     result = invoke("run", "base.tier", "--data", "big.csv", "--no-audit", code=1)
     assert result.stderr.startswith("big.csv: the file is larger than 100 bytes: not read\n")
@@ -285,7 +285,7 @@ def test_a_workbook_with_a_huge_shared_string_is_refused_before_openpyxl_reads_i
 
     import openpyxl
 
-    from interpreter import data
+    from interpreter.data import xlsx
 
     book = openpyxl.Workbook()
     book.active.append(["code", "name", "score", "safe", "flagged", "region"])
@@ -297,7 +297,7 @@ def test_a_workbook_with_a_huge_shared_string_is_refused_before_openpyxl_reads_i
             part = small.read(info.filename)
             huge.writestr(info, part.replace(b"HUGE", b"x" * 2_000_000))
     assert "x" * 32_768 in invoke("run", "base.tier", "--data", "huge.xlsx", "--no-audit", "--format", "json").output
-    monkeypatch.setattr(data, "MAX_XLSX_INFLATED", 1_000_000)
+    monkeypatch.setattr(xlsx, "MAX_XLSX_INFLATED", 1_000_000)
     result = invoke("run", "base.tier", "--data", "huge.xlsx", "--no-audit", code=1)
     assert "more than the 1,000,000 tierlang reads: not read" in result.stderr
     assert "(its part xl/worksheets/sheet1.xml alone to 2,0" in result.stderr

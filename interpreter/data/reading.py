@@ -1,0 +1,54 @@
+"""`read_dataset`: a .csv, .tsv or .xlsx file read into a Dataset, or one DataError with every
+problem found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from interpreter.data.dataset import Dataset
+from interpreter.data.delimited import read_delimited
+from interpreter.data.files import FORMATS, read_bytes, unsupported_format
+from interpreter.data.xlsx import read_xlsx
+from interpreter.errors import (
+    UNREADABLE,
+    DataProblem,
+    fail,
+    quote,
+)
+
+
+def read_dataset(
+    path: str | os.PathLike, encoding: str = "utf-8", sheet: str | None = None
+) -> Dataset:
+    """Read a .csv, .tsv or .xlsx file. Raises DataError (never anything else for a bad file)."""
+    shown = os.fspath(path)
+    data = read_bytes(shown)
+    ext = os.path.splitext(shown)[1].lower()
+    if ext not in FORMATS:
+        fail(shown, unsupported_format(ext))
+    fmt, delimiter = FORMATS[ext]
+    if fmt == "csv":
+        if sheet is not None:
+            fail(
+                shown,
+                DataProblem(
+                    f"a sheet ({quote(sheet)}) was given, but this is not an Excel file",
+                    hint="leave out the sheet for CSV files",
+                    code=UNREADABLE,
+                ),
+            )
+        frame = read_delimited(data, shown, encoding, delimiter)
+        sheet_name = None
+    else:
+        frame, sheet_name = read_xlsx(data, shown, sheet)
+    return Dataset(
+        frame=frame,
+        path=shown,
+        format=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=len(frame),
+        columns=tuple(frame.columns),
+        sheet=sheet_name,
+    )
