@@ -35,7 +35,7 @@ import pandas as pd
 from dsl.model import ConditionRule, Node, OtherwiseRule, RankRule, ThresholdRule
 from dsl.types import level as level_type
 from interpreter import numeric, ranking
-from interpreter.functions import (
+from interpreter.functions.population import (
     group_names,  # groups formed exactly as population functions form them
 )
 from interpreter.trace import NO_RULE, LimitTrace, TierTrace, rule_prefix
