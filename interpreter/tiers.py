@@ -44,7 +44,7 @@ from interpreter.values import Val, finish, nones, to_series
 
 def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace | None, dict[str, float]]:
     """The tier's value, its trace (None with `trace=False`) and its rule statistics. With
-    blocks (interpreter.evaluate.Evaluator), rank rules take their entities within each block
+    blocks (interpreter.evaluator.Evaluator), rank rules take their entities within each block
     and the statistics are those of the first block."""
     spec = node.tier
     n = ev.n
