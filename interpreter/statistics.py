@@ -20,7 +20,8 @@ from scipy import stats as scipy_stats
 
 from dsl.model import Call
 from interpreter import numeric
-from interpreter.functions import _groups, _key, _per_block, _population, builtin, group_names
+from interpreter.functions.population import _groups, _key, _per_block, _population, group_names
+from interpreter.functions.registry import builtin
 from interpreter.trace import COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN
 from interpreter.values import Val, finish, nones
 

@@ -35,7 +35,7 @@ import pandas as pd
 from dsl.model import ConditionRule, Node, OtherwiseRule, RankRule, ThresholdRule
 from dsl.types import level as level_type
 from interpreter import numeric, ranking
-from interpreter.functions import (
+from interpreter.functions.population import (
     group_names,  # groups formed exactly as population functions form them
 )
 from interpreter.trace import NO_RULE, LimitTrace, TierTrace, rule_prefix
@@ -44,7 +44,7 @@ from interpreter.values import Val, finish, nones, to_series
 
 def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace | None, dict[str, float]]:
     """The tier's value, its trace (None with `trace=False`) and its rule statistics. With
-    blocks (interpreter.evaluate.Evaluator), rank rules take their entities within each block
+    blocks (interpreter.evaluator.Evaluator), rank rules take their entities within each block
     and the statistics are those of the first block."""
     spec = node.tier
     n = ev.n

@@ -116,6 +116,68 @@ def level_codes(values, labels: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
+# ---------------------------------------------------------------- values made whole
+
+
+def constant(value, t: Type, n: int) -> Val:
+    """A literal or param value broadcast to n entities (labels become level positions)."""
+    if value is None:
+        return finish(t, empty_like_type(t, n))
+    if t.base == LEVEL:
+        return finish(t, np.full(n, float(t.level.order(str(value)))))
+    if t.base == TEXT:
+        return finish(t, np.full(n, value, dtype=object))
+    return finish(t, np.full(n, float(value)))
+
+
+def per_block_or_one(values: np.ndarray):
+    """One value per block as a float (None if missing) when every block has the same, else
+    the float array itself."""
+    first = values[0]
+    if np.isnan(first):
+        return None if np.isnan(values).all() else values
+    return float(first) if (values == first).all() else values
+
+
+def block_constant(values, t: Type, n: int) -> Val:
+    """A param's sampled values (one per block: numbers, booleans, labels or texts), each
+    repeated for the n entities of its block."""
+    values = np.asarray(values, dtype=object if t.base in (LEVEL, TEXT) else None)
+    if t.base == LEVEL:
+        codes = np.array([np.nan if v is None else float(t.level.order(str(v))) for v in values])
+        return finish(t, np.repeat(codes, n))
+    if t.base == TEXT:
+        return finish(t, np.repeat(values.astype(object), n))
+    return finish(t, np.repeat(values.astype(float), n))
+
+
+def tile(v: Val, blocks: int) -> Val:
+    """A value over the entities, repeated for each block."""
+    if v.is_list:
+        return list_val(v.type, [tile(item, blocks) for item in v.items])
+    return Val(v.type, np.tile(v.data, blocks), np.tile(v.reasons, blocks))
+
+
+def as_component(v: Val, t: Type) -> Val:
+    """A node's value read by another expression: its missing values become component_missing."""
+    if v.is_list:
+        return list_val(t, [as_component(item, item_type(t)) for item in v.items])
+    if t.base != v.type.base:  # pragma: no cover - the checker guarantees the type
+        t = v.type.as_scalar(t.scalar)
+    missing = v.missing
+    if not missing.any():  # its reasons are all None already
+        return Val(t, v.data, v.reasons)
+    reasons = nones(len(missing))
+    reasons[missing] = COMPONENT_MISSING
+    return Val(t, v.data, reasons)
+
+
+def retype(v: Val, t: Type) -> Val:
+    if v.is_list:
+        return list_val(t, [retype(item, item_type(t)) for item in v.items])
+    return Val(t, v.data, v.reasons)
+
+
 # ---------------------------------------------------------------- recorded representation
 
 

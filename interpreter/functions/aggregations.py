@@ -1,0 +1,277 @@
+"""Aggregations over a call's components (sum, mean, weighted_mean, geometric_mean, min, max,
+count, any, all), and the components and choices they record for explain.
+
+Lists are spread (a weighted list gives every item that weight); the semantics of missing
+components, `skip missing`, `require N` and re-normalised weights are those of the package
+docstring (interpreter.functions). `count` of a single per-entity condition is a population
+count (the number of entities where it holds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dsl.model import Call, Const, ListOf, Ref
+from dsl.printer import Printer
+from dsl.types import Type
+from interpreter.functions.registry import builtin
+from interpreter.trace import (
+    BELOW_REQUIRE,
+    COMPONENT_MISSING,
+    DIVISION_BY_ZERO,
+    OUT_OF_DOMAIN,
+    BranchTrace,
+    ComponentTrace,
+)
+from interpreter.values import Val, const_val, finish, first_reason, nones
+
+
+def _spread(ev, call: Call) -> tuple[list[Val], list | None]:
+    """The components of an aggregation (lists spread) and their weights (or None). With
+    blocks, scalar weights are given as their value per block (a float array) instead."""
+    values: list[Val] = []
+    weights: list | None = [] if call.weights is not None else None
+    per_block = ev.blocks > 1 and weights is not None and all(w.type.scalar for w in call.weights)
+    for i, expr in enumerate(call.args):
+        v = ev.eval(expr)
+        items = list(v.items) if v.is_list else [v]
+        values.extend(items)
+        if ev.shared.tracing and call is ev.shared.top:
+            ev.shared.component_names.extend(_component_names(expr, len(items)) if v.is_list else [_text(expr)])
+        if weights is not None:
+            w = _block_weight(ev, call.weights[i]) if per_block else ev.eval(call.weights[i])
+            weights.extend([w] * len(items))
+    return values, weights
+
+
+def _text(expr) -> str:
+    return expr.name if isinstance(expr, Ref) else Printer().text(expr)
+
+
+def _component_names(expr, count: int) -> list[str]:
+    """The names of a list argument's items: `[a, b]` gives a, b; a list `l` gives l[1], l[2]."""
+    if isinstance(expr, ListOf) and len(expr.items) == count:
+        return [_text(item) for item in expr.items]
+    return [f"{_text(expr)}[{i + 1}]" for i in range(count)]
+
+
+def _trace_components(ev, call: Call, c: _Components, coefficients: np.ndarray, result: Val) -> None:
+    """Records the components of the node's aggregation (interpreter.trace.ComponentTrace):
+    only while tracing a run, and only for the call that is the node's whole expression."""
+    if not (ev.shared.tracing and call is ev.shared.top):
+        return
+    valid = (~result.missing)[:, None] & c.present
+    with np.errstate(all="ignore"):
+        coefficients = np.where(valid, coefficients, np.nan)
+        contributions = coefficients * c.xz
+    weights = c.w if c.weighted else np.ones((c.n, c.k))
+    ev.shared.components = ComponentTrace(tuple(ev.shared.component_names), c.x.copy(), np.asarray(weights, dtype=float),
+                                          coefficients, contributions)
+
+
+def _block_weight(ev, expr) -> np.ndarray:
+    """A scalar weight's value in each block (NaN where missing)."""
+    if isinstance(expr, Const):
+        return np.full(ev.blocks, np.nan if expr.value is None else float(expr.value))
+    once = ev.block_scalar(expr)  # once per block, not for every entity of every block
+    if once is not None:
+        return once
+    return np.asarray(ev.eval(expr).data[:: ev.entities], dtype=float)
+
+
+def _columns(arrays: list[np.ndarray]) -> np.ndarray:
+    """np.column_stack(arrays), built faster (one contiguous stack, then one transposing copy)."""
+    return np.ascontiguousarray(np.stack(arrays).T)
+
+
+class _Components:
+    """The components of an aggregation as (entities x components) arrays."""
+
+    def __init__(self, ev, call: Call):
+        values, weights = _spread(ev, call)
+        n, k = ev.n, len(values)
+        self.n, self.k = n, k
+        self.values = values
+        self.x = _columns([v.data for v in values]) if k else np.zeros((n, 0))
+        self.missing = np.isnan(self.x)  # components are numbers or booleans: NaN is missing
+        any_missing = bool(self.missing.any())
+        self.present = ~self.missing
+        self.count = self.present.sum(axis=1) if any_missing else np.full(n, k, dtype=np.int64)
+        self.skip = call.skip_missing or call.require is not None
+        self.need = call.require if call.require is not None else (1 if self.skip else k)
+        self.xz = np.where(self.missing, 0.0, self.x) if any_missing else self.x
+        self.weighted = weights is not None
+        if self.skip:
+            self.invalid = self.count < self.need
+            reason = BELOW_REQUIRE if call.require is not None else COMPONENT_MISSING
+            reasons = np.where(self.invalid, reason, None).astype(object) if self.invalid.any() else nones(n)
+        else:
+            self.invalid = self.count < k
+            reasons = first_reason(n, *values) if any_missing else nones(n)
+        if weights is not None:
+            if isinstance(weights[0], np.ndarray):  # one value per block: repeated per entity
+                per_block = np.column_stack(weights)
+                w_missing = np.repeat(np.isnan(per_block).any(axis=1), ev.entities)
+                w_block = np.nan_to_num(per_block)
+                w = np.repeat(w_block, ev.entities, axis=0)
+                self.w = w if not w_missing.any() else np.repeat(per_block, ev.entities, axis=0)
+                self.w_all = np.repeat(w_block.sum(axis=1), ev.entities)
+            else:
+                self.w = _columns([w.data for w in weights])
+                w_missing = np.isnan(self.w).any(axis=1)
+                w = np.nan_to_num(self.w)
+                self.w_all = w.sum(axis=1)
+            if w_missing.any():
+                reasons = np.where(~self.invalid & w_missing, COMPONENT_MISSING, reasons)
+            self.invalid |= w_missing
+            self.wz = np.where(self.missing, 0.0, w) if any_missing else w
+            self.w_present = self.wz.sum(axis=1) if any_missing else self.w_all
+        else:
+            self.w = np.ones((n, k))
+            self.wz = self.present.astype(float)
+            self.w_all = np.full(n, float(k))
+            self.w_present = self.count.astype(float)
+        self.reasons = reasons
+
+    def fail(self, mask: np.ndarray, reason: str) -> None:
+        """Make the result missing with `reason` where mask holds (and it is not yet invalid)."""
+        if mask.any():
+            self.reasons = np.where(~self.invalid & mask, reason, self.reasons)
+            self.invalid = self.invalid | mask
+
+    def renormalised(self, total: np.ndarray, normalise: bool) -> np.ndarray:
+        """total (a weighted sum over present components) re-normalised per the semantics."""
+        with np.errstate(all="ignore"):
+            if normalise:
+                self.fail(self.w_present == 0, DIVISION_BY_ZERO)
+                return total / self.w_present
+            partial = self.count < self.k
+            self.fail(partial & (self.w_present == 0), DIVISION_BY_ZERO)
+            return np.where(partial, total * self.w_all / self.w_present, total)
+
+    def result(self, t: Type, data: np.ndarray) -> Val:
+        return finish(t, np.where(self.invalid, np.nan, data), self.reasons)
+
+    def coefficients(self, normalise: bool) -> np.ndarray:
+        """Each present component's effective weight in `renormalised(total, normalise)`: the
+        weight, re-normalised as that total is (entities x components)."""
+        with np.errstate(all="ignore"):
+            if normalise:
+                return self.wz / self.w_present[:, None]
+            partial = (self.count < self.k)[:, None]
+            return np.where(partial, self.wz * (self.w_all / self.w_present)[:, None], self.wz)
+
+
+@builtin("sum")
+def _sum(ev, call: Call) -> Val:
+    c = _Components(ev, call)
+    if not c.weighted:
+        result = c.result(call.type, c.xz.sum(axis=1))
+        _trace_components(ev, call, c, c.present.astype(float), result)
+        return result
+    result = c.result(call.type, c.renormalised((c.wz * c.xz).sum(axis=1), normalise=call.normalise))
+    _trace_components(ev, call, c, c.coefficients(call.normalise), result)
+    return result
+
+
+def _mean_like(ev, call: Call, geometric: bool) -> Val:
+    c = _Components(ev, call)
+    x = c.xz
+    if geometric:
+        c.fail((c.present & ~(c.x > 0)).any(axis=1), OUT_OF_DOMAIN)
+        with np.errstate(all="ignore"):
+            x = np.where(c.present & (c.x > 0), np.log(np.where(c.x > 0, c.x, 1.0)), 0.0)
+    total = (c.wz * x).sum(axis=1)
+    if not c.weighted:
+        with np.errstate(all="ignore"):
+            data = total / c.count
+    else:
+        # `mean` with weights always normalises; weighted_mean / geometric_mean unless normalise
+        normalise = call.normalise or call.function == "mean"
+        data = c.renormalised(total, normalise)
+    if geometric:
+        with np.errstate(all="ignore"):
+            data = np.exp(data)
+        return c.result(call.type, data)
+    result = c.result(call.type, data)
+    if c.weighted:
+        _trace_components(ev, call, c, c.coefficients(call.normalise or call.function == "mean"), result)
+    else:
+        with np.errstate(all="ignore"):
+            _trace_components(ev, call, c, c.present / c.count[:, None], result)
+    return result
+
+
+@builtin("mean")
+def _mean(ev, call: Call) -> Val:
+    return _mean_like(ev, call, geometric=False)
+
+
+@builtin("weighted_mean")
+def _weighted_mean(ev, call: Call) -> Val:
+    return _mean_like(ev, call, geometric=False)
+
+
+@builtin("geometric_mean")
+def _geometric_mean(ev, call: Call) -> Val:
+    return _mean_like(ev, call, geometric=True)
+
+
+@builtin("min")
+def _min(ev, call: Call) -> Val:
+    c = _Components(ev, call)
+    data = np.where(c.missing, np.inf, c.x).min(axis=1) if c.k else np.full(c.n, np.nan)
+    return _trace_choice(ev, call, c, c.result(call.type, data), np.argmin, np.inf)
+
+
+@builtin("max")
+def _max(ev, call: Call) -> Val:
+    c = _Components(ev, call)
+    data = np.where(c.missing, -np.inf, c.x).max(axis=1) if c.k else np.full(c.n, np.nan)
+    return _trace_choice(ev, call, c, c.result(call.type, data), np.argmax, -np.inf)
+
+
+def _trace_choice(ev, call: Call, c: _Components, result: Val, pick, fill: float) -> Val:
+    """Records which component `max` / `min` gave (the first of equal ones), when the call is
+    the node's whole expression of a traced run (interpreter.trace.BranchTrace)."""
+    if ev.shared.tracing and call is ev.shared.top and c.k:
+        names = np.array(ev.shared.component_names, dtype=object)
+        chosen = names[pick(np.where(c.missing, fill, c.x), axis=1)]
+        taken = np.where(result.missing, None, chosen).astype(object)
+        index = ev.index
+        ev.shared.branch = lambda: BranchTrace(pd.Series(taken, index=index, dtype=object))  # built when read
+    return result
+
+
+@builtin("count")
+def _count(ev, call: Call) -> Val:
+    if call.population_count:
+        return _population_count(ev, call)
+    c = _Components(ev, call)
+    return c.result(call.type, (c.present & (c.x == 1.0)).sum(axis=1).astype(float))
+
+
+@builtin("any")
+def _any(ev, call: Call) -> Val:
+    c = _Components(ev, call)
+    return c.result(call.type, (c.present & (c.x == 1.0)).any(axis=1).astype(float))
+
+
+@builtin("all")
+def _all(ev, call: Call) -> Val:
+    c = _Components(ev, call)
+    return c.result(call.type, (c.missing | (c.x == 1.0)).all(axis=1).astype(float))
+
+
+def _population_count(ev, call: Call) -> Val:
+    cond = ev.eval(call.args[0])
+    holds = cond.present & (cond.data == 1.0)
+    if ev.blocks > 1:
+        counts = ev.block_rows(holds).sum(axis=1).astype(float)
+        ev.record(call, {})
+        return finish(call.type, np.repeat(counts, ev.entities))
+    value = float(holds.sum())
+    ev.record(call, {"value": value, "n": float(cond.present.sum())})
+    return const_val(value, call.type, ev.n)
+

@@ -1,0 +1,178 @@
+"""The operators of the Tier language over internal values (interpreter.values), vectorised.
+
+Missing values and reasons
+--------------------------
+Inside one node's expression, an operation whose operand is missing takes that operand's
+reason (the left operand's first), so `(a / b) + 1` with b = 0 is missing with
+`division_by_zero`. `and`/`or` follow three-valued logic; `if` with a missing condition takes
+the condition's reason. `map`/`band` without a matching case or `otherwise` give
+`no_rule_held`; a band threshold that is missing makes the entities it would decide missing.
+`^` with a zero base and negative exponent is `division_by_zero`; other undefined arithmetic
+(a negative base to a fractional power) is `out_of_domain`. Division checks for an exact zero
+divisor. A list value is never missing as a whole (its tuple holds None for missing items), so
+list nodes record no reasons; `list is missing` holds when any item is missing. Operators
+apply item by item to lists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsl.types import BOOLEAN, LEVEL, LIST, TEXT, Type
+from interpreter import numeric
+from interpreter.trace import DIVISION_BY_ZERO, NO_RULE, OUT_OF_DOMAIN
+from interpreter.values import (
+    Val,
+    empty_like_type,
+    finish,
+    first_reason,
+    item_type,
+    list_val,
+    nones,
+)
+
+ARITHMETIC = ("+", "-", "*", "/", "^")
+LOGIC = ("and", "or")
+
+
+def unary(op: str, a: Val, t: Type) -> Val:
+    """`-a` or `not a`."""
+    if a.is_list:
+        return list_val(t, [unary(op, item, item_type(t)) for item in a.items])
+    data = -a.data if op == "-" else 1.0 - a.data
+    return finish(t, data, a.reasons)
+
+
+def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
+    """An arithmetic, comparison or logical operator over n entities."""
+    if a.is_list or b.is_list:
+        count = len(a.items) if a.is_list else len(b.items)
+        left = a.items if a.is_list else (a,) * count
+        right = b.items if b.is_list else (b,) * count
+        assert len(left) == len(right), "lists of different lengths"
+        return list_val(t, [binary(op, x, y, item_type(t), n) for x, y in zip(left, right)])
+    if op in ARITHMETIC:
+        return _arithmetic(op, a, b, t, n)
+    if op in numeric.COMPARISONS:
+        return _comparison(op, a, b, t, n)
+    if op in LOGIC:
+        return _logic(op, a, b, t, n)
+    raise AssertionError(f"unknown operator {op!r}")  # pragma: no cover
+
+
+def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
+    x, y = a.data, b.data
+    missing = a.missing | b.missing
+    reasons = first_reason(n, a, b)
+    with np.errstate(all="ignore"):
+        if op == "+":
+            out = x + y
+        elif op == "-":
+            out = x - y
+        elif op == "*":
+            out = x * y
+        elif op == "/":
+            out = x / y
+        else:
+            out = np.power(x, y)
+    if op == "/":
+        zero = ~missing & (y == 0)
+    elif op == "^":
+        zero = ~missing & (x == 0) & (y < 0)
+    else:
+        zero = np.zeros(n, dtype=bool)
+    undefined = ~missing & ~zero & np.isnan(out)
+    failed = zero | undefined
+    if failed.any():
+        out = np.where(failed, np.nan, out)
+        reasons = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, reasons))
+    return finish(t, out, reasons)
+
+
+def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
+    missing = a.missing | b.missing
+    if a.type.base == TEXT or b.type.base == TEXT:
+        x = np.where(a.missing, "", a.data).astype(str)
+        y = np.where(b.missing, "", b.data).astype(str)
+        holds = {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+    else:
+        holds = numeric.compare(op, a.data, b.data)
+    out = np.where(missing, np.nan, holds.astype(float))
+    return finish(t, out, first_reason(n, a, b))
+
+
+def _logic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
+    x, y = a.data, b.data
+    missing = a.missing | b.missing
+    if op == "and":
+        out = np.where((x == 0.0) | (y == 0.0), 0.0, np.where(missing, np.nan, 1.0))
+    else:
+        out = np.where((x == 1.0) | (y == 1.0), 1.0, np.where(missing, np.nan, 0.0))
+    return finish(t, out, first_reason(n, a, b))
+
+
+def is_missing(a: Val, negated: bool, t: Type, n: int) -> Val:
+    """`a is missing` (`is not missing` when negated); a list is missing where any item is."""
+    if a.is_list:
+        if t.base == LIST:
+            return list_val(t, [is_missing(item, negated, item_type(t), n) for item in a.items])
+        missing = np.zeros(n, dtype=bool)
+        for item in a.items:
+            missing |= item.missing
+    else:
+        missing = a.missing
+    return finish(t, (~missing if negated else missing).astype(float))
+
+
+def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
+    """`if c then a else b`: missing with c's reason where c is missing."""
+    if a.is_list or b.is_list:
+        assert a.is_list and b.is_list and len(a.items) == len(b.items)
+        return list_val(t, [where(c, x, y, item_type(t), n) for x, y in zip(a.items, b.items)])
+    take_a = c.data == 1.0
+    take_b = c.data == 0.0
+    data = np.where(take_a, a.data, np.where(take_b, b.data, empty_like_type(t, n)))
+    reasons = nones(n)
+    for mask, chosen in ((take_b, b), (take_a, a), (c.missing, c)):
+        mask = mask & chosen.missing
+        if mask.any():
+            reasons[mask] = chosen.reasons[mask]
+    return finish(t, data, reasons)
+
+
+class Choice:
+    """First case that holds wins (map, band): a value built case by case, vectorised."""
+
+    def __init__(self, t: Type, n: int):
+        assert t.base != LIST, "map and band give single values"
+        self.type = t
+        self.data = empty_like_type(t, n)
+        self.reasons = nones(n)
+        self.decided = np.zeros(n, dtype=bool)
+
+    def take(self, mask: np.ndarray, value: Val) -> None:
+        m = mask & ~self.decided
+        self.data = np.where(m, value.data, self.data)
+        self.reasons = np.where(m, value.reasons, self.reasons)
+        self.decided |= m
+
+    def fail(self, mask: np.ndarray, reasons: np.ndarray) -> None:
+        m = mask & ~self.decided
+        self.reasons = np.where(m, reasons, self.reasons)
+        self.decided |= m
+
+    def result(self) -> Val:
+        reasons = np.where(self.decided, self.reasons, NO_RULE).astype(object)
+        return finish(self.type, self.data, reasons)
+
+
+def matches(s: Val, key) -> np.ndarray:
+    """Where a `map` subject equals one case's key (numbers decimal-safe)."""
+    t = s.type
+    if t.base == LEVEL:
+        return s.data == float(t.level.order(str(key)))
+    if t.base == TEXT:
+        return np.asarray(s.data == key, dtype=bool) & s.present
+    if t.base == BOOLEAN:
+        return s.data == (1.0 if key else 0.0)
+    return numeric.close(s.data, float(key))
