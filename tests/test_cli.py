@@ -299,7 +299,7 @@ def test_run_on_a_terminal_fits_the_screen(many, monkeypatch):
     import os
     import sys
 
-    from tierlang import report
+    from tierlang.render import run as report
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(report.shutil, "get_terminal_size", lambda fallback=None: os.terminal_size((100, 30)))

@@ -132,7 +132,7 @@ def test_out_xlsx_with_control_characters_in_labels(project):
     sheet = openpyxl.load_workbook(project / "r.xlsx").active
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c for c in cells if c.data_type == "f"]
-    assert "Alpha\\x1b]0;owned\\x07" in "".join(str(c.value) for c in cells)  # tierlang/xlsx.py: \xNN
+    assert "Alpha\\x1b]0;owned\\x07" in "".join(str(c.value) for c in cells)  # tierlang/render/xlsx.py: \xNN
 
 
 def _mount_tmpfs(folder: Path, size_kb: int) -> bool:

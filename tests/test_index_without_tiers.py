@@ -123,8 +123,8 @@ def test_weights_of_limits_the_perturbed_aggregations(files, tmp_path):
     assert alone.exit_code != 0 and "give --weights too" in alone.output
 
 
-def test_the_cli_and_the_analysis_agree_on_the_index_marker():
+def test_the_renderer_and_the_analysis_agree_on_the_index_marker():
     from tierlang import sensitivity
-    from tierlang.cli import sensitivity as cli_sensitivity
+    from tierlang.render import sensitivity as rendered
 
-    assert cli_sensitivity.INDEX_TIER == sensitivity.INDEX_TIER
+    assert rendered.INDEX_TIER == sensitivity.INDEX_TIER

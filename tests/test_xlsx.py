@@ -1,4 +1,4 @@
-"""Every `--out x.xlsx` writes a real workbook (tierlang/xlsx.py): typed cells, a bold frozen
+"""Every `--out x.xlsx` writes a real workbook (tierlang/render/xlsx.py): typed cells, a bold frozen
 header, an autofilter, number formats, one sheet per table, a "run" sheet of provenance, and
 text that can never become a formula."""
 
@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests import stp_store
-from tierlang import xlsx
 from tierlang.cli import main
+from tierlang.render import xlsx
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 

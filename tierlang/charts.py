@@ -13,6 +13,8 @@ import io
 import math
 from collections.abc import Sequence
 
+from tierlang.render.cells import number
+
 SVG_MIME = "data:image/svg+xml;base64,"
 
 
@@ -98,7 +100,7 @@ def contributions(names: Sequence[str], amounts: Sequence[float | None], total_l
     axes.set_xlabel(f"contribution to {total_label}")
     axes.bar_label(
         bars,
-        labels=["missing" if a is None or math.isnan(a) else f"{a:.4g}" for a in amounts],
+        labels=[number(a, missing="missing") for a in amounts],  # as the report's tables show them
         padding=3,
     )
     low, high = min([0.0, *shown]), max([0.0, *shown])

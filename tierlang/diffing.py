@@ -2,7 +2,7 @@
 
     outcome = diff_files("old.tier", "new.tier", "data.csv", audit="tierlang.db")
     outcome = diff_runs(3, 4, audit="tierlang.db")
-    print(render(outcome, "text"))
+    print(tierlang.render.diff.render(outcome, "text"))
 
 Orchestration only: `dsl.diff` compares the two checked methodologies, the interpreter runs
 both on the same data, the audit store records both runs, and `audit.compare` reads the two
@@ -19,19 +19,14 @@ from pathlib import Path, PurePath
 import attrs
 
 import dsl
-from audit.compare import Comparison, compare, movers_csv, record_comparison
-from audit.compare import render_text as render_outcome
-from audit.compare import to_json as outcome_json
+from audit.compare import Comparison, compare, record_comparison
 from audit.store import AuditStore, is_read_only, open_store
 from dsl.diff import StructuralDiff, diff
-from dsl.diff import render_text as render_structural
 from dsl.diff import to_json as structural_json
 from dsl.errors import did_you_mean
 from dsl.escaping import json_text
 from dsl.model import Methodology
 from tierlang import __version__, api
-
-JSON_SCHEMA = "tierlang.diff/1"
 
 
 @attrs.frozen
@@ -60,6 +55,8 @@ class DiffOutcome:
 
     def __repr__(self) -> str:
         c = self.comparison
+        from tierlang.render.diff import _title
+
         return (f"<DiffOutcome comparison {self.comparison_id}: run {c.old.id} {_title(c.old)} → run {c.new.id} "
                 f"{_title(c.new)}, {c.common} entities, {c.moved} moved ({c.up} up, {c.down} down)>")
 
@@ -207,72 +204,6 @@ def _compare(store: AuditStore, path: str, kind: str, old_id: int, new_id: int,
             raise
         comparison_id = None  # two recorded runs compared on a read-only store: shown, not recorded
     return DiffOutcome(kind, structural, note, comparison, comparison_id, path)
-
-
-# ---------------------------------------------------------------- output
-
-
-def to_json(outcome: DiffOutcome) -> dict:
-    """The stable JSON document of docs/diff.md."""
-    return {
-        "schema": JSON_SCHEMA,
-        "kind": outcome.kind,
-        "comparison": outcome.comparison_id,
-        "audit": outcome.audit_path,
-        "structural": structural_json(outcome.structural) if outcome.structural is not None else None,
-        "structural_note": outcome.structural_note,
-        "outcome": outcome_json(outcome.comparison),
-    }
-
-
-def render_text(outcome: DiffOutcome) -> str:
-    c = outcome.comparison
-    lines = [
-        f"diff: run {c.old.id} {_title(c.old)} → run {c.new.id} {_title(c.new)}",
-        (f"recorded in {outcome.audit_path} as comparison {outcome.comparison_id}"
-         if outcome.comparison_id is not None else f"not recorded: {outcome.audit_path} is read-only")
-        + (f"; data {c.new.dataset_path}" if c.new.dataset_path else ""),
-        "",
-    ]
-    text = "\n".join(lines) + "\n"
-    if outcome.structural is not None:
-        text += render_structural(outcome.structural)
-    else:
-        text += f"structural changes: not available ({outcome.structural_note})\n"
-    text += "\n" + render_outcome(c)
-    return text
-
-
-def _title(info) -> str:
-    version = f" ({info.methodology_version})" if info.methodology_version else ""
-    return f"{info.methodology_name}{version}"
-
-
-def render(outcome: DiffOutcome, output_format: str = "text") -> str:
-    if output_format == "json":
-        return json_text(to_json(outcome), indent=2) + "\n"
-    if output_format == "csv":
-        return movers_csv(outcome.comparison)
-    return render_text(outcome)
-
-
-def write_workbook(outcome: DiffOutcome, path: str) -> None:
-    """The comparison as an Excel workbook: movers, transitions, params, structural changes,
-    and the provenance of both runs (tierlang/xlsx.py)."""
-    import pandas as pd
-
-    from tierlang import frames, xlsx
-
-    c = outcome.comparison
-    structural = (render_structural(outcome.structural) if outcome.structural is not None
-                  else f"not available ({outcome.structural_note})")
-    changes = pd.DataFrame({"change": [line for line in structural.splitlines() if line.strip()]})
-    tables = [("movers", frames.diff_frame(c)), ("transitions", frames.transitions_frame(c)),
-              ("params", frames.params_frame(c)), ("structural", changes)]
-    old = [(f"old {field}", value) for field, value in frames.provenance(c.old)]
-    new = [(f"new {field}", value) for field, value in frames.provenance(c.new)]
-    xlsx.write_workbook(path, tables, [("comparison", outcome.comparison_id), ("audit store", outcome.audit_path),
-                                       *old, *new])
 
 
 # ---------------------------------------------------------------- explain --against

@@ -1,6 +1,6 @@
 """Results as pandas DataFrames, indexed by entity key, tiers as ordered Categoricals (worst
 first, as declared): what the Python API returns (`.frame` and friends) and what every
-`--out x.xlsx` writes, sheet by sheet (tierlang/xlsx.py).
+`--out x.xlsx` writes, sheet by sheet (tierlang/render/xlsx.py).
 
 Each function only reshapes a result already computed and read (a run, a comparison read
 from the store, an analysis, a reconciliation, an explanation): nothing is evaluated here.
@@ -20,6 +20,7 @@ from audit.tables import (
     explanation_frame,
     tier_dtype,
 )
+from tierlang.render.cells import signed
 from tierlang.results import UNRATED
 
 # ---------------------------------------------------------------- a run
@@ -93,7 +94,7 @@ def diff_frame(comparison) -> pd.DataFrame:
                 "attribution": None
                 if a is None
                 else "; ".join(
-                    [f"{c.text} ({c.amount:+.4g})" for c in a.causes] + list(a.tier_causes)
+                    [f"{c.text} ({signed(c.amount)})" for c in a.causes] + list(a.tier_causes)
                 ),
             }
         )
@@ -333,7 +334,7 @@ def write_explanation(explanation, path: str) -> None:
 
     lower = path.lower()
     if lower.endswith(".xlsx"):
-        from tierlang import xlsx
+        from tierlang.render import xlsx
 
         e = explanation.entity
         xlsx.write_workbook(

@@ -33,6 +33,7 @@ import attrs
 import pandas as pd
 
 from tierlang import __version__, api, charts
+from tierlang.render import cells
 
 TEMPLATES = Path(__file__).parent / "templates"
 MEMBER_LIMIT = 5  # members listed per aggregation in a derivation
@@ -465,8 +466,6 @@ def render(report: Report) -> str:
     """The report as one HTML document (UTF-8 text)."""
     import jinja2
 
-    from audit.explain import format_number
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -474,37 +473,14 @@ def render(report: Report) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["number"] = lambda v: (
-        "-" if v is None or (isinstance(v, float) and v != v) else format_number(v)
-    )
-    env.filters["percent"] = _percent
-    env.filters["signed"] = _signed
+    env.filters["number"] = cells.number
+    env.filters["percent"] = cells.percent
+    env.filters["signed"] = cells.signed
     style_hash = base64.b64encode(hashlib.sha256(report.css.encode("utf-8")).digest()).decode(
         "ascii"
     )
     csp = f"default-src 'none'; img-src data:; style-src 'sha256-{style_hash}'; base-uri 'none'; form-action 'none'"
     return env.get_template("report.html.j2").render(r=report, csp=csp, pd=pd)
-
-
-def _percent(share) -> str:
-    if share is None:
-        return "-"
-    value = 100 * float(share)
-    shown = f"{value:.0f}%"
-    if shown == "100%" and share < 1:
-        return ">99%"
-    if shown == "0%" and share > 0:
-        return "<1%"
-    return shown
-
-
-def _signed(x) -> str:
-    from audit.explain import format_number
-
-    if x is None:
-        return "-"
-    text = format_number(x)
-    return text if text.startswith("-") or text == "0" else f"+{text}"
 
 
 def write(report: Report, out: str) -> int:

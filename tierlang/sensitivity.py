@@ -44,6 +44,7 @@ from dsl.model import Methodology
 from interpreter import ranking
 from interpreter.evaluate import SampleEvaluator, evaluate, evaluate_value
 from tierlang import __version__, api
+from tierlang.render.cells import number
 from tierlang.results import UNRATED, summary_table, tier_counts
 
 KIND = "sensitivity"
@@ -136,9 +137,7 @@ def param_choices(methodology: Methodology) -> list[Choice]:
 def _plain_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    return str(value)
+    return number(value)
 
 
 # ---------------------------------------------------------------- model rewriting
@@ -263,8 +262,8 @@ def weight_choices(methodology: Methodology, nominal, concentration: float
             shares = tuple(v / total for v in values)
             choices.append(Choice(
                 name, "weights", params,
-                f"dirichlet({concentration:g}) around " + ", ".join(f"{s:.3g}" for s in shares),
-                ", ".join(f"{v:.4g}" for v in values), (1.0,) * len(params),
+                f"dirichlet({number(concentration)}) around " + ", ".join(number(s) for s in shares),
+                ", ".join(number(v) for v in values), (1.0,) * len(params),
                 shares=shares, concentration=float(concentration)))
         if replacements:
             new = _map_node(node, lambda e, r=replacements: r.get(id(e), e))
@@ -852,7 +851,7 @@ def _summarise(outcome, tier_node, choices, design, state: _Accumulated, drops, 
         "design": "Saltelli 2010 (A, B, AB_i) with one-at-a-time rows OAT_i",
         "estimators": {"first_order": "Saltelli 2010", "total_order": "Jansen 1999"},
         "choices": [c.spec() for c in choices],
-        "weights": None if weights is None else f"dirichlet({weights:g})",
+        "weights": None if weights is None else f"dirichlet({number(weights)})",
         "drop_one": bool(drop_one),
         "stable_share": STABLE_SHARE,
         "rank_interval": list(RANK_INTERVAL),

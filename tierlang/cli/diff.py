@@ -1,4 +1,4 @@
-"""`tierlang diff`: the click command. Parses options, calls tierlang.diffing, prints."""
+"""`tierlang diff`: the click command. Parses options, calls tierlang.diffing, renders (tierlang.render.diff)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
     runs instead.
     """
     from tierlang import api, diffing
+    from tierlang.render import diff as rendered
 
     if runs is not None:
         if methodologies or data or params:
@@ -59,12 +60,12 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
     outcome = guarded(action)
     if out and out.lower().endswith(".xlsx"):
         try:
-            diffing.write_workbook(outcome, out)
+            rendered.write_workbook(outcome, out)
         except OSError as error:
             fail(f"error: --out {out}: cannot write the workbook: {error.strerror or error}")
         click.echo(f"comparison {outcome.comparison_id} (xlsx) written to {out}")
         return
-    text = diffing.render(outcome, output_format)
+    text = rendered.render(outcome, output_format)
     if out:
         Path(out).write_text(text, encoding="utf-8")
         click.echo(f"comparison {outcome.comparison_id} ({output_format}) written to {out}")

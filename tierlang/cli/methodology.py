@@ -138,12 +138,13 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
 def test_command(files, quiet) -> None:
     """Run the `test` blocks of methodology FILES."""
-    from tierlang import report, testing
+    from tierlang import testing
+    from tierlang.render.testing import render_tests
 
     outcomes = []
     for file in files:
         outcomes.extend(guarded(lambda file=file: testing.run_file(file)))
-    click.echo(report.render_tests(outcomes, quiet=quiet), nl=False)
+    click.echo(render_tests(outcomes, quiet=quiet), nl=False)
     sys.exit(0 if all(o.passed for o in outcomes) else 1)
 
 

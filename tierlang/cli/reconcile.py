@@ -69,6 +69,8 @@ def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_un
         if result.rate is None:
             fail("--fail-under: nothing was compared, so there is no agreement rate")
         if result.rate < fail_under:
+            # deliberately not format_number: the agreement rate as reconcile's report shows it
+            # (a percentage to one decimal, audit/reconcile.py), and the threshold as it was given
             click.echo(f"agreement {100 * result.rate:.1f}% is below --fail-under {100 * fail_under:g}%", err=True)
             sys.exit(1)
 
@@ -79,7 +81,8 @@ def write_workbook(result, path: str, audit=None) -> None:
     import pandas as pd
 
     from audit.tables import reconcile_frame, reconcile_matrix, reconcile_summary
-    from tierlang import api, frames, xlsx
+    from tierlang import api, frames
+    from tierlang.render import xlsx
 
     tables = [("summary", reconcile_summary(result)), ("mismatches", reconcile_frame(result))]
     if result.kind == "tier":

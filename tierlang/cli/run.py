@@ -32,7 +32,8 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
 
     The table shows a screenful of entities (the first and the last by rank) and the tier
     counts; --all shows every one, --out writes every value of every entity."""
-    from tierlang import api, report
+    from tierlang import api
+    from tierlang.render import run as report
 
     def action():
         m = api.load(methodology)
@@ -122,7 +123,8 @@ def explain(entity, run_id, audit, output_format, against, members, out, depth) 
 def runs(audit, output_format, digest) -> None:
     """List the recorded runs, newest first."""
     from audit import open_store
-    from tierlang import api, report
+    from tierlang import api
+    from tierlang.render.runs import render_runs
 
     if digest:
         from tierlang.cli.verify import print_digest
@@ -137,4 +139,4 @@ def runs(audit, output_format, digest) -> None:
         finally:
             store.close()
 
-    click.echo(report.render_runs(guarded(action), output_format), nl=False)
+    click.echo(render_runs(guarded(action), output_format), nl=False)

@@ -189,14 +189,15 @@ def _digest_problems(expected: tuple[int, str], report, audit) -> list[str]:
 def rerun(run_id, data, audit, output_format, encoding, sheet, note) -> None:
     """Re-run the methodology recorded for RUN (its source from the audit store, not from
     disk) with RUN's params on new --data; record it as a new run linked to RUN."""
-    from tierlang import api, report, verification
+    from tierlang import api, verification
+    from tierlang.render.run import render_run
 
     outcome = guarded(
         lambda: verification.rerun(
             run_id, api.data_argument(data), audit=audit, encoding=encoding, sheet=sheet, note=note
         )
     )
-    click.echo(report.render_run(outcome, output_format), nl=False)
+    click.echo(render_run(outcome, output_format), nl=False)
     if output_format == "table":
         click.echo(
             f"run {outcome.run_id} re-ran run {run_id}: its recorded methodology and "
