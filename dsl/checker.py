@@ -38,13 +38,9 @@ from dsl.loader import LoadedFile, load_chain
 from dsl.measures import BROKEN as MEASURES_BROKEN
 from dsl.measures import Lowering, check_measures
 from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
+from dsl.text import RESERVED_WORDS  # words that start or continue an expression
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
-# Words that start or continue an expression: a definition with such a name could never be used.
-RESERVED_WORDS = frozenset({
-    "and", "or", "not", "if", "then", "else", "is", "missing", "map", "band", "true", "false", "for",
-    "otherwise", "within", "skip", "require", "normalise", "normalize", "method",
-})
 
 
 @attrs.frozen

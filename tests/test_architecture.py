@@ -29,10 +29,8 @@ STILL_TO_SPLIT = {
     "audit/compare.py",
     "interpreter/functions.py",
     "tierlang/sensitivity.py",
-    "dsl/formatter.py",
     "dsl/diff.py",
     "audit/recorder.py",
-    "dsl/parser.py",
     "tierlang/verification.py",
     "dsl/checker.py",
 }
