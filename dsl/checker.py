@@ -35,6 +35,7 @@ from dsl.levels import (
     node_expressions,
 )
 from dsl.loader import LoadedFile, load_chain
+from dsl.local_lets import lower_lets
 from dsl.measures import BROKEN as MEASURES_BROKEN
 from dsl.measures import Lowering, check_measures
 from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
@@ -405,7 +406,7 @@ class _Checker:
             if len(set(decl.params)) != len(decl.params):
                 self.error("duplicate-parameter", f"function '{name}' names a parameter twice", decl.span,
                            "give each parameter its own name.")
-            symbols.functions[name] = decl
+            symbols.functions[name] = lower_lets(decl, self.error, self.warning, symbols.broken)
         return symbols
 
     def _lower_measures(self, merged: _Merged, symbols: Symbols) -> None:

@@ -14,6 +14,7 @@ labels, strings, numbers and operators are written is dsl.text's, shared with ds
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 
@@ -355,6 +356,8 @@ def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
             return _assignment(head, expr), kind
         case S.FunctionDecl(name, params, body):
             head = f"function {identifier(name)}({', '.join(identifier(p) for p in params)})"
+            if statement.lets:
+                return _function_block(head, statement), "function"
             return _assignment(head, body), "function"
         case S.TierDecl():
             return _tier_doc(statement), None
@@ -393,6 +396,26 @@ def _assignment(head: str, expr: S.Expr) -> Doc:
     if isinstance(expr, (S.MapExpr, S.BandExpr)):
         return cat(head, " = ", _expr(expr))
     return Group(cat(head, " =", Nest(INDENT, cat(Line(), _expr(expr)))))
+
+
+def _function_block(head: str, decl: S.FunctionDecl) -> Doc:
+    """`head {`, one `let` per line, the result, `}`. A line break does not end an expression, so a
+    result starting with `-` or `(` would continue the last let: it is written in parentheses, and
+    so is the last let's expression where `(` would make its last name a call."""
+    lets = [_assignment(f"let {identifier(let.name)}", let.expr) for let in decl.lets]
+    result = _expr(decl.body)
+    if format_expr(decl.body).startswith(("-", "(")):
+        result = cat("(", result, ")") if format_expr(decl.body).startswith("-") else result
+        last = decl.lets[-1]
+        if _ENDS_WITH_NAME.search(format_expr(last.expr)):
+            lets[-1] = cat(f"let {identifier(last.name)} = (", _expr(last.expr), ")")
+    items = [cat(Mark(_anchor(let.span), "item"), doc) for let, doc in zip(decl.lets, lets)]
+    items.append(cat(Mark(_anchor(decl.body.span), "item"), result))
+    spans = [let.span for let in decl.lets] + [decl.body.span]
+    return _block(Text(head), items, _close_anchor(decl.span, spans))
+
+
+_ENDS_WITH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _tier_doc(tier: S.TierDecl) -> Doc:

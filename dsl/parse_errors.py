@@ -114,9 +114,41 @@ def syntax_diagnostic(error: lark.exceptions.UnexpectedInput, path: str, text: s
         message = f"unexpected {_describe_token(token)}"
         width = len(str(token.value)) if token.end_line == token.line else 1
     hint = _expected_hint(expected)
-    if token is not None and token.type != "$END" and token.column == 1 and token.value in STATEMENT_KEYWORDS:
+    terminals = set(getattr(error, "expected", ()) or ())
+    misplaced = _misplaced_let(token, terminals, text)
+    if misplaced is not None:
+        return Diagnostic(ERROR, "let-outside-function", "a local `let` can only be written in a function body",
+                          Span.point(path, *misplaced, 3), LET_HELP)
+    if token is not None and token.type == "RBRACE" and {"LET", "NAME"} <= terminals:
+        hint = RESULT_HELP
+    elif token is not None and token.type != "$END" and token.column == 1 and token.value in STATEMENT_KEYWORDS:
         hint = f"the statement before line {token.line} is incomplete: {hint}"
     return Diagnostic(ERROR, "syntax", message, Span.point(path, line, column, width), hint)
+
+
+LET_HELP = ("a function body may hold lets before its result: `function f(x) { let y = x * 2  y + 1 }`; "
+            "elsewhere, a `let` is a statement of its own, on a line of its own.")
+RESULT_HELP = ("a function body ends with its result, after its lets. A line break does not end an "
+               "expression, so a result starting with `-` or `(` continues the let above it: make the "
+               "result a let of its own (`let result = -y`) and end the body with its name.")
+_LET_BEFORE = re.compile(r"(?:^|[^A-Za-z0-9_])let[ \t]+\Z")
+
+
+def _misplaced_let(token: Token | None, expected: set[str], text: str) -> tuple[int, int] | None:
+    """Where a `let` stands that cannot (line, column): a `let` inside a block other than a
+    function body, or a `let` read as a name (in an expression, a tier rule) just before the
+    unexpected token."""
+    if token is None or token.type == "$END":
+        return None
+    if token.value == "let" and "RBRACE" in expected and "LET" not in expected:
+        return token.line, token.column
+    if token.type == "NAME" and token.start_pos is not None:
+        line_start = text.rfind("\n", 0, token.start_pos) + 1
+        found = _LET_BEFORE.search(text, line_start, token.start_pos)
+        if found is not None:
+            at = text.index("let", found.start(), token.start_pos)
+            return token.line, at - line_start + 1
+    return None
 
 
 def _expected_hint(expected: list[str]) -> str:

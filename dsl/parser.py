@@ -95,7 +95,7 @@ def parse_with_recovery(text: str, path: str = "<string>") -> tuple[S.Module, li
             found = syntax_diagnostic(error, path, work, _lark())
             if (found.span.line, found.span.column) not in hidden:  # already reported as hidden
                 diagnostics.append(found)
-            blanked = _blank_statement_at(work, error)
+            blanked = _blank_statement_at(work, error, keep_next=found.code != "let-outside-function")
             broken += _STATEMENT_NAME.findall(work) and [
                 n for n in _STATEMENT_NAME.findall(work) if n not in _STATEMENT_NAME.findall(blanked)]
             if blanked == work:
@@ -159,9 +159,9 @@ def _too_deep(path: str) -> Diagnostic:
 
 
 
-def _blank_statement_at(text: str, error: lark.exceptions.UnexpectedInput) -> str:
+def _blank_statement_at(text: str, error: lark.exceptions.UnexpectedInput, keep_next: bool = True) -> str:
     """Replace the top-level statement holding the error by spaces (newlines kept)."""
-    starts = [m.start() for m in _STATEMENT_START.finditer(text)]
+    starts = _statement_starts(text)
     token = getattr(error, "token", None)
     pos = getattr(error, "pos_in_stream", None)
     if pos is None and token is not None:
@@ -172,11 +172,26 @@ def _blank_statement_at(text: str, error: lark.exceptions.UnexpectedInput) -> st
     after = [s for s in starts if s > pos]
     if token is not None and token.type != "$END" and before and before[-1] == pos and len(before) > 1:
         # The error is at the keyword of the next statement: the previous one is broken, and the
-        # next one is kept (it may well be fine).
-        after = [before.pop()]
+        # next one is kept (it may well be fine); unless it is a `let` inside the broken one's block.
+        at_keyword = before.pop()
+        if keep_next:
+            after = [at_keyword]
     begin = before[-1] if before else 0
     end = after[0] if after else len(text)
     if begin == end:
         end = len(text)
     chunk = re.sub(r"[^\n]", " ", text[begin:end])
     return text[:begin] + chunk + text[end:]
+
+
+def _statement_starts(text: str) -> list[int]:
+    """Where the top-level statements start: at a statement keyword at the start of a line, but
+    not at a local `let` of a function body (inside the braces of a `function` statement)."""
+    starts: list[int] = []
+    for match in _STATEMENT_START.finditer(text):
+        if match.group(1) == "let" and starts and text.startswith("function", starts[-1]):
+            opened = text[starts[-1]:match.start()]
+            if opened.count("{") > opened.count("}"):
+                continue
+        starts.append(match.start())
+    return starts

@@ -282,9 +282,13 @@ class Builder(Transformer):
     def function_decl(self, meta, c):
         name = c[0]
         params = tuple(str(p) for p in c[1:] if isinstance(p, Token) and p.type == "NAME")
-        body = next(x for x in c[1:] if x is not None and not isinstance(x, (Token, tuple)))
-        return S.FunctionDecl(str(name), params, body, doc=self._opt(c, "doc"), span=self._s(meta),
+        lets = tuple(x for x in c[1:] if isinstance(x, S.LocalLet))
+        body = next(x for x in c[1:] if x is not None and not isinstance(x, (Token, tuple, S.LocalLet)))
+        return S.FunctionDecl(str(name), params, body, doc=self._opt(c, "doc"), lets=lets, span=self._s(meta),
                               name_span=self._tok(name))
+
+    def local_let(self, meta, c):
+        return S.LocalLet(str(c[0]), c[1], span=self._s(meta), name_span=self._tok(c[0]))
 
     # -- tiers and limits
     def tier_type(self, meta, c):
