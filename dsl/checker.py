@@ -34,16 +34,13 @@ from dsl.levels import (
     needed_level,
 )
 from dsl.loader import LoadedFile, load_chain
+from dsl.local_lets import lower_lets
 from dsl.measures import BROKEN as MEASURES_BROKEN
 from dsl.measures import Lowering, check_measures
 from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
+from dsl.text import RESERVED_WORDS  # words that start or continue an expression
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
-# Words that start or continue an expression: a definition with such a name could never be used.
-RESERVED_WORDS = frozenset({
-    "and", "or", "not", "if", "then", "else", "is", "missing", "map", "band", "true", "false", "for",
-    "otherwise", "within", "skip", "require", "normalise", "normalize", "method",
-})
 
 
 @attrs.frozen
@@ -408,7 +405,7 @@ class _Checker:
             if len(set(decl.params)) != len(decl.params):
                 self.error("duplicate-parameter", f"function '{name}' names a parameter twice", decl.span,
                            "give each parameter its own name.")
-            symbols.functions[name] = decl
+            symbols.functions[name] = lower_lets(decl, self.error, self.warning, symbols.broken)
         return symbols
 
     def _lower_measures(self, merged: _Merged, symbols: Symbols) -> None:

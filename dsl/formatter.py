@@ -6,57 +6,51 @@
     format_expr(expr)                  one expression on one line (for messages and reports)
 
 For every tree the parser builds, `parse(format_module(tree)) == tree` and formatting is
-idempotent. Layout is decided by a small Wadler-style pretty printer (groups that are written
-flat when they fit in LINE_WIDTH columns, else broken), so the layout is a function of the tree
-alone: comments never change where lines break.
-
-Comments are re-attached by source position: a comment on a line of its own goes before the
-next statement, tier rule, test item or map/band case (or before the `}` of the block it is
-in); a comment after code goes at the end of the output line that renders that code.
+idempotent. Each statement becomes a document that dsl.layout lays out (groups written flat
+when they fit in LINE_WIDTH columns, else broken), so the layout is a function of the tree
+alone: comments never change where lines break. dsl.comments puts the comments back. How names,
+labels, strings, numbers and operators are written is dsl.text's, shared with dsl.printer.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 import sys
-import threading
 from collections.abc import Sequence
-from functools import cache
 
-import attrs
 import lark
 
 from dsl import syntax as S
-from dsl.errors import TierError
-from dsl.parser import GRAMMAR, number_value, parse
+from dsl import text as X
+from dsl.comments import SourceFacts, Unit, assemble, scan_source, verify
+from dsl.layout import (
+    INDENT,
+    LINE_WIDTH,
+    Align,
+    Anchor,
+    Doc,
+    Group,
+    IfBreak,
+    Line,
+    Mark,
+    Nest,
+    OutputLine,
+    Text,
+    cat,
+    filled,
+    layout,
+)
+from dsl.parser import parse
+from dsl.text import KEYWORDS, FormatError, docstring, identifier, quote
 
-LINE_WIDTH = 100
-INDENT = 2
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _grammar_keywords() -> frozenset[str]:
-    """Every word the grammar spells as a literal ("if", "score", ...)."""
-    code = "\n".join(line for line in GRAMMAR.read_text(encoding="utf-8").splitlines()
-                     if not line.lstrip().startswith("//"))
-    return frozenset(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"', code))
-
-
-KEYWORDS = _grammar_keywords()
-
-
-class FormatError(ValueError):
-    """The tree cannot be written as text that reads back as the same tree."""
-
+LOWEST = X.LOWEST
 
 # ================================================================ public functions
 
 
 def format_module(module: S.Module) -> str:
     """The canonical text of a module. Comments are not part of the tree, so none are written."""
-    return _assemble(_module_units(module, _SourceFacts()), [])
+    return assemble(_module_units(module, SourceFacts()), [])
 
 
 def format_source(text: str, path: str = "<string>", *, keep_comments: bool = True) -> str:
@@ -69,253 +63,47 @@ def format_source(text: str, path: str = "<string>", *, keep_comments: bool = Tr
     module = parse(text, path)
     if not keep_comments:
         return format_module(module)
-    facts = _scan_source(text)
-    output = _assemble(_module_units(module, facts), facts.comments)
-    _verify(output, module, path, facts.comments)
+    facts = scan_source(text)
+    output = assemble(_module_units(module, facts), facts.comments)
+    verify(output, module, path, facts.comments)
     return output
 
 
 def format_preserves_comments(text: str) -> bool:
     """False when `text` has `#` comments (outside strings), which format_module would drop."""
     try:
-        return not _scan_source(text).comments
+        return not scan_source(text).comments
     except lark.exceptions.LarkError:
         return "#" not in text  # unreadable: only a text without any `#` is surely comment-free
 
 
 def format_expr(expr: S.Expr) -> str:
     """One expression as text on a single line, with the fewest parentheses."""
-    return "".join(line.text for line in _layout(_expr(expr), width=sys.maxsize))
-
-
-# ================================================================ layout engine
-# Documents: Text is written as is; Line is a line break, or `flat` when its group fits on the
-# line; Group tries its contents flat; Nest indents the breaks inside it; Align indents them to
-# the current column; Fill breaks only the separators that must break; Mark records which
-# source construct starts the output line it lands on (for re-attaching comments).
-
-
-@attrs.frozen
-class Text:
-    text: str
-
-
-@attrs.frozen
-class Line:
-    flat: str = " "
-
-
-@attrs.frozen
-class Concat:
-    parts: tuple
-
-
-@attrs.frozen
-class Nest:
-    indent: int
-    doc: object
-
-
-@attrs.frozen
-class Align:
-    doc: object
-
-
-@attrs.frozen
-class Group:
-    doc: object
-
-
-@attrs.frozen
-class Fill:
-    parts: tuple  # content, separator, content, separator, ..., content
-
-
-@attrs.frozen
-class IfBreak:
-    broken: str
-    flat: str = ""
-
-
-@attrs.frozen
-class Anchor:
-    """Where a construct was in the source: comments on these lines belong to it."""
-
-    line: int
-    column: int
-    end_line: int
-
-    def contains(self, line: int) -> bool:
-        return self.line <= line <= self.end_line
-
-
-@attrs.frozen
-class Mark:
-    anchor: Anchor | None
-    kind: str  # "header", "statement", "item" (rule, test item), "case", "close" (a block's `}`)
-    takes_trailing: bool = True
-
-
-Doc = Text | Line | Concat | Nest | Align | Group | Fill | IfBreak | Mark
-
-_FLAT, _BREAK = "flat", "break"
-
-
-def cat(*parts: str | Doc) -> Concat:
-    return Concat(tuple(Text(p) if isinstance(p, str) else p for p in parts))
-
-
-def filled(items: Sequence[Doc]) -> Fill:
-    """Items separated by ", ", as many on each line as fit."""
-    parts: list[Doc] = []
-    for i, item in enumerate(items):
-        if i:
-            parts.append(cat(",", Line()))
-        parts.append(item)
-    return Fill(tuple(parts))
-
-
-@attrs.define
-class _Line:
-    text: str
-    mark: Mark | None = None
-    comments_before: list[_Comment] = attrs.Factory(list)
-    comments_after: list[_Comment] = attrs.Factory(list)
-
-    @property
-    def anchor(self) -> Anchor | None:
-        return self.mark.anchor if self.mark else None
-
-    @property
-    def indent(self) -> str:
-        return self.text[: len(self.text) - len(self.text.lstrip(" "))]
-
-
-def _layout(doc: Doc, width: int = LINE_WIDTH) -> list[_Line]:
-    """Lay a document out in `width` columns (Wadler's algorithm, run on an explicit stack)."""
-    lines = [_Line("")]
-    stack: list[tuple[int, str, Doc]] = [(0, _BREAK, doc)]
-    while stack:
-        indent, mode, d = stack.pop()
-        current = lines[-1]
-        match d:
-            case Text(text):
-                current.text += text
-            case Concat(parts):
-                stack.extend((indent, mode, p) for p in reversed(parts))
-            case Nest(extra, inner):
-                stack.append((indent + extra, mode, inner))
-            case Align(inner):
-                stack.append((len(current.text), mode, inner))
-            case Group(inner):
-                fits = mode == _FLAT or _fits([(indent, _FLAT, inner)], stack, width - len(current.text))
-                stack.append((indent, _FLAT if fits else _BREAK, inner))
-            case Line(flat):
-                if mode == _FLAT:
-                    current.text += flat
-                else:
-                    current.text = current.text.rstrip(" ")
-                    lines.append(_Line(" " * indent))
-            case IfBreak(broken, flat):
-                current.text += broken if mode == _BREAK else flat
-            case Mark():
-                if current.mark is None and not current.text.strip():
-                    current.mark = d
-            case Fill(parts):
-                if mode == _FLAT:
-                    stack.extend((indent, mode, p) for p in reversed(parts))
-                else:
-                    stack.extend(_fill_step(indent, parts, stack, width - len(current.text)))
-    return lines
-
-
-def _fill_step(indent: int, parts: tuple, rest: list, width: int) -> list[tuple[int, str, Doc]]:
-    """The next commands for a broken Fill: its first item, and a separator broken only if the
-    item after it does not fit on the line (the items after that stay a Fill)."""
-    if not parts:
-        return []
-    content = parts[0]
-    last = len(parts) == 1
-    content_fits = _fits([(indent, _FLAT, content)], rest if last else [], width)
-    content_cmd = (indent, _FLAT if content_fits else _BREAK, content)
-    if last:
-        return [content_cmd]
-    separator, following = parts[1], parts[2]
-    pair_last = len(parts) == 3
-    pair_fits = _fits([(indent, _FLAT, Concat((content, separator, following)))], rest if pair_last else [], width)
-    separator_mode = _FLAT if pair_fits else _BREAK
-    return [(indent, _BREAK, Fill(parts[2:])), (indent, separator_mode, separator), content_cmd]
-
-
-def _fits(commands: list, rest: list, width: int) -> bool:
-    """Whether `commands`, then `rest` up to its next line break, fit in `width` columns."""
-    pending = list(commands)
-    rest_index = len(rest)
-    while width >= 0:
-        if not pending:
-            if rest_index == 0:
-                return True
-            rest_index -= 1
-            pending.append(rest[rest_index])
-            continue
-        indent, mode, d = pending.pop()
-        match d:
-            case Text(text):
-                width -= len(text)
-            case Concat(parts) | Fill(parts):
-                pending.extend((indent, mode, p) for p in reversed(parts))
-            case Nest(_, inner) | Align(inner) | Group(inner):
-                pending.append((indent, mode, inner))
-            case Line(flat):
-                if mode == _BREAK:
-                    return True
-                width -= len(flat)
-            case IfBreak(broken, flat):
-                width -= len(broken if mode == _BREAK else flat)
-    return False
+    return "".join(line.text for line in layout(_expr(expr), width=sys.maxsize))
 
 
 # ================================================================ expressions
-
-LOWEST = 0  # the level of `if ... then ... else ...`: anything can stand there
-_ATOM = 11
-
-# Binding levels, loosest first (see the expression rules in grammar.lark):
-# if 0 < or 1 < and 2 < not 3 < comparison 4 < is missing 5 < + - 6 < * / 7 < unary - 8 < ^ 9
-# < x for "KEY" 10 < atoms 11. Each entry: (level of the node, least level of its left operand,
-# least level of its right operand).
-_BINARY = {
-    "or": (1, 1, 2),
-    "and": (2, 2, 3),
-    **{op: (4, 5, 5) for op in ("==", "!=", "<", "<=", ">", ">=")},  # not associative
-    "+": (6, 6, 7),
-    "-": (6, 6, 7),
-    "*": (7, 7, 8),
-    "/": (7, 7, 8),
-    "^": (9, 10, 8),  # right-associative, and its right operand may be negated: 2 ^ -x
-}
-_UNARY = {"not": 3, "-": 8}
 
 
 def _level(expr: S.Expr) -> int:
     match expr:
         case S.IfElse():
-            return LOWEST
+            return X.IF
         case S.Binary(op):
             return _binary_levels(op)[0]
         case S.Unary(op):
-            return _UNARY.get(op, _ATOM)
+            return X.UNARY.get(op, X.ATOM)
         case S.IsMissing():
-            return 5
+            return X.IS
         case S.Pick():
-            return 10
-    return _ATOM
+            return X.POSTFIX
+    return X.ATOM
 
 
 def _binary_levels(op: str) -> tuple[int, int, int]:
-    if op not in _BINARY:
+    if op not in X.BINARY:
         raise FormatError(f"unknown operator {op!r}")
-    return _BINARY[op]
+    return X.BINARY[op]
 
 
 def _expr(expr: S.Expr, least: int = LOWEST) -> Doc:
@@ -333,18 +121,18 @@ def _expr(expr: S.Expr, least: int = LOWEST) -> Doc:
             _, left_least, right_least = _binary_levels(op)
             doc = cat(_expr(left, left_least), f" {op} ", _expr(right, right_least))
         case S.Unary("not", operand):
-            doc = cat("not ", _expr(operand, _UNARY["not"]))
+            doc = cat("not ", _expr(operand, X.UNARY["not"]))
         case S.Unary("-", operand):
-            inner = _expr(operand, _UNARY["-"])
+            inner = _expr(operand, X.UNARY["-"])
             doc = cat("- " if _starts_with_minus(operand) else "-", inner)
         case S.IsMissing(operand, negated):
-            doc = cat(_expr(operand, 6), " is not missing" if negated else " is missing")
+            doc = cat(_expr(operand, X.IS_OPERAND), " is not missing" if negated else " is missing")
         case S.IfElse(condition, then, otherwise):
             doc = cat("if ", _expr(condition), " then ", _expr(then), " else ", _expr(otherwise))
         case S.ListExpr(items):
             doc = cat("[", Align(filled([_expr(item) for item in items])), "]")
         case S.Pick(operand, key):
-            doc = cat(_expr(operand, _ATOM), " for ", quote(key))
+            doc = cat(_expr(operand, X.PICK_OPERAND), " for ", quote(key))
         case S.Call():
             doc = _call(expr)
         case S.MapExpr() | S.BandExpr():
@@ -438,44 +226,12 @@ def _map_key(key: S.Expr) -> str:
 
 def number_text(number: S.Number) -> str:
     """As written (`0.800`, `25%`), unless the text does not match the value."""
-    if number.text:
-        try:
-            if number_value(number.text) == number.value:
-                return number.text
-        except (ValueError, ArithmeticError):
-            pass
-    return repr(float(number.value))
-
-
-def quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{escaped}"'
-
-
-def identifier(name: str) -> str:
-    if not _IDENTIFIER.fullmatch(name):
-        raise FormatError(f"{name!r} is not a name")
-    return name
+    return X.written_number(number.text, number.value)
 
 
 def label(label: S.Label) -> str:
     """Bare when it reads as a name and is no keyword of the language, else quoted."""
-    text = label.text
-    return text if _IDENTIFIER.fullmatch(text) and text not in KEYWORDS else quote(text)
-
-
-_DOCSTRING_TOKEN = re.compile(r'"""(.|\n)*?"""')
-
-
-def docstring(doc: str) -> str:
-    """`\"\"\"doc\"\"\"` when it is one line; a longer text (or one that starts or ends with a quote)
-    goes on lines of its own between the quotes, so that it reads back as the same text."""
-    inline, own_lines = f'"""{doc}"""', f'"""\n{doc}\n"""'
-    for written in (own_lines, inline) if "\n" in doc else (inline, own_lines):
-        token = _DOCSTRING_TOKEN.match(written)
-        if token and token.end() == len(written) and inspect.cleandoc(written[3:-3]) == doc:
-            return written
-    raise FormatError(f"the docstring {doc!r} cannot be written (it holds three quotes, or tabs)")
+    return X.label(label.text)
 
 
 def _type(type_ref: S.TypeRef) -> str:
@@ -526,53 +282,23 @@ def _close_anchor(span, item_spans: Sequence) -> Anchor | None:
 # ================================================================ statements
 
 
-@attrs.define
-class _Unit:
-    """Output lines of the header, one statement, or the comments at the end of the file."""
-
-    lines: list[_Line]
-    group: str | None = None  # consecutive one-line statements of one group share a paragraph
-    one_line: bool = attrs.field(init=False)  # before comments are put in
-    commented: bool = False  # comments go before its first line
-
-    def __attrs_post_init__(self) -> None:
-        self.one_line = len(self.lines) == 1
-
-
-@attrs.frozen
-class _Comment:
-    line: int
-    column: int
-    text: str
-    trailing: bool  # after code on its line
-    after_blank: bool = False  # the source line before it is blank
-
-
-@attrs.define
-class _SourceFacts:
-    """What the tree does not keep: comments, and where the header lines were."""
-
-    comments: list[_Comment] = attrs.Factory(list)
-    header: dict[str, Anchor] = attrs.Factory(dict)
-
-
-def _module_units(module: S.Module, facts: _SourceFacts) -> list[_Unit]:
+def _module_units(module: S.Module, facts: SourceFacts) -> list[Unit]:
     units = []
     header = _header_lines(module.header, facts.header)
     if header:
-        units.append(_Unit(header, "header"))
+        units.append(Unit(header, "header"))
     units += [_statement_unit(s) for s in module.statements]
     return units
 
 
-def _header_lines(header: S.Header, anchors: dict[str, Anchor]) -> list[_Line]:
-    lines: list[_Line] = []
+def _header_lines(header: S.Header, anchors: dict[str, Anchor]) -> list[OutputLine]:
+    lines: list[OutputLine] = []
 
     def add(key: str, text: str, takes_trailing: bool = True) -> None:
         mark = Mark(anchors.get(key), "header", takes_trailing)
         rows = text.split("\n")
-        lines.append(_Line(rows[0], mark))
-        lines.extend(_Line(row) for row in rows[1:])
+        lines.append(OutputLine(rows[0], mark))
+        lines.extend(OutputLine(row) for row in rows[1:])
 
     if header.name is not None:
         add("methodology", f"methodology {quote(header.name)}")
@@ -605,13 +331,13 @@ def _per(level: str | None) -> str:
     return f" per {identifier(level)}" if level is not None else ""
 
 
-def _statement_unit(statement: S.Statement) -> _Unit:
+def _statement_unit(statement: S.Statement) -> Unit:
     mark = Mark(_anchor(statement.span), "statement")
     doc, group = _statement_doc(statement)
-    lines = _layout(cat(mark, doc))
+    lines = layout(cat(mark, doc))
     if getattr(statement, "doc", None) is not None:
-        lines += [_Line(row) for row in docstring(statement.doc).split("\n")]
-    return _Unit(lines, group)
+        lines += [OutputLine(row) for row in docstring(statement.doc).split("\n")]
+    return Unit(lines, group)
 
 
 def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
@@ -630,6 +356,8 @@ def _statement_doc(statement: S.Statement) -> tuple[Doc, str | None]:
             return _assignment(head, expr), kind
         case S.FunctionDecl(name, params, body):
             head = f"function {identifier(name)}({', '.join(identifier(p) for p in params)})"
+            if statement.lets:
+                return _function_block(head, statement), "function"
             return _assignment(head, body), "function"
         case S.TierDecl():
             return _tier_doc(statement), None
@@ -659,7 +387,7 @@ def _literal(value: S.Expr) -> str:
     """A param's value: a number (perhaps negative), text, true/false or a level label."""
     if isinstance(value, S.Number):
         return number_text(value)
-    return "".join(line.text for line in _layout(_expr(value), width=sys.maxsize))
+    return "".join(line.text for line in layout(_expr(value), width=sys.maxsize))
 
 
 def _assignment(head: str, expr: S.Expr) -> Doc:
@@ -668,6 +396,26 @@ def _assignment(head: str, expr: S.Expr) -> Doc:
     if isinstance(expr, (S.MapExpr, S.BandExpr)):
         return cat(head, " = ", _expr(expr))
     return Group(cat(head, " =", Nest(INDENT, cat(Line(), _expr(expr)))))
+
+
+def _function_block(head: str, decl: S.FunctionDecl) -> Doc:
+    """`head {`, one `let` per line, the result, `}`. A line break does not end an expression, so a
+    result starting with `-` or `(` would continue the last let: it is written in parentheses, and
+    so is the last let's expression where `(` would make its last name a call."""
+    lets = [_assignment(f"let {identifier(let.name)}", let.expr) for let in decl.lets]
+    result = _expr(decl.body)
+    if format_expr(decl.body).startswith(("-", "(")):
+        result = cat("(", result, ")") if format_expr(decl.body).startswith("-") else result
+        last = decl.lets[-1]
+        if _ENDS_WITH_NAME.search(format_expr(last.expr)):
+            lets[-1] = cat(f"let {identifier(last.name)} = (", _expr(last.expr), ")")
+    items = [cat(Mark(_anchor(let.span), "item"), doc) for let, doc in zip(decl.lets, lets)]
+    items.append(cat(Mark(_anchor(decl.body.span), "item"), result))
+    spans = [let.span for let in decl.lets] + [decl.body.span]
+    return _block(Text(head), items, _close_anchor(decl.span, spans))
+
+
+_ENDS_WITH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _tier_doc(tier: S.TierDecl) -> Doc:
@@ -758,184 +506,6 @@ def _test_item(item: S.TestItem) -> Doc:
 def _block(head: Doc, items: list[Doc], close: Anchor | None) -> Doc:
     body = [cat(Line(), item) for item in items]
     return cat(head, " {", Nest(INDENT, cat(*body)), Line(), Mark(close, "close"), "}")
-
-
-# ================================================================ comments
-
-
-class _TokenSink(threading.local):
-    tokens: list | None = None
-
-
-_SINK = _TokenSink()
-_RECORDED = ("COMMENT", "DOCSTRING", "METHODOLOGY", "VERSION", "EFFECTIVE", "ENTITY", "EXTENDS", "LIBRARY")
-
-
-def _record(token: lark.Token) -> lark.Token:
-    if _SINK.tokens is not None:
-        _SINK.tokens.append(token)
-    return token
-
-
-@cache
-def _recording_lark() -> lark.Lark:
-    """The language's grammar, with the lexer reporting comments and header keywords (the
-    parser's own tree keeps neither)."""
-    return lark.Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr",
-                     lexer_callbacks={name: _record for name in _RECORDED})
-
-
-def _scan_source(text: str) -> _SourceFacts:
-    work = text
-    if work.startswith("\ufeff"):
-        work = " " + work.lstrip("\ufeff")  # as the parser does: columns stay true
-    _SINK.tokens = []
-    try:
-        _recording_lark().parse(work)
-        tokens = _SINK.tokens
-    finally:
-        _SINK.tokens = None
-    source_lines = work.split("\n")
-    facts = _SourceFacts()
-    for token in tokens:
-        if token.type == "COMMENT":
-            before = source_lines[token.line - 1][: token.column - 1]
-            after_blank = token.line > 1 and not source_lines[token.line - 2].strip()
-            facts.comments.append(_Comment(token.line, token.column, token.value.rstrip(), bool(before.strip()),
-                                           after_blank))
-    facts.header = _header_anchors(tokens)
-    return facts
-
-
-def _header_anchors(tokens: list[lark.Token]) -> dict[str, Anchor]:
-    """Source positions of the header lines. Header keywords appear nowhere else; the first
-    docstring is the header's when the header has one (the others follow statements)."""
-    keys = {"METHODOLOGY": "methodology", "VERSION": "version", "EFFECTIVE": "effective",
-            "ENTITY": "entity", "EXTENDS": "extends", "LIBRARY": "library", "DOCSTRING": "doc"}
-    anchors: dict[str, Anchor] = {}
-    entities = 0
-    for token in tokens:
-        if token.type == "COMMENT":
-            continue
-        key = keys[token.type]
-        if key == "entity":  # every entity line has its own anchor: entity, entity:1, entity:2...
-            key = f"entity:{entities}" if entities else key
-            entities += 1
-        if key in anchors:
-            continue
-        anchors[key] = Anchor(token.line, token.column, token.end_line)
-    return anchors
-
-
-def _assemble(units: list[_Unit], comments: list[_Comment]) -> str:
-    """Put the comments in, then join the units: a blank line between statements, except
-    within a run of one-line statements of the same group."""
-    end_comments = _attach_comments([line for unit in units for line in unit.lines], comments)
-    for unit in units:
-        unit.commented = bool(unit.lines[0].comments_before)
-        unit.lines = _with_comment_lines(unit.lines)
-    if end_comments:
-        units.append(_Unit([_Line(c.text) for c in end_comments]))
-    out: list[str] = []
-    previous: _Unit | None = None
-    for unit in units:
-        if previous is not None and not _same_paragraph(previous, unit):
-            out.append("")
-        out += [line.text for line in unit.lines]
-        previous = unit
-    return "\n".join(out) + "\n" if out else ""
-
-
-def _same_paragraph(previous: _Unit, unit: _Unit) -> bool:
-    return (unit.group is not None and unit.group == previous.group and unit.group != "header"
-            and previous.one_line and unit.one_line and not unit.commented)
-
-
-def _attach_comments(lines: list[_Line], comments: list[_Comment]) -> list[_Comment]:
-    """Record on each output line the comments that go before it and at its end; return those
-    that go at the end of the file."""
-    anchored = [(i, line.anchor) for i, line in enumerate(lines) if line.anchor is not None]
-    at_end: list[_Comment] = []
-    for comment in comments:
-        if comment.trailing:
-            target = _trailing_target(anchored, comment.line, lines)
-        else:
-            target = _leading_target(anchored, comment.line)
-        if target is None:
-            at_end.append(comment)
-        elif comment.trailing:
-            lines[target].comments_after.append(comment)
-        else:
-            lines[target].comments_before.append(comment)
-    return at_end
-
-
-def _innermost(anchored: list[tuple[int, Anchor]], line: int) -> tuple[int, Anchor] | None:
-    holding = [(i, a) for i, a in anchored if a.contains(line)]
-    return max(holding, key=lambda ia: (ia[1].line, ia[1].column, -ia[1].end_line, -ia[0]), default=None)
-
-
-def _trailing_target(anchored: list[tuple[int, Anchor]], line: int, lines: list[_Line]) -> int | None:
-    """The output line rendering the innermost construct that holds the comment's line (or the
-    construct before it)."""
-    candidates = [(i, a) for i, a in anchored if lines[i].mark.takes_trailing]
-    inner = _innermost(candidates, line)
-    if inner is not None:
-        return inner[0]
-    before = [(i, a) for i, a in candidates if a.line <= line]
-    if before:
-        return max(before, key=lambda ia: (ia[1].line, ia[1].column, -ia[0]))[0]
-    return candidates[0][0] if candidates else None
-
-
-def _leading_target(anchored: list[tuple[int, Anchor]], line: int) -> int | None:
-    """The output line of the next construct; but a comment inside a construct (between two lines
-    of one expression, say) stays with it rather than moving past its end."""
-    inner = _innermost(anchored, line)
-    following = [(i, a) for i, a in anchored if a.line > line]
-    nearest = min(following, key=lambda ia: (ia[1].line, ia[1].column, ia[0]), default=None)
-    if inner is not None and (nearest is None or nearest[1].line > inner[1].end_line):
-        return inner[0]
-    return nearest[0] if nearest is not None else None
-
-
-def _with_comment_lines(lines: list[_Line]) -> list[_Line]:
-    out: list[_Line] = []
-    follows_opening = True  # the previous line's code opens a block (or there is none)
-    for line in lines:
-        before, after = line.comments_before, line.comments_after
-        if before:
-            kind = line.mark.kind if line.mark else None
-            indent = line.indent + (" " * INDENT if kind == "close" else "")
-            if kind == "item" and not follows_opening:
-                out.append(_Line(""))  # an item with its own comments starts a paragraph
-            for position, comment in enumerate(before):
-                if position and comment.after_blank:
-                    out.append(_Line(""))  # comment paragraphs stay apart, as written
-                out.append(_Line(indent + comment.text))
-        follows_opening = line.text.endswith("{")
-        if after:
-            line.text = "  ".join([line.text] + [c.text for c in after])
-        out.append(line)
-    return out
-
-
-def _verify(output: str, module: S.Module, path: str, comments: list[_Comment]) -> None:
-    """The formatter's promise, checked: same tree, same comments."""
-    try:
-        same_tree = parse(output, path) == module
-    except TierError:
-        same_tree = False
-    if not same_tree:
-        raise FormatError(f"{path}: formatting would change the meaning of the file; it was left as is")
-    kept = _comment_words(_scan_source(output).comments)
-    if kept != _comment_words(comments):
-        raise FormatError(f"{path}: formatting would lose or change comments; it was left as is")
-
-
-def _comment_words(comments: list[_Comment]) -> list[str]:
-    # Two trailing comments of one output line are written as one, so compare their pieces.
-    return sorted(piece.strip() for c in comments for piece in c.text.split("#") if piece.strip())
 
 
 __all__ = [

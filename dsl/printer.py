@@ -12,34 +12,17 @@ import re
 from typing import Any
 
 from dsl import model as M
+from dsl import text as X
 from dsl import types as T
+from dsl.text import QUOTED_IN_EXPRESSIONS, quote
+from dsl.text import float_text as number_text
 
-_KEYWORDS = frozenset({
-    "and", "or", "not", "if", "then", "else", "is", "missing", "true", "false", "for", "map", "band",
-    "otherwise", "within", "skip", "require", "normalise", "normalize", "higher", "lower", "better",
-    "top", "bottom", "method",
-})
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# Binding strength, loosest first (dsl/grammar.lark).
-_IF, _OR, _AND, _NOT, _CMP, _IS, _SUM, _PRODUCT, _NEG, _POW, _POSTFIX, _ATOM = range(12)
-_BINARY = {"or": _OR, "and": _AND, "+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "^": _POW}
-_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
-
-
-def quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+__all__ = ["Printer", "condition_text", "is_number_literal", "label_text", "number_text", "option_texts", "quote",
+           "squash", "value_text"]
 
 
 def label_text(label: str) -> str:
-    return label if _NAME.match(label) and label not in _KEYWORDS else quote(label)
-
-
-def number_text(value: float) -> str:
-    """Shortest text that reads back as the same number."""
-    value = float(value)
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
+    return X.label(label, QUOTED_IN_EXPRESSIONS)
 
 
 def value_text(value: Any) -> str:
@@ -72,10 +55,7 @@ class Printer:
         return lines[span.line - 1][span.column - 1:span.end_column - 1].strip() or None
 
     def text(self, expr: M.Expr | None) -> str:
-        return "" if expr is None else self._expr(expr, _IF)
-
-    def _paren(self, text: str, strength: int, needed: int) -> str:
-        return f"({text})" if strength < needed else text
+        return "" if expr is None else self._expr(expr, X.IF)
 
     def _const(self, e: M.Const) -> str:
         written = self.written(e.span)
@@ -84,51 +64,45 @@ class Printer:
         return value_text(e.value)
 
     def _expr(self, e: M.Expr, needed: int) -> str:  # noqa: C901 - one case per expression class
+        paren = X.parenthesised
         if isinstance(e, M.Const):
             text = self._const(e)
-            return self._paren(text, _NEG if text.startswith("-") else _ATOM, needed)
+            return paren(text, X.NEGATE if text.startswith("-") else X.ATOM, needed)
         if isinstance(e, M.LabelConst):
             return label_text(e.label)
         if isinstance(e, M.Ref):
             return e.name
         if isinstance(e, M.Unary):
-            if e.op == "not":
-                return self._paren(f"not {self._expr(e.operand, _NOT)}", _NOT, needed)
-            return self._paren(f"-{self._expr(e.operand, _NEG)}", _NEG, needed)
+            level = X.UNARY.get(e.op, X.NEGATE)
+            text = f"not {self._expr(e.operand, level)}" if e.op == "not" else f"-{self._expr(e.operand, level)}"
+            return paren(text, level, needed)
         if isinstance(e, M.Binary):
-            if e.op in _COMPARE:
-                text = f"{self._expr(e.left, _IS)} {e.op} {self._expr(e.right, _IS)}"
-                return self._paren(text, _CMP, needed)
-            strength = _BINARY.get(e.op, _SUM)
-            if e.op == "^":
-                text = f"{self._expr(e.left, _POSTFIX)} ^ {self._expr(e.right, _NEG)}"
-            else:
-                text = f"{self._expr(e.left, strength)} {e.op} {self._expr(e.right, strength + 1)}"
-            return self._paren(text, strength, needed)
+            level, left, right = X.BINARY.get(e.op, X.BINARY["+"])
+            return paren(f"{self._expr(e.left, left)} {e.op} {self._expr(e.right, right)}", level, needed)
         if isinstance(e, M.IsMissing):
-            text = f"{self._expr(e.operand, _SUM)} is {'not ' if e.negated else ''}missing"
-            return self._paren(text, _IS, needed)
+            text = f"{self._expr(e.operand, X.IS_OPERAND)} is {'not ' if e.negated else ''}missing"
+            return paren(text, X.IS, needed)
         if isinstance(e, M.IfElse):
-            text = (f"if {self._expr(e.condition, _IF)} then {self._expr(e.then, _IF)} "
-                    f"else {self._expr(e.otherwise, _IF)}")
-            return self._paren(text, _IF, needed)
+            text = (f"if {self._expr(e.condition, X.IF)} then {self._expr(e.then, X.IF)} "
+                    f"else {self._expr(e.otherwise, X.IF)}")
+            return paren(text, X.IF, needed)
         if isinstance(e, M.ListOf):
-            return "[" + ", ".join(self._expr(i, _IF) for i in e.items) + "]"
+            return "[" + ", ".join(self._expr(i, X.IF) for i in e.items) + "]"
         if isinstance(e, M.Pick):
-            return self._paren(f"{self._expr(e.operand, _ATOM)} for {quote(e.key)}", _POSTFIX, needed)
+            return paren(f"{self._expr(e.operand, X.PICK_OPERAND)} for {quote(e.key)}", X.POSTFIX, needed)
         if isinstance(e, M.Call):
             return self.call(e)
         if isinstance(e, M.MapOf):
-            cases = [f"{self.key(e, k)}: {self._expr(v, _IF)}" for k, v in zip(e.keys, e.values)]
+            cases = [f"{self.key(e, k)}: {self._expr(v, X.IF)}" for k, v in zip(e.keys, e.values)]
             if e.otherwise is not None:
-                cases.append(f"otherwise: {self._expr(e.otherwise, _IF)}")
-            return f"map {self._expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
+                cases.append(f"otherwise: {self._expr(e.otherwise, X.IF)}")
+            return f"map {self._expr(e.subject, X.IF)} {{ {', '.join(cases)} }}"
         if isinstance(e, M.BandOf):
-            cases = [f"{self.case(op, t)}: {self._expr(v, _IF)}"
+            cases = [f"{self.case(op, t)}: {self._expr(v, X.IF)}"
                      for op, t, v in zip(e.ops, e.thresholds, e.values)]
             if e.otherwise is not None:
-                cases.append(f"otherwise: {self._expr(e.otherwise, _IF)}")
-            return f"band {self._expr(e.subject, _IF)} {{ {', '.join(cases)} }}"
+                cases.append(f"otherwise: {self._expr(e.otherwise, X.IF)}")
+            return f"band {self._expr(e.subject, X.IF)} {{ {', '.join(cases)} }}"
         return f"<{type(e).__name__}>"
 
     def key(self, e: M.MapOf, key: Any) -> str:
@@ -137,12 +111,12 @@ class Printer:
         return value_text(key)
 
     def case(self, op: str, threshold: M.Expr) -> str:
-        return f"{op} {self._expr(threshold, _IF)}"
+        return f"{op} {self._expr(threshold, X.IF)}"
 
     def argument(self, e: M.Call, i: int) -> str:
-        text = self._expr(e.args[i], _IF)
+        text = self._expr(e.args[i], X.IF)
         if e.weights is not None and i < len(e.weights):
-            text = f"{text}: {self._expr(e.weights[i], _IF)}"
+            text = f"{text}: {self._expr(e.weights[i], X.IF)}"
         return text
 
     def call(self, e: M.Call) -> str:

@@ -351,11 +351,22 @@ class Definition(Tree):
 
 
 @attrs.frozen
+class LocalLet(Tree):
+    """`let NAME = EXPR` in a function body: usable by the lets after it and by the result."""
+
+    name: str
+    expr: Expr
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@attrs.frozen
 class FunctionDecl(Tree):
     name: str
     params: tuple[str, ...]
-    body: Expr
+    body: Expr  # the result; with `lets`, it may use them (dsl.local_lets substitutes them)
     doc: str | None = None
+    lets: tuple[LocalLet, ...] = ()
     span: Span | None = _span()
     name_span: Span | None = _span()
 

@@ -26,10 +26,8 @@ STILL_TO_SPLIT = {
     "audit/integrity.py",
     "audit/compare.py",
     "tierlang/sensitivity.py",
-    "dsl/formatter.py",
     "dsl/diff.py",
     "audit/recorder.py",
-    "dsl/parser.py",
     "tierlang/verification.py",
     "dsl/checker.py",
 }

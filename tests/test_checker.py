@@ -51,6 +51,7 @@ def test_every_valid_file_checks_without_errors():
         "dependency_order",
         "extends_base",
         "extends_child",
+        "function_lets",
         "functions",
         "labels",
         "library_child",

@@ -1,8 +1,8 @@
 """Syntax highlighting for the Tier language: the words to highlight, and a Pygments lexer.
 
 The words come from the language itself, never from a list kept here: every keyword is a word
-that dsl/grammar.lark spells as a literal (dsl.formatter.KEYWORDS), statement keywords are the
-parser's (dsl.parser.STATEMENT_KEYWORDS) and built-in functions are dsl/builtins.py's. The
+that dsl/grammar.lark spells as a literal (dsl.text.KEYWORDS), statement keywords are the
+parser's (dsl.text.STATEMENT_KEYWORDS) and built-in functions are dsl/builtins.py's. The
 TextMate grammar of the VS Code extension (editors/vscode/generate.py) is generated from the
 same WORDS, so the two highlighters and the grammar cannot drift apart.
 
@@ -26,8 +26,7 @@ from pygments.token import (
 )
 
 from dsl.builtins import BUILTINS
-from dsl.formatter import KEYWORDS
-from dsl.parser import STATEMENT_KEYWORDS
+from dsl.text import KEYWORDS, STATEMENT_KEYWORDS
 
 CONSTANTS = ("true", "false")
 TYPES = ("number", "boolean", "text", "level")
