@@ -17,6 +17,7 @@ import pytest
 from audit import schema
 from audit.recorder import expression_text, methodology_sha256, synthetic_result, value_rows
 from audit.store import AuditError, AuditStore, open_store
+from audit.write import transaction
 from dsl import model as M
 from dsl import types as T
 from dsl.errors import Span
@@ -521,14 +522,14 @@ def test_a_run_is_stored_whole_or_not_at_all(store, monkeypatch):
     first = store.record(every_type_result())
     before = {t: count(store, t) for t in TABLES}
     written = []
-    original = AuditStore._write_tier_steps
+    original = transaction._write_tier_steps
 
-    def fail_after_writing(self, run_id, rows):
-        original(self, run_id, rows)  # the rows are in the transaction...
+    def fail_after_writing(conn, run_id, rows):
+        original(conn, run_id, rows)  # the rows are in the transaction...
         written.append(run_id)
         raise RuntimeError("disk on fire")  # ...and then something fails
 
-    monkeypatch.setattr(AuditStore, "_write_tier_steps", fail_after_writing)
+    monkeypatch.setattr(transaction, "_write_tier_steps", fail_after_writing)
     other = every_type_result(name="Another methodology")  # a new methodology row too
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.record(other, FakeDataset("other.csv", "csv", "cd" * 32, 4, ("a",)))
@@ -551,11 +552,11 @@ def test_an_interrupt_while_writing_values_also_rolls_back(store, monkeypatch):
     store.record(every_type_result())
     before = {t: count(store, t) for t in TABLES}
 
-    def rows_then_interrupt(self, run_id, rows):
-        self.conn.execute("INSERT INTO node_values (run, entity, node) VALUES (?, 0, 0)", (run_id,))
+    def rows_then_interrupt(conn, run_id, rows):
+        conn.execute("INSERT INTO node_values (run, entity, node) VALUES (?, 0, 0)", (run_id,))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(AuditStore, "_write_values", rows_then_interrupt)
+    monkeypatch.setattr(transaction, "_write_values", rows_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         store.record(every_type_result())
     assert {t: count(store, t) for t in TABLES} == before
@@ -709,7 +710,7 @@ def test_a_large_run_records_every_row(tmp_path):
 def test_audit_imports_only_dsl_and_the_trace_contract():
     # audit reads and writes what a run produced; it never evaluates (interpreter.evaluate).
     allowed = ("dsl", "interpreter.trace", "interpreter.ranking", "audit")
-    for path in Path(__file__).parent.parent.joinpath("audit").glob("*.py"):
+    for path in Path(__file__).parent.parent.joinpath("audit").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = []
@@ -795,7 +796,7 @@ def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path, monkeypatch
         s.record(every_type_result())
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
-    monkeypatch.setattr(store_module, "WRITE_WAIT_S", 0.3)  # a writer queues this long before giving up
+    monkeypatch.setattr(transaction, "WRITE_WAIT_S", 0.3)  # a writer queues this long before giving up
     try:
         with open_store(path) as s:
             s.conn.execute("PRAGMA busy_timeout = 50")  # do not wait the full 10 s here

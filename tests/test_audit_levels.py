@@ -19,6 +19,7 @@ from test_explain import league, small_weighted
 from audit import explain, integrity, open_store, render_text, schema, to_json
 from audit.recorder import build_rows, expression_text, synthetic_result
 from audit.store import AuditError, AuditStore
+from audit.write import transaction
 from dsl import model as M
 from dsl import types as T
 from dsl.errors import Span
@@ -557,13 +558,13 @@ def test_plain_sql_reads_the_lower_levels_by_name(store):
 
 def test_a_multi_level_run_is_stored_whole_or_not_at_all(store, monkeypatch):
     before = {t: count(store, t) for t in (*LOWER_TABLES, "runs", "nodes", "node_values")}
-    original = AuditStore._write_lower
+    original = transaction._write_lower
 
-    def write_then_fail(self, run_id, rows):
-        original(self, run_id, rows)
+    def write_then_fail(conn, run_id, rows):
+        original(conn, run_id, rows)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(AuditStore, "_write_lower", write_then_fail)
+    monkeypatch.setattr(transaction, "_write_lower", write_then_fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.record(trusts_result())
     assert {t: count(store, t) for t in before} == before

@@ -152,7 +152,7 @@ def test_bad_methodology_records_nothing(workdir):
 def test_a_run_that_fails_while_recording_leaves_no_trace(workdir, monkeypatch):
     import tierlang
     from audit import open_store
-    from audit.store import AuditStore
+    from audit.write import transaction
 
     assert invoke("run", "small.tier", "--data", "small.csv").exit_code == 0
 
@@ -160,7 +160,7 @@ def test_a_run_that_fails_while_recording_leaves_no_trace(workdir, monkeypatch):
         raise RuntimeError("disk on fire")
 
     with monkeypatch.context() as patch:
-        patch.setattr(AuditStore, "_write_scalars", explode)
+        patch.setattr(transaction, "_write_scalars", explode)
         with pytest.raises(RuntimeError):
             tierlang.run("small.tier", "small.csv", audit="tierlang.db")
     with open_store("tierlang.db") as store:

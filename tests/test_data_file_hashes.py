@@ -80,7 +80,8 @@ def test_the_content_hash_covers_each_files_sha256(tmp_path, monkeypatch):
 
 
 def test_a_version_7_store_migrates_and_its_multi_file_run_still_verifies(tmp_path, monkeypatch):
-    from audit import open_store, recorder, schema
+    from audit import open_store, schema
+    from audit.write import rows as recorder  # where build_rows looks its helpers up
 
     with monkeypatch.context() as m:  # tierlang as it was at version 7: no per-file sha256
         m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
