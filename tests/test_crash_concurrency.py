@@ -31,18 +31,18 @@ RECORDER = textwrap.dedent(
     from pathlib import Path
     from audit import integrity, open_store
     from audit.recorder import synthetic_result
-    from audit.store import AuditStore
+    from audit.write import transaction
 
     db, signal_file, hook, entities = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     result = synthetic_result(n_nodes=50, n_entities=entities)
     if hook == "values":
-        original = AuditStore._write_values
+        original = transaction._write_values
 
-        def write_values(self, run_id, rows):
+        def write_values(conn, run_id, rows):
             signal_file.write_text(str(len(rows.values)))
-            return original(self, run_id, rows)
+            return original(conn, run_id, rows)
 
-        AuditStore._write_values = write_values
+        transaction._write_values = write_values
     else:
         original = integrity.seal
 
