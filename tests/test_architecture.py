@@ -20,7 +20,6 @@ LONG = 600
 # Modules that were over the limit before the architecture work (issue 12) and are still to be split.
 # The set may only shrink: a module leaves it when it is split or states why it is long.
 STILL_TO_SPLIT = {
-    "dsl/resolve.py",
     "audit/explain.py",
     "audit/compare.py",
     "tierlang/sensitivity.py",
