@@ -38,6 +38,7 @@ from dsl.local_lets import lower_lets
 from dsl.measures import BROKEN as MEASURES_BROKEN
 from dsl.measures import Lowering, check_measures
 from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
+from dsl.tree import walk
 from dsl.text import RESERVED_WORDS  # words that start or continue an expression
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
@@ -192,6 +193,7 @@ class _Checker:
         if symbols.levels is not None and len(entity_levels) > 1:
             nodes, level_of = self._assign_levels(nodes, symbols)
         base_files = {o.name: o.base_file for o in merged.overrides}
+        merged.overrides = _with_users(merged)
         nodes = [attrs.evolve(n, overrides=base_files[n.name]) if n.name in base_files else n for n in nodes]
         tests = tuple(t for t in (resolver.test(test, file) for test, file in merged.tests) if t is not None)
         if level_of is not None:
@@ -699,3 +701,37 @@ def _kind_word(statement) -> str:
 
 
 __all__ = ["CheckReport", "check_file", "check_source", "load", "source_slice"]
+
+
+def _with_users(merged) -> list:
+    """Each override of a function, lookup table or measure table, with the definitions that use it
+    (directly, or through other functions and measure tables): inlined, they are never nodes
+    themselves, so the diff needs this to tell an override with effect from one without."""
+    inlined = {**merged.functions, **merged.measures}
+    wanted = {o.name for o in merged.overrides if o.name in inlined}
+    if not wanted:
+        return merged.overrides
+    users: dict[str, list[str]] = {name: [] for name in wanted}
+    for statement, _ in merged.statements:
+        for name in _inlined_uses(statement, inlined) & wanted:
+            users[name].append(statement.name)
+    return [attrs.evolve(o, used_by=tuple(users[o.name])) if o.name in users else o for o in merged.overrides]
+
+
+def _inlined_uses(statement, inlined: dict) -> set[str]:
+    """The functions, lookup tables and measure tables a statement uses, transitively."""
+    found: set[str] = set()
+    stack = [statement]
+    while stack:
+        for node in walk(stack.pop()):
+            name = None
+            if isinstance(node, S.Call):
+                name = node.function
+            elif isinstance(node, S.MeasuresArg):
+                name = node.measures
+            elif isinstance(node, S.MeasureAttr) and node.kind == "treatment" and isinstance(node.value, str):
+                name = node.value
+            if name in inlined and name not in found:
+                found.add(name)
+                stack.append(inlined[name][0])
+    return found

@@ -210,7 +210,8 @@ class _Differ:
         changes = self.header() + self.types() + self.nodes()
         changes.sort(key=lambda c: SECTIONS.index(c.section))  # stable: order within a section kept
         changed_names = {c.name for c in changes}
-        overrides = tuple(OverrideInfo(o.name, o.base_file, o.file, o.name in changed_names)
+        overrides = tuple(OverrideInfo(o.name, o.base_file, o.file,
+                                       o.name in changed_names or any(u in changed_names for u in o.used_by))
                           for o in self.new.overrides)
         return StructuralDiff(_side(self.old), _side(self.new), tuple(changes),
                               extends(self.old, self.new), overrides)

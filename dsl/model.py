@@ -307,6 +307,9 @@ class Override(Tree):
     name: str
     base_file: str
     file: str
+    # The definitions whose value the overridden statement feeds: itself for a definition; for a
+    # function, lookup table or measure table (inlined, so never a node), the nodes calling it.
+    used_by: tuple[str, ...] = attrs.field(default=(), eq=False)
 
 
 @attrs.frozen

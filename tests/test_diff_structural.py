@@ -272,3 +272,31 @@ def test_a_definition_turned_constant_does_not_change_the_definitions_that_read_
     changed = [c.name for c in d.changes if c.section == "definitions"]
     assert changed == ["b_score"]
     assert "component b_score" not in render_text(d)
+
+
+def test_an_overridden_function_table_or_measure_table_has_effect_through_its_users(tmp_path, monkeypatch):
+    # Functions, lookup tables and measure tables are inlined, never nodes: their override used to be
+    # called "without effect" even when every definition using it changed.
+    (tmp_path / ".tierlang-root").write_text("")
+    (tmp_path / "base.tier").write_text(
+        'methodology "b"\nentity org key id\ninput ae: number\ninput other: number\n'
+        "function scaled(x) = x / 10\nfunction unused(x) = x\n"
+        "measures m { ae: weight 1, higher is better, group g, treated by scaled }\n"
+        "measures q { other: weight 1, higher is better, group g }\n"
+        "table reward(band: 1..2) {\n  1: 0\n  2: 1\n}\n"
+        "indicator w = weighted_mean(measures m group g)\n"
+        "indicator r = reward(if ae > 5 then 2 else 1)\n"
+        "indicator o = weighted_mean(measures q group g)\n")
+    (tmp_path / "function.tier").write_text('methodology "c"\nextends "base.tier"\nfunction scaled(x) = x / 20\n')
+    (tmp_path / "table.tier").write_text(
+        'methodology "c"\nextends "base.tier"\ntable reward(band: 1..2) {\n  1: 0\n  2: 2\n}\n')
+    (tmp_path / "idle.tier").write_text(
+        'methodology "c"\nextends "base.tier"\nfunction unused(x) = x * 2\n'
+        "measures q { other: weight 1, higher is better, group g }\n")
+    monkeypatch.chdir(tmp_path)
+    base = dsl.load("base.tier")
+    assert [(o.name, o.changed) for o in diff(base, dsl.load("function.tier")).overrides] == [("scaled", True)]
+    assert [(o.name, o.changed) for o in diff(base, dsl.load("table.tier")).overrides] == [("reward", True)]
+    idle = diff(base, dsl.load("idle.tier"))
+    assert [(o.name, o.changed) for o in idle.overrides] == [("unused", False), ("q", False)]
+    assert "2 without effect: unused, q" in render_text(idle)
