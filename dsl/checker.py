@@ -38,8 +38,8 @@ from dsl.local_lets import lower_lets
 from dsl.measures import BROKEN as MEASURES_BROKEN
 from dsl.measures import Lowering, check_measures
 from dsl.resolve import Resolver, Symbols, names_in, not_rated_spellings, source_slice
-from dsl.tree import walk
 from dsl.text import RESERVED_WORDS  # words that start or continue an expression
+from dsl.tree import walk
 
 NODE_STATEMENTS = (S.InputDecl, S.ParamDecl, S.Definition, S.TierDecl)
 
