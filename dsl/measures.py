@@ -19,7 +19,7 @@ from collections.abc import Callable
 import attrs
 
 from dsl import syntax as S
-from dsl.errors import did_you_mean
+from dsl.errors import Span, did_you_mean
 from dsl.tree import map_children
 
 REQUIRED = ("weight", "direction", "group")
@@ -74,7 +74,10 @@ def _component(row: S.MeasureRow) -> S.Weighted:
     treatment = row.get("treatment")
     if treatment is not None:
         where = next(a.span for a in row.attrs if a.kind == "treatment")
-        value = S.Call(treatment, (value,), span=where, name_span=where)
+        # `treated by NAME`: the name is the attribute's last word, so an error points at it alone
+        name_at = where and Span(where.file, where.end_line, where.end_column - len(treatment), where.end_line,
+                                 where.end_column)
+        value = S.Call(treatment, (value,), span=where, name_span=name_at)
     if row.get("direction") == "lower":
         value = S.Unary("-", value, span=at)
     return S.Weighted(value, row.get("weight"), span=at)
