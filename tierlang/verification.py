@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from audit import integrity, seals
-from audit.recorder import build_rows
+from audit.read.stored import StoredHeader, StoredLevel, StoredRun
 from audit.store import AuditError, AuditStore, open_store
 from dsl import types as T
 from dsl.checker import check_sources
@@ -163,7 +163,7 @@ def verify_run(
     `member_value_counts`, if already counted."""
     conn = store.conn
     try:
-        body = integrity.read_body(conn, run_id)
+        body = StoredRun.read(conn, run_id)
         stored_sections = body.sections()
     except (sqlite3.Error, TypeError, ValueError) as error:
         check = integrity.RunCheck(run_id, 0, False, False, (f"cannot be read: {error}",))
@@ -171,14 +171,14 @@ def verify_run(
     check = integrity.safe_check_run(
         conn, run_id, integrity.body_digest(stored_sections), value_counts, member_counts
     )
-    header = integrity.read_header(conn, run_id)
-    version = header.run.get("tool_version")
+    header = StoredHeader.read(conn, run_id)
+    version = header.tool_version
     try:
         methodology = recorded_methodology(header)
         result = _reevaluate(methodology, header, body)
     except _CannotRerun as error:
         return RunVerification(run_id, check, version, error=str(error))
-    recomputed = integrity.body_of_rows(build_rows(result))
+    recomputed = StoredRun.of_result(result)
     new_sections = recomputed.sections()
     if new_sections == stored_sections:
         return RunVerification(run_id, check, version)
@@ -211,16 +211,15 @@ class _CannotRerun(Exception):
     pass
 
 
-def recorded_methodology(header: integrity.Header) -> Methodology:
+def recorded_methodology(header: StoredHeader) -> Methodology:
     """The run's methodology, checked again from its recorded source texts (and those of the
     files it extends), reading nothing from disk."""
-    row = header.methodology
-    if row is None:
+    if not header.has_methodology:
         raise _CannotRerun(
-            f"its methodology {header.run['methodology_sha256']} is not in the store"
+            f"its methodology {header.methodology_sha256} is not in the store"
         )
     try:
-        sources = [(str(p), str(t)) for p, t in json.loads(row["sources"])]
+        sources = [(str(p), str(t)) for p, t in json.loads(header.sources)]
     except (TypeError, ValueError):
         raise _CannotRerun("its recorded methodology sources are not readable") from None
     if not sources:
@@ -237,9 +236,9 @@ def recorded_methodology(header: integrity.Header) -> Methodology:
     return report.methodology
 
 
-def _reevaluate(methodology: Methodology, header: integrity.Header, body: integrity.Body):
+def _reevaluate(methodology: Methodology, header: StoredHeader, body: StoredRun):
     try:
-        params = json.loads(header.run["params"])
+        params = json.loads(header.params)
     except (TypeError, ValueError):
         raise _CannotRerun("its recorded params are not valid JSON") from None
     try:
@@ -265,102 +264,56 @@ def _reevaluate(methodology: Methodology, header: integrity.Header, body: integr
 
 
 def recorded_inputs(
-    methodology: Methodology, header: integrity.Header, body: integrity.Body
+    methodology: Methodology, header: StoredHeader, body: StoredRun
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """The inputs as `interpreter.data.prepare_inputs` gave them to the run, rebuilt from the
     recorded `input` nodes' values, and the entities' labels."""
-    stride = int(header.run["values_per_entity"] or 0)
-    keys = pd.Index([str(k) for k in body.entities[1]], dtype=object, name=methodology.key)
+    top = attrs.evolve(body.top, stride=header.values_per_entity)  # as many values as the run row says
+    keys = pd.Index([str(k) for k in top.keys], dtype=object, name=methodology.key)
     positions = {
-        name: position
-        for name, position, kind in zip(body.nodes[0], body.nodes[1], body.nodes[2])
-        if kind == "input" and position is not None and position < stride
+        node.name: node.position
+        for node in body.nodes().values()
+        if node.kind == "input" and node.position is not None and node.position < top.stride
     }
     columns = {}
     for node in methodology.inputs:
         if node.name not in positions or node.level is not None:
             continue  # not recorded: evaluation sees it missing, and the comparison says so
-        if node.optional and len(keys) and all(
-                r == COLUMN_ABSENT for r in body.values[3][positions[node.name]::stride][: len(keys)]):
-            continue  # an optional input the data lacked: absent again
-        columns[node.name] = _input_column(node, body.values, positions[node.name], stride, keys)
+        columns_read = _read_input(node, top, positions[node.name], keys)
+        if columns_read is not None:
+            columns[node.name] = columns_read
     frame = pd.DataFrame(columns, index=keys)
     labels = None
     if methodology.label_column:
-        labels = pd.Series(
-            list(body.entities[2]), index=keys, dtype=object, name=methodology.label_column
-        )
+        labels = pd.Series(top.labels, index=keys, dtype=object, name=methodology.label_column)
     return frame, labels
 
 
-def _input_column(node, values: list[Sequence], p: int, stride: int, keys: pd.Index) -> pd.Series:
-    """One input's recorded values (node `p` of rows of `stride` values per entity), typed as
-    `interpreter.data.prepare_inputs` gives them."""
-    n = len(keys)
-    num, text, flag = values[0], values[1], values[2]
+def _read_input(node, level: StoredLevel, position: int, keys: pd.Index) -> pd.Series | None:
+    """One input's recorded values at `level`, typed as `interpreter.data.prepare_inputs` gives
+    them; None for an optional input the data lacked (it stays absent)."""
+    (num, text, flag), reasons = level.column(position, len(keys))
+    if node.optional and len(keys) and all(r == COLUMN_ABSENT for r in reasons):
+        return None
     base = node.type.base
     if base == T.NUMBER:
-        return pd.Series(np.asarray(num[p::stride][:n], dtype=np.float64), index=keys)
+        return pd.Series(np.asarray(num, dtype=np.float64), index=keys)
     if base == T.BOOLEAN:
-        flags = [None if b is None else bool(b) for b in flag[p::stride][:n]]
-        return pd.Series(pd.array(flags, dtype="boolean"), index=keys)
+        return pd.Series(pd.array([None if b is None else bool(b) for b in flag], dtype="boolean"), index=keys)
     if base == T.LEVEL:
-        categorical = pd.Categorical(
-            list(text[p::stride][:n]), categories=list(node.type.level.labels), ordered=True
-        )
-        return pd.Series(categorical, index=keys)
-    return pd.Series(list(text[p::stride][:n]), index=keys, dtype=object)
+        return pd.Series(pd.Categorical(list(text), categories=list(node.type.level.labels), ordered=True), index=keys)
+    return pd.Series(list(text), index=keys, dtype=object)
 
 
-@attrs.frozen
-class _StoredLevel:
-    """One lower level of a stored run, from its `levels` row, members and values."""
-
-    name: str
-    keys: list
-    labels: list
-    parents: list
-    first_node: int
-    stride: int
-    values: list[Sequence]  # VALUE_COLUMNS of this level's rows, member-major
-
-
-def _stored_levels(body: integrity.Body) -> dict[str, _StoredLevel]:
-    """The lower levels of a run's Body, by name, in level order (empty without them)."""
-    lower = body.lower
-    if lower is None:
-        return {}
-    by_level: dict[str, list[tuple]] = {}
-    for level, position, key, label, parent in _rows(lower.members):
-        by_level.setdefault(level, []).append((position, key, label, parent))
-    out = {}
-    offset = 0
-    for _position, name, _parent, _key, _label, count, first_node, stride in _rows(lower.levels):
-        count, stride = int(count or 0), int(stride or 0)
-        rows = sorted(by_level.get(name, []), key=lambda r: r[0])
-        size = count * stride
-        out[name] = _StoredLevel(
-            name,
-            [str(r[1]) for r in rows],
-            [r[2] for r in rows],
-            [r[3] for r in rows],
-            int(first_node or 0),
-            stride,
-            [list(c[offset : offset + size]) for c in lower.values],
-        )
-        offset += size
-    return out
-
-
-def recorded_members(methodology: Methodology, body: integrity.Body) -> dict[str, LevelInputs]:
+def recorded_members(methodology: Methodology, body: StoredRun) -> dict[str, LevelInputs]:
     """The entities and inputs of every lower level as `interpreter.data.prepare_inputs` gave
     them to the run (`PreparedInputs.members`), rebuilt from the recorded members (keys,
     labels, parent keys) and the recorded values of the level's `input` nodes."""
-    stored = _stored_levels(body)
+    stored = body.lower()
     positions = {
-        name: position
-        for name, position, kind in zip(body.nodes[0], body.nodes[1], body.nodes[2])
-        if kind == "input" and position is not None
+        node.name: node.position
+        for node in body.nodes().values()
+        if node.kind == "input" and node.position is not None
     }
     out = {}
     for level in methodology.lower_levels:
@@ -370,13 +323,11 @@ def recorded_members(methodology: Methodology, body: integrity.Body) -> dict[str
         keys = pd.Index(found.keys, dtype=object, name=level.key)
         columns = {}
         for node in methodology.inputs:
-            if node.level != level.name or node.name not in positions:
+            if node.level != level.name or node.name not in positions or not found.holds(positions[node.name]):
                 continue
-            p = positions[node.name] - found.first_node
-            absent = node.optional and len(keys) and all(
-                r == COLUMN_ABSENT for r in found.values[3][p::found.stride][: len(keys)])
-            if 0 <= p < found.stride and not absent:  # an absent optional input stays absent
-                columns[node.name] = _input_column(node, found.values, p, found.stride, keys)
+            column = _read_input(node, found, positions[node.name], keys)
+            if column is not None:  # an absent optional input stays absent
+                columns[node.name] = column
         frame = pd.DataFrame(columns, index=keys)
         labels = None
         if level.label_column:
@@ -400,21 +351,6 @@ def show(value: Any, reason: str | None = None) -> str:
     if isinstance(value, float):
         return repr(value + 0.0)
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
-
-
-def _node_columns(body: integrity.Body) -> dict[str, tuple[int, str, str]]:
-    """name -> (position, kind, base) of the nodes with values."""
-    names, positions, kinds, bases = body.nodes[0], body.nodes[1], body.nodes[2], body.nodes[11]
-    return {n: (p, k, b) for n, p, k, b in zip(names, positions, kinds, bases)}
-
-
-def _column(body: integrity.Body, position: int, stride: int, n: int) -> tuple[list, list]:
-    """(values, reasons) of one node: values plain (float, str, bool or None)."""
-    num, text, flag, reason = body.values
-    return (
-        [num[position::stride][:n], text[position::stride][:n], flag[position::stride][:n]],
-        list(reason[position::stride][:n]),
-    )
 
 
 def _plain(base: str, column: list[Sequence]) -> list:
@@ -442,50 +378,54 @@ def _flag(v: Any) -> Any:
 
 
 def _value_differences(
-    stored: integrity.Body, recomputed: integrity.Body
+    stored: StoredRun, recomputed: StoredRun
 ) -> tuple[list[NodeDifference], list[str]]:
-    keys = list(stored.entities[1])
+    old, new = stored.top, recomputed.top
+    keys = old.keys
     n = len(keys)
-    old_nodes, new_nodes = _node_columns(stored), _node_columns(recomputed)
-    old_stride = len(stored.values[0]) // n if n else 0
-    new_stride = len(recomputed.values[0]) // n if n else 0
+    old_nodes, new_nodes = stored.nodes(), recomputed.nodes()
     differences, others = [], []
-    for name, (position, kind, base) in old_nodes.items():
-        if position >= old_stride:
+    for name, node in old_nodes.items():
+        if node.position >= old.stride:
             continue
-        if name not in new_nodes or new_nodes[name][0] >= new_stride:
+        there = new_nodes.get(name)
+        if there is None or there.position >= new.stride:
             others.append(f"node {name} is recorded but re-evaluation does not produce it")
             continue
-        new_position, _, new_base = new_nodes[name]
-        old_values, old_reasons = _column(stored, position, old_stride, n)
-        new_values, new_reasons = _column(recomputed, new_position, new_stride, n)
-        a, b = _plain(base, old_values), _plain(new_base, new_values)
-        differ = [i for i in range(n) if a[i] != b[i] or old_reasons[i] != new_reasons[i]]
-        if differ:
-            examples = tuple(
-                (str(keys[i]), show(a[i], old_reasons[i]), show(b[i], new_reasons[i]))
-                for i in differ[:EXAMPLES]
-            )
-            differences.append(NodeDifference(name, kind, len(differ), n, examples))
-    for name, (position, _kind, _base) in new_nodes.items():
-        if name not in old_nodes and position < new_stride:
+        found = _node_difference(node, old, there, new, n, node.kind, None)
+        if found is not None:
+            differences.append(found)
+    for name, node in new_nodes.items():
+        if name not in old_nodes and node.position < new.stride:
             others.append(f"node {name} is produced by re-evaluation but not recorded")
     return differences, others
 
 
-def _rows(columns: list[Sequence]) -> list[tuple]:
-    return list(zip(*columns)) if columns and len(columns[0]) else []
+def _node_difference(node, old: StoredLevel, there, new: StoredLevel, n: int, kind: str,
+                     level: str | None) -> NodeDifference | None:
+    """How one node's values and missing reasons differ between the stored and recomputed rows."""
+    old_values, old_reasons = old.column(node.position, n)
+    new_values, new_reasons = new.column(there.position, n)
+    a, b = _plain(node.base, old_values), _plain(there.base, new_values)
+    differ = [i for i in range(n) if a[i] != b[i] or old_reasons[i] != new_reasons[i]]
+    if not differ:
+        return None
+    examples = tuple(
+        (str(old.keys[i]), show(a[i], old_reasons[i]), show(b[i], new_reasons[i]))
+        for i in differ[:EXAMPLES]
+    )
+    return NodeDifference(node.name, kind, len(differ), n, examples, level)
 
 
 def _lower_differences(
-    stored: integrity.Body, recomputed: integrity.Body, sections: list[str]
+    stored: StoredRun, recomputed: StoredRun, sections: list[str]
 ) -> tuple[list[NodeDifference], list[str]]:
     """What differs in the lower levels: each lower-level node's values and missing reasons
     (per member), the members themselves, the tier steps of the lower levels' tiers."""
-    old, new = _stored_levels(stored), _stored_levels(recomputed)
+    old, new = stored.lower(), recomputed.lower()
     differences: list[NodeDifference] = []
     others: list[str] = []
-    old_nodes, new_nodes = _node_columns(stored), _node_columns(recomputed)
+    old_nodes, new_nodes = stored.nodes(), recomputed.nodes()
     for name in old.keys() - new.keys():
         others.append(f"level {name} is recorded but re-evaluation does not produce it")
     for name in new.keys() - old.keys():
@@ -498,46 +438,31 @@ def _lower_differences(
             others.append(f"the {name} entities (keys, labels, parents) differ")
             continue  # values of different members cannot be compared member by member
         n = len(a.keys)
-        for node, (position, kind, base) in old_nodes.items():
-            if not a.first_node <= position < a.first_node + a.stride:
+        for node_name, node in old_nodes.items():
+            if not a.holds(node.position):
                 continue
-            there = new_nodes.get(node)
-            if there is None or not b.first_node <= there[0] < b.first_node + b.stride:
-                others.append(f"node {node} is recorded but re-evaluation does not produce it")
+            there = new_nodes.get(node_name)
+            if there is None or not b.holds(there.position):
+                others.append(f"node {node_name} is recorded but re-evaluation does not produce it")
                 continue
-            old_values, old_reasons = _level_column(a, position - a.first_node, n)
-            new_values, new_reasons = _level_column(b, there[0] - b.first_node, n)
-            x, y = _plain(base, old_values), _plain(there[2], new_values)
-            differ = [i for i in range(n) if x[i] != y[i] or old_reasons[i] != new_reasons[i]]
-            if differ:
-                examples = tuple(
-                    (a.keys[i], show(x[i], old_reasons[i]), show(y[i], new_reasons[i]))
-                    for i in differ[:EXAMPLES]
-                )
-                differences.append(
-                    NodeDifference(node, f"{kind} per {name}", len(differ), n, examples, name)
-                )
-        for node, (position, _kind, _base) in new_nodes.items():
-            if node not in old_nodes and b.first_node <= position < b.first_node + b.stride:
-                others.append(f"node {node} is produced by re-evaluation but not recorded")
+            found = _node_difference(node, a, there, b, n, f"{node.kind} per {name}", name)
+            if found is not None:
+                differences.append(found)
+        for node_name, node in new_nodes.items():
+            if node_name not in old_nodes and b.holds(node.position):
+                others.append(f"node {node_name} is produced by re-evaluation but not recorded")
     if "member_tier_steps" in sections:
-        others += _member_tier_step_differences(stored, recomputed, old)
+        others += _differing_tier_steps(stored.member_tier_steps(), recomputed.member_tier_steps(),
+                                        lambda step: old[step.level].keys if step.level in old else [])
     if "levels" in sections and not others and not differences:
         others.append("the entity levels (key and label columns, parents, sizes) differ")
     return differences, others
 
 
-def _node_level_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
+def _node_level_differences(stored: StoredRun, recomputed: StoredRun) -> list[str]:
     """Nodes whose recorded level or `over` calls (as printed) differ from re-evaluation's:
     notes, like other definitions printed differently (a moved node also shows in values)."""
-
-    def table(body) -> dict:
-        if body.lower is None:
-            return {}
-        names = dict(zip(body.nodes[1], body.nodes[0]))
-        return {names.get(p): (level, aggregates) for p, level, aggregates in _rows(body.lower.node_levels)}
-
-    old, new = table(stored), table(recomputed)
+    old, new = stored.node_levels(), recomputed.node_levels()
     out = []
     for name, (level, aggregates) in old.items():
         if name in new and new[name] != (level, aggregates):
@@ -550,33 +475,6 @@ def _node_level_differences(stored: integrity.Body, recomputed: integrity.Body) 
                 f"node {name}: recorded {', '.join(fields)} differ from tierlang {__version__}'s"
             )
     return out
-
-
-def _level_column(level: _StoredLevel, p: int, n: int) -> tuple[list, list]:
-    num, text, flag, reason = level.values
-    stride = level.stride
-    return (
-        [num[p::stride][:n], text[p::stride][:n], flag[p::stride][:n]],
-        list(reason[p::stride][:n]),
-    )
-
-
-def _member_tier_step_differences(
-    stored: integrity.Body, recomputed: integrity.Body, levels: dict[str, _StoredLevel]
-) -> list[str]:
-    def table(body):
-        if body.lower is None:
-            return {}
-        kinds = [kind for _c, kind in integrity.MEMBER_TIER_COLUMNS]
-        return {
-            (row[1], row[2]): tuple(integrity._cell(v, kind) for v, kind in zip(row, kinds))
-            for row in _rows(body.lower.tier_steps)
-        }
-
-    def keys_of(row: tuple) -> list:
-        return levels[row[0]].keys if row[0] in levels else []  # the member's level: its keys
-
-    return _differing_tier_steps(table(stored), table(recomputed), keys_of)
 
 
 def _differing_tier_steps(old: dict, new: dict, keys_of) -> list[str]:
@@ -597,14 +495,8 @@ def _differing_tier_steps(old: dict, new: dict, keys_of) -> list[str]:
     ]
 
 
-def _scalar_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
-    def table(body):
-        return {
-            (node, name): (integrity._cell(value, integrity.REAL), text)
-            for node, _position, name, value, text in _rows(body.scalars)
-        }
-
-    old, new = table(stored), table(recomputed)
+def _scalar_differences(stored: StoredRun, recomputed: StoredRun) -> list[str]:
+    old, new = stored.scalars(), recomputed.scalars()
     out = []
     for key in sorted(set(old) | set(new), key=str):
         if old.get(key) != new.get(key):
@@ -622,38 +514,18 @@ def _scalar_text(entry: tuple | None) -> str:
     return show(text) if text is not None else show(value)
 
 
-def _tier_step_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
-    keys = list(stored.entities[1])
-
-    def table(body):
-        return {
-            (row[0], row[1]): tuple(
-                integrity._cell(v, kind) for v, (_c, kind) in zip(row, integrity.TIER_COLUMNS)
-            )
-            for row in _rows(body.tier_steps)
-        }
-
-    return _differing_tier_steps(table(stored), table(recomputed), lambda _row: keys)
+def _tier_step_differences(stored: StoredRun, recomputed: StoredRun) -> list[str]:
+    keys = stored.top.keys
+    return _differing_tier_steps(stored.tier_steps(), recomputed.tier_steps(), lambda _step: keys)
 
 
-def _node_differences(stored: integrity.Body, recomputed: integrity.Body) -> list[str]:
-    names = [c for c, _ in integrity.NODE_COLUMNS]
-    old = {row[0]: row for row in _rows(stored.nodes)}
-    new = {row[0]: row for row in _rows(recomputed.nodes)}
+def _node_differences(stored: StoredRun, recomputed: StoredRun) -> list[str]:
+    old, new = stored.nodes(), recomputed.nodes()
     out = []
-    for name in old:
-        if name in new and old[name] != new[name]:
-            fields = [
-                names[i]
-                for i in range(len(names))
-                if integrity._cell(old[name][i], integrity.NODE_COLUMNS[i][1])
-                != integrity._cell(new[name][i], integrity.NODE_COLUMNS[i][1])
-            ]
-            if fields:
-                out.append(
-                    f"node {name}: recorded {', '.join(fields)} differ from tierlang "
-                    f"{__version__}'s"
-                )
+    for name, node in old.items():
+        fields = node.differing_fields(new[name]) if name in new else []
+        if fields:
+            out.append(f"node {name}: recorded {', '.join(fields)} differ from tierlang {__version__}'s")
     return out
 
 
@@ -677,11 +549,10 @@ def rerun(
     store = open_store(path, create=False)
     try:
         info = store.run(run_id)
-        header = integrity.read_header(store.conn, run_id)
-        row = header.methodology
-        if row is None:
+        header = StoredHeader.read(store.conn, run_id)
+        if not header.has_methodology:
             raise AuditError(f"the methodology of run {run_id} is not in the audit store {path}")
-        sources = [(str(p), str(t)) for p, t in json.loads(row["sources"])]
+        sources = [(str(p), str(t)) for p, t in json.loads(header.sources)]
         report = check_sources(sources)
         if report.methodology is None:
             raise TierError(report.diagnostics, report.sources)

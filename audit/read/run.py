@@ -107,6 +107,24 @@ class Level:
             (first, last, node_position),
         ).fetchall()
 
+    def grid(self, bases: list[str | None]) -> tuple[list[list[Any]], list[list[str | None]]]:
+        """Every entity's values (decoded by `bases`, one per node of the level) and missing
+        reasons, as [entity][node - first_node]: the whole level in one id range read."""
+        stride = self.stride
+        cells: list[list[Any]] = [[None] * stride for _ in range(self.count)]
+        reasons: list[list[str | None]] = [[None] * stride for _ in range(self.count)]
+        if not (stride and self.count):
+            return cells, reasons
+        _entities, table, _steps, order = self._tables
+        columns = f"{order}, node, num, text, bool, missing_reason"
+        first = self.first_node
+        for entity, node, num, text, boolean, reason in self.conn.execute(
+            f"SELECT {columns} FROM {table} WHERE id BETWEEN ? AND ?", self.id_range()
+        ):
+            cells[entity][node - first] = decode_value(bases[node - first], num, text, boolean)
+            reasons[entity][node - first] = reason
+        return cells, reasons
+
     def tier_steps(self, tier: str, position: int | None = None) -> list[TierStep]:
         """A tier's steps for every entity of the level (or the one at `position`)."""
         _entities, _values, table, order = self._tables
