@@ -96,12 +96,6 @@ def finish(t: Type, data: np.ndarray, codes=None) -> Val:
     return Val(t, data, out, mask=miss)
 
 
-def known(t: Type, data: np.ndarray, codes: np.ndarray, missing: np.ndarray | None = None) -> Val:
-    """A Val whose maker guarantees the invariant already (`codes` nonzero exactly where
-    `data` is missing; not text): no check, no copy."""
-    return Val(t, data, codes, mask=missing)
-
-
 def list_val(t: Type, items) -> Val:
     return Val(t, None, None, tuple(items))
 
