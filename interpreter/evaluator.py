@@ -48,7 +48,8 @@ from interpreter.levels import (
     in_blocks,
     rescale_scalar,
 )
-from interpreter.trace import NOT_IN_DATA, BranchTrace, ComponentTrace
+from interpreter.reason_codes import NOT_IN_DATA
+from interpreter.trace import BranchTrace, ComponentTrace
 from interpreter.values import (
     Val,
     as_component,
@@ -243,13 +244,17 @@ class Evaluator:
         value = walk(e, 1.0)
         if any(v.is_list for _, _, v in terms):
             return value
-        values = np.column_stack([np.asarray(v.data, dtype=float) for _, _, v in terms])
-        signs = np.array([sign for _, sign, _ in terms])
-        valid = (~value.missing)[:, None] & ~np.isnan(values)
-        coefficients = np.where(valid, np.broadcast_to(signs, values.shape), np.nan)
-        names = tuple(x.name if isinstance(x, Ref) else Printer().text(x) for x, _, _ in terms)
-        self.shared.components = ComponentTrace(names, values, np.broadcast_to(signs, values.shape).copy(),
-                                                coefficients, coefficients * values)
+
+        def components() -> ComponentTrace:  # built when read (NodeTrace.components)
+            values = np.column_stack([np.asarray(v.data, dtype=float) for _, _, v in terms])
+            signs = np.array([sign for _, sign, _ in terms])
+            valid = (~value.missing)[:, None] & ~np.isnan(values)
+            coefficients = np.where(valid, np.broadcast_to(signs, values.shape), np.nan)
+            names = tuple(x.name if isinstance(x, Ref) else Printer().text(x) for x, _, _ in terms)
+            return ComponentTrace(names, values, np.broadcast_to(signs, values.shape).copy(),
+                                  coefficients, coefficients * values)
+
+        self.shared.components = components
         return value
 
     def _is_missing(self, e: IsMissing) -> Val:
@@ -266,10 +271,10 @@ class Evaluator:
             c = operators.binary(cond.op, left, right, cond.type, self.n)
         else:
             c = self.eval(cond)
-        taken = _BRANCHES[np.where(c.data == 1.0, 0, np.where(c.data == 0.0, 1, 2))]
         index = self.index
         self.shared.branch = lambda: BranchTrace(  # built when read (NodeTrace.branch)
-            pd.Series(taken, index=index, dtype=object),
+            pd.Series(_BRANCHES[np.where(c.data == 1.0, 0, np.where(c.data == 0.0, 1, 2))], index=index,
+                      dtype=object),
             None if left is None else pd.Series(left.data, index=index, dtype="float64"),
             None if right is None else pd.Series(right.data, index=index, dtype="float64"),
             cond.op if left is not None else None)
@@ -289,13 +294,13 @@ class Evaluator:
             return list_val(t, [self.pick(item, key, item_type(t)) for item in v.items])
         position = self.index.get_indexer([key])[0] if self.n else -1
         if position < 0:
-            return finish(t, empty_like_type(t, self.n), np.full(self.n, NOT_IN_DATA, dtype=object))
+            return finish(t, empty_like_type(t, self.n), NOT_IN_DATA)
         if self.blocks > 1:  # the entity's value in each block
             rows = position + self.entities * np.arange(self.blocks)
             return finish(t, np.repeat(v.data[rows], self.entities),
-                          np.repeat(v.reasons[rows], self.entities).astype(object))
+                          np.repeat(v.codes[rows], self.entities))
         data = np.full(self.n, v.data[position], dtype=v.data.dtype)
-        return finish(t, data, np.full(self.n, v.reasons[position], dtype=object))
+        return finish(t, data, v.codes[position])
 
     def _call(self, e: Call) -> Val:
         if e.over is not None:
@@ -310,7 +315,7 @@ class Evaluator:
     def _map(self, e: MapOf) -> Val:
         s = self.eval(e.subject)
         choice = operators.Choice(e.type, self.n)
-        choice.fail(s.missing, s.reasons)
+        choice.fail(s.missing, s.codes)
         for key, value in zip(e.keys, e.values):
             choice.take(operators.matches(s, key), self.eval(value))
         if e.otherwise is not None:
@@ -320,10 +325,10 @@ class Evaluator:
     def _band(self, e: BandOf) -> Val:
         s = self.eval(e.subject)
         choice = operators.Choice(e.type, self.n)
-        choice.fail(s.missing, s.reasons)
+        choice.fail(s.missing, s.codes)
         for op, threshold, value in zip(e.ops, e.thresholds, e.values):
             limit = self.eval(threshold)
-            choice.fail(limit.missing, limit.reasons)
+            choice.fail(limit.missing, limit.codes)
             choice.take(numeric.compare(op, s.data, limit.data), self.eval(value))
         if e.otherwise is not None:
             choice.take(np.ones(self.n, dtype=bool), self.eval(e.otherwise))
@@ -400,5 +405,5 @@ def _rowwise_scalar(expr: Expr) -> bool:
 def _first_of_blocks(v: Val, entities: int) -> Val:
     if v.is_list:
         return list_val(v.type, [_first_of_blocks(item, entities) for item in v.items])
-    return Val(v.type, v.data[::entities], v.reasons[::entities])
+    return Val(v.type, v.data[::entities], v.codes[::entities])
 

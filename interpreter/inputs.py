@@ -6,11 +6,10 @@ data lacks is missing everywhere with `column_absent`.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from dsl.model import Node
-from interpreter.trace import COLUMN_ABSENT, INPUT_MISSING
+from interpreter.reason_codes import COLUMN_ABSENT, INPUT_MISSING
 from interpreter.values import Val, finish, from_series
 
 
@@ -43,7 +42,7 @@ def input_value(node: Node, inputs: pd.DataFrame, index: pd.Index) -> Val:
         column = pd.Series([None] * len(index), index=index, dtype=object)
         if node.optional:  # an `optional` input whose column the data lacks
             value = from_series(column, node.type, index)
-            return finish(node.type, value.data, np.full(len(index), COLUMN_ABSENT, dtype=object))
+            return finish(node.type, value.data, COLUMN_ABSENT)
     value = from_series(column, node.type, index)
-    return finish(node.type, value.data, np.where(value.missing, INPUT_MISSING, None))
+    return finish(node.type, value.data, INPUT_MISSING)
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from dsl.model import Call, Methodology
-from interpreter.trace import BELOW_REQUIRE, COMPONENT_MISSING, NO_MEMBERS
-from interpreter.values import Val, empty_like_type, finish, list_val, nones
+from interpreter.reason_codes import BELOW_REQUIRE, COMPONENT_MISSING, NO_MEMBERS, no_reasons
+from interpreter.values import Val, empty_like_type, finish, list_val
 
 
 @attrs.frozen(eq=False)
@@ -117,7 +117,7 @@ def aggregate(call: Call, x: Val, groups: np.ndarray, size: int) -> Val:
                 out = out / n_present
         else:
             out = _reduce(function, groups[present], x.data[present], size)
-    reasons = nones(size)
+    reasons = no_reasons(size)
     empty = members == 0
     if function in _EMPTY:
         out = np.where(empty, _EMPTY[function], out)
@@ -133,7 +133,7 @@ def aggregate(call: Call, x: Val, groups: np.ndarray, size: int) -> Val:
         short = n_present < members
         reasons = np.where(short, COMPONENT_MISSING, reasons)
     out = np.where(short, np.nan, out)
-    return finish(call.type, out, reasons.astype(object))
+    return finish(call.type, out, reasons)
 
 
 def _reduce(function: str, groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -154,7 +154,7 @@ def gather(v: Val, positions: np.ndarray) -> Val:
     """v's value at each of `positions` (a per-parent value read per member)."""
     if v.is_list:
         return list_val(v.type, [gather(item, positions) for item in v.items])
-    return Val(v.type, v.data[positions], v.reasons[positions])
+    return Val(v.type, v.data[positions], v.codes[positions])
 
 
 def rescale_scalar(v: Val, entities: int, target_entities: int, blocks: int) -> Val:
@@ -164,6 +164,6 @@ def rescale_scalar(v: Val, entities: int, target_entities: int, blocks: int) -> 
         return list_val(v.type, [rescale_scalar(item, entities, target_entities, blocks) for item in v.items])
     if entities == 0:
         data = empty_like_type(v.type, blocks * target_entities)
-        return finish(v.type, data, np.full(len(data), COMPONENT_MISSING, dtype=object))
+        return finish(v.type, data, COMPONENT_MISSING)
     rows = np.arange(blocks) * entities
-    return Val(v.type, np.repeat(v.data[rows], target_entities), np.repeat(v.reasons[rows], target_entities))
+    return Val(v.type, np.repeat(v.data[rows], target_entities), np.repeat(v.codes[rows], target_entities))

@@ -20,7 +20,7 @@ import numpy as np
 
 from dsl.types import BOOLEAN, LEVEL, LIST, TEXT, Type
 from interpreter import numeric
-from interpreter.trace import DIVISION_BY_ZERO, NO_RULE, OUT_OF_DOMAIN
+from interpreter.reason_codes import DIVISION_BY_ZERO, NO_RULE, OUT_OF_DOMAIN, no_reasons
 from interpreter.values import (
     Val,
     empty_like_type,
@@ -28,7 +28,6 @@ from interpreter.values import (
     first_reason,
     item_type,
     list_val,
-    nones,
 )
 
 ARITHMETIC = ("+", "-", "*", "/", "^")
@@ -40,7 +39,7 @@ def unary(op: str, a: Val, t: Type) -> Val:
     if a.is_list:
         return list_val(t, [unary(op, item, item_type(t)) for item in a.items])
     data = -a.data if op == "-" else 1.0 - a.data
-    return finish(t, data, a.reasons)
+    return Val(t, data, a.codes, mask=a.missing)  # missing where a is
 
 
 def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -63,7 +62,6 @@ def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
 def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     x, y = a.data, b.data
     missing = a.missing | b.missing
-    reasons = first_reason(n, a, b)
     with np.errstate(all="ignore"):
         if op == "+":
             out = x + y
@@ -75,18 +73,24 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
             out = x / y
         else:
             out = np.power(x, y)
+    codes = np.where(a.missing, a.codes, b.codes)  # the first missing operand's reason
     if op == "/":
         zero = ~missing & (y == 0)
     elif op == "^":
         zero = ~missing & (x == 0) & (y < 0)
     else:
+        zero = None
+    result_missing = np.isnan(out)  # NaN where an operand is missing, and where undefined
+    if zero is None and not (result_missing ^ missing).any():
+        return Val(t, out, codes, mask=missing)
+    if zero is None:
         zero = np.zeros(n, dtype=bool)
-    undefined = ~missing & ~zero & np.isnan(out)
+    undefined = ~missing & ~zero & result_missing
     failed = zero | undefined
     if failed.any():
         out = np.where(failed, np.nan, out)
-        reasons = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, reasons))
-    return finish(t, out, reasons)
+        codes = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, codes))
+    return finish(t, out, codes)
 
 
 def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -98,7 +102,7 @@ def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     else:
         holds = numeric.compare(op, a.data, b.data)
     out = np.where(missing, np.nan, holds.astype(float))
-    return finish(t, out, first_reason(n, a, b))
+    return Val(t, out, first_reason(n, a, b), mask=missing)
 
 
 def _logic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -121,7 +125,7 @@ def is_missing(a: Val, negated: bool, t: Type, n: int) -> Val:
             missing |= item.missing
     else:
         missing = a.missing
-    return finish(t, (~missing if negated else missing).astype(float))
+    return Val(t, (~missing if negated else missing).astype(float), no_reasons(n), mask=np.zeros(n, dtype=bool))
 
 
 def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -132,12 +136,11 @@ def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
     take_a = c.data == 1.0
     take_b = c.data == 0.0
     data = np.where(take_a, a.data, np.where(take_b, b.data, empty_like_type(t, n)))
-    reasons = nones(n)
-    for mask, chosen in ((take_b, b), (take_a, a), (c.missing, c)):
-        mask = mask & chosen.missing
-        if mask.any():
-            reasons[mask] = chosen.reasons[mask]
-    return finish(t, data, reasons)
+    # the chosen branch's reason (0 where it is present); the condition's where it is missing
+    codes = np.where(take_a, a.codes, np.where(take_b, b.codes, c.codes))
+    if t.base == TEXT:
+        return finish(t, data, codes)
+    return Val(t, data, codes)
 
 
 class Choice:
@@ -147,23 +150,22 @@ class Choice:
         assert t.base != LIST, "map and band give single values"
         self.type = t
         self.data = empty_like_type(t, n)
-        self.reasons = nones(n)
+        self.codes = no_reasons(n)
         self.decided = np.zeros(n, dtype=bool)
 
     def take(self, mask: np.ndarray, value: Val) -> None:
         m = mask & ~self.decided
         self.data = np.where(m, value.data, self.data)
-        self.reasons = np.where(m, value.reasons, self.reasons)
+        self.codes = np.where(m, value.codes, self.codes)
         self.decided |= m
 
-    def fail(self, mask: np.ndarray, reasons: np.ndarray) -> None:
+    def fail(self, mask: np.ndarray, codes: np.ndarray) -> None:
         m = mask & ~self.decided
-        self.reasons = np.where(m, reasons, self.reasons)
+        self.codes = np.where(m, codes, self.codes)
         self.decided |= m
 
     def result(self) -> Val:
-        reasons = np.where(self.decided, self.reasons, NO_RULE).astype(object)
-        return finish(self.type, self.data, reasons)
+        return finish(self.type, self.data, np.where(self.decided, self.codes, NO_RULE))
 
 
 def matches(s: Val, key) -> np.ndarray:

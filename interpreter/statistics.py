@@ -22,8 +22,8 @@ from dsl.model import Call
 from interpreter import numeric
 from interpreter.functions.population import _groups, _key, _per_block, _population, group_names
 from interpreter.functions.registry import builtin
-from interpreter.trace import COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN
-from interpreter.values import Val, finish, nones
+from interpreter.reason_codes import COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN, no_reasons
+from interpreter.values import Val, finish
 
 
 def _scalar(ev, call: Call, statistic, minimum: int, degenerate_is_zero_sd: bool = False) -> Val:
@@ -107,7 +107,7 @@ def _weighted(ev, call: Call, statistic, valid: bool = True) -> Val:
     (a quantile level outside 0..1) makes every result out_of_domain."""
     x, w = ev.eval(call.args[0]), ev.eval(call.args[1])
     data = np.full(ev.n, np.nan)
-    reasons = nones(ev.n)
+    reasons = no_reasons(ev.n)
     recorded: dict[str, float] = {}
     for block in range(ev.blocks):
         rows = np.arange(block * ev.entities, (block + 1) * ev.entities)

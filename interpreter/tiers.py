@@ -38,8 +38,9 @@ from interpreter import numeric, ranking
 from interpreter.functions.population import (
     group_names,  # groups formed exactly as population functions form them
 )
-from interpreter.trace import NO_RULE, LimitTrace, TierTrace, rule_prefix
-from interpreter.values import Val, finish, nones, to_series
+from interpreter.reason_codes import NO_RULE, no_reasons
+from interpreter.trace import LimitTrace, TierTrace, rule_prefix
+from interpreter.values import Val, finish, to_series
 
 
 def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace | None, dict[str, float]]:
@@ -55,7 +56,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
 
     codes = np.full(n, np.nan)
     rule_index = np.full(n, -1, dtype=np.int64)
-    reasons = nones(n)
+    reasons = no_reasons(n)
     decided = np.zeros(n, dtype=bool)
 
     from_values = None
@@ -63,7 +64,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
         source = ev.eval(spec.source)
         from_values = source.data.astype(float)
         src_missing = source.missing
-        reasons = np.where(src_missing, source.reasons, None).astype(object) if src_missing.any() else nones(n)
+        reasons = source.codes.copy()  # 0 where present
         decided |= src_missing
         if ev.blocks > 1:  # sorted per block, missing (NaN) last
             present_sorted = np.sort(ev.block_rows(from_values), axis=1)
@@ -85,7 +86,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
             threshold = ev.eval(cond.value)
             holds = numeric.compare(cond.op, from_values, threshold.data) & threshold.present
             unknown = threshold.missing & ~np.isnan(from_values)
-            unknown_reasons = threshold.reasons
+            unknown_reasons = threshold.codes
             if cond.value.type.scalar:  # a per-entity threshold is recorded as its own node's values
                 stats[f"{prefix}.threshold"] = float(threshold.data[0]) if n else np.nan
         elif isinstance(cond, RankRule):
@@ -106,7 +107,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
             value = ev.eval(cond.condition)
             holds = value.present & (value.data == 1.0)
             unknown = value.missing
-            unknown_reasons = value.reasons
+            unknown_reasons = value.codes
         else:  # pragma: no cover
             raise AssertionError(f"unknown tier condition {cond!r}")
 
@@ -119,7 +120,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
         rule_index = np.where(assign, i, rule_index)
         decided |= assign
     if not decided.all():
-        reasons = np.where(~decided, NO_RULE, reasons).astype(object)
+        reasons = np.where(~decided, NO_RULE, reasons)
     if uses_rank:
         if ev.blocks > 1:
             stats["n"] = float(np.count_nonzero(~np.isnan(present_sorted[0])))
@@ -150,7 +151,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
     label_array = np.array(list(scale.labels) + [None], dtype=object)
     shown = label_array[np.where(np.isnan(current), -1, current).astype(np.int64)]
     if spec.missing_label is not None:
-        missing_data = np.isnan(current) & ~np.equal(final.reasons, NO_RULE)
+        missing_data = np.isnan(current) & (final.codes != NO_RULE)
         shown = np.where(missing_data, spec.missing_label, shown)
     scores = np.full(n, np.nan) if from_values is None else from_values
     ranks = {

@@ -117,15 +117,15 @@ class Statistic:
 @attrs.frozen
 class NodeTrace:
     """`values` and `reasons` may be given as None with `series`, a function returning both,
-    and `branch` as a function returning it: the interpreter builds a node's Series only when
-    something reads them."""
+    and `components` and `branch` as functions returning them: the interpreter builds a
+    node's Series and arrays only when something reads them."""
 
     node: Node
     _values: pd.Series | None = attrs.field(alias="values")
     _reasons: pd.Series | None = attrs.field(alias="reasons")  # object: a REASONS code where values are missing, else None
     scalars: dict[str, float | str] = attrs.field(factory=dict)  # statistics used: cut points, mean, sd...
     tier: TierTrace | None = None
-    components: ComponentTrace | None = None
+    _components: ComponentTrace | Callable[[], ComponentTrace] | None = attrs.field(default=None, alias="components")
     _branch: BranchTrace | Callable[[], BranchTrace] | None = attrs.field(default=None, alias="branch")
     statistics: tuple[Statistic, ...] = ()  # scalars' statistics, typed
     # the score an index ranks by (a level without tiers: interpreter.ranking.index_score): each
@@ -145,6 +145,12 @@ class NodeTrace:
         if self._reasons is None:
             self._build()
         return self._reasons
+
+    @property
+    def components(self) -> ComponentTrace | None:
+        if callable(self._components):
+            object.__setattr__(self, "_components", self._components())
+        return self._components
 
     @property
     def branch(self) -> BranchTrace | None:

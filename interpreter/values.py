@@ -8,8 +8,9 @@ Internal representation (converted to the trace.py representation only when reco
 - list:    a tuple of item values (`Val.items`), one per list element.
 Scalars are the same arrays with one value repeated for every entity.
 
-`reasons` is an object array holding a trace.REASONS code where the value is missing and None
-elsewhere (lists carry their reasons in their items).
+`codes` is a uint8 array holding the code of a missing reason (interpreter.reason_codes)
+where the value is missing and 0 elsewhere (lists carry their reasons in their items);
+`reasons` gives them as texts (trace.REASONS, None where present), for the trace.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ import numpy as np
 import pandas as pd
 
 from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
-from interpreter.trace import COMPONENT_MISSING
+from interpreter.reason_codes import COMPONENT_MISSING, DTYPE, code, codes_of, no_reasons, texts
 
 
 @attrs.frozen(eq=False)
 class Val:
     type: Type
     data: np.ndarray | None  # None for lists
-    reasons: np.ndarray | None  # None for lists
+    codes: np.ndarray | None  # None for lists: uint8, a reason's code where missing, else 0
     items: tuple[Val, ...] | None = None  # lists only
-    _missing: np.ndarray | None = attrs.field(default=None, init=False, repr=False)
+    # the mask of missing values, when the maker knows it already (else computed when read)
+    _missing: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="mask", repr=False)
 
     @property
     def is_list(self) -> bool:
@@ -45,6 +47,11 @@ class Val:
     @property
     def present(self) -> np.ndarray:
         return ~self.missing
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """The reasons as texts (trace.REASONS; None where the value is present)."""
+        return texts(self.codes)
 
     def __len__(self) -> int:
         if self.items is not None:
@@ -69,20 +76,24 @@ def empty_like_type(t: Type, n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
-def finish(t: Type, data: np.ndarray, reasons: np.ndarray | None = None) -> Val:
+def finish(t: Type, data: np.ndarray, codes=None) -> Val:
     """Build a Val keeping the invariant: a reason exactly where the value is missing
-    (component_missing where a missing value has no more specific reason)."""
+    (component_missing where a missing value has no more specific reason). `codes`: the
+    reasons' codes (an array, or one code or text for every entity), or None."""
     miss = is_missing(data)
     if t.base == TEXT:
         data = np.where(miss, None, data).astype(object)
-    out = nones(len(data))
-    if miss.any():
-        if reasons is None:
-            out[miss] = COMPONENT_MISSING
-        else:
-            given = np.asarray(reasons, dtype=object)[miss]
-            out[miss] = np.where(np.equal(given, None), COMPONENT_MISSING, given)
-    return Val(t, data, out)
+    if not miss.any():
+        return Val(t, data, no_reasons(len(data)), mask=miss)
+    if codes is None:
+        return Val(t, data, miss.astype(DTYPE) * DTYPE(COMPONENT_MISSING), mask=miss)
+    if isinstance(codes, str):
+        codes = code(codes)
+    out = np.where(miss, codes, 0).astype(DTYPE, copy=False)
+    unexplained = miss & (out == 0)
+    if unexplained.any():
+        out[unexplained] = COMPONENT_MISSING
+    return Val(t, data, out, mask=miss)
 
 
 def list_val(t: Type, items) -> Val:
@@ -90,13 +101,13 @@ def list_val(t: Type, items) -> Val:
 
 
 def first_reason(n: int, *vals: Val) -> np.ndarray:
-    """Per entity, the reason of the first of `vals` that is missing there (None if none is)."""
-    out = nones(n)
-    for v in reversed(vals):  # the first missing one is written last
-        miss = v.missing
-        if miss.any():
-            out[miss] = v.reasons[miss]
-    return out
+    """Per entity, the reason of the first of `vals` that is missing there (0 if none is)."""
+    if not vals:
+        return no_reasons(n)
+    out = vals[-1].codes
+    for v in reversed(vals[:-1]):  # the first missing one is taken last
+        out = np.where(v.missing, v.codes, out)
+    return out.copy() if len(vals) == 1 else out
 
 
 def const_val(value, t: Type, n: int) -> Val:
@@ -155,7 +166,7 @@ def tile(v: Val, blocks: int) -> Val:
     """A value over the entities, repeated for each block."""
     if v.is_list:
         return list_val(v.type, [tile(item, blocks) for item in v.items])
-    return Val(v.type, np.tile(v.data, blocks), np.tile(v.reasons, blocks))
+    return Val(v.type, np.tile(v.data, blocks), np.tile(v.codes, blocks))
 
 
 def as_component(v: Val, t: Type) -> Val:
@@ -165,17 +176,13 @@ def as_component(v: Val, t: Type) -> Val:
     if t.base != v.type.base:  # pragma: no cover - the checker guarantees the type
         t = v.type.as_scalar(t.scalar)
     missing = v.missing
-    if not missing.any():  # its reasons are all None already
-        return Val(t, v.data, v.reasons)
-    reasons = nones(len(missing))
-    reasons[missing] = COMPONENT_MISSING
-    return Val(t, v.data, reasons)
+    return Val(t, v.data, missing.view(DTYPE) * DTYPE(COMPONENT_MISSING), mask=missing)
 
 
 def retype(v: Val, t: Type) -> Val:
     if v.is_list:
         return list_val(t, [retype(item, item_type(t)) for item in v.items])
-    return Val(t, v.data, v.reasons)
+    return Val(t, v.data, v.codes, mask=v._missing)
 
 
 # ---------------------------------------------------------------- recorded representation
@@ -209,7 +216,7 @@ def to_series(v: Val, index: pd.Index) -> pd.Series:
 def reasons_series(v: Val, index: pd.Index) -> pd.Series:
     if v.is_list:
         return pd.Series(nones(len(index)), index=index, dtype=object)
-    return pd.Series(v.reasons, index=index, dtype=object)
+    return pd.Series(texts(v.codes), index=index, dtype=object)
 
 
 def _plain_objects(v: Val) -> np.ndarray:
@@ -263,9 +270,8 @@ def from_series(series: pd.Series, t: Type, index: pd.Index, reasons: np.ndarray
         data = np.where(pd.isna(obj), None, obj).astype(object)
     else:
         raise AssertionError(f"unknown type {t}")
-    if reasons is not None:  # a recorded run's reasons may read back NaN for none
-        reasons = np.where(pd.isna(reasons), None, reasons)
-    return finish(t, data, reasons)
+    # reasons as texts: a recorded run's may read back NaN for none
+    return finish(t, data, None if reasons is None else codes_of(reasons))
 
 
 def _booleans(s: pd.Series) -> np.ndarray:

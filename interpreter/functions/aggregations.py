@@ -16,15 +16,15 @@ from dsl.model import Call, Const, ListOf, Ref
 from dsl.printer import Printer
 from dsl.types import Type
 from interpreter.functions.registry import builtin
-from interpreter.trace import (
+from interpreter.reason_codes import (
     BELOW_REQUIRE,
     COMPONENT_MISSING,
     DIVISION_BY_ZERO,
     OUT_OF_DOMAIN,
-    BranchTrace,
-    ComponentTrace,
+    no_reasons,
 )
-from interpreter.values import Val, const_val, finish, first_reason, nones
+from interpreter.trace import BranchTrace, ComponentTrace
+from interpreter.values import Val, const_val, finish, first_reason
 
 
 def _spread(ev, call: Call) -> tuple[list[Val], list | None]:
@@ -56,18 +56,22 @@ def _component_names(expr, count: int) -> list[str]:
     return [f"{_text(expr)}[{i + 1}]" for i in range(count)]
 
 
-def _trace_components(ev, call: Call, c: _Components, coefficients: np.ndarray, result: Val) -> None:
+def _trace_components(ev, call: Call, c: _Components, coefficients, result: Val) -> None:
     """Records the components of the node's aggregation (interpreter.trace.ComponentTrace):
     only while tracing a run, and only for the call that is the node's whole expression."""
     if not (ev.shared.tracing and call is ev.shared.top):
         return
-    valid = (~result.missing)[:, None] & c.present
-    with np.errstate(all="ignore"):
-        coefficients = np.where(valid, coefficients, np.nan)
-        contributions = coefficients * c.xz
-    weights = c.w if c.weighted else np.ones((c.n, c.k))
-    ev.shared.components = ComponentTrace(tuple(ev.shared.component_names), c.x.copy(), np.asarray(weights, dtype=float),
-                                          coefficients, contributions)
+    names = tuple(ev.shared.component_names)
+
+    def components() -> ComponentTrace:  # built when read (NodeTrace.components)
+        valid = (~result.missing)[:, None] & c.present
+        with np.errstate(all="ignore"):
+            effective = np.where(valid, coefficients(), np.nan)
+            contributions = effective * c.xz
+        weights = c.w if c.weighted else np.ones((c.n, c.k))
+        return ComponentTrace(names, c.x.copy(), np.asarray(weights, dtype=float), effective, contributions)
+
+    ev.shared.components = components
 
 
 def _block_weight(ev, expr) -> np.ndarray:
@@ -105,10 +109,10 @@ class _Components:
         if self.skip:
             self.invalid = self.count < self.need
             reason = BELOW_REQUIRE if call.require is not None else COMPONENT_MISSING
-            reasons = np.where(self.invalid, reason, None).astype(object) if self.invalid.any() else nones(n)
+            reasons = np.where(self.invalid, reason, 0).astype(np.uint8) if self.invalid.any() else no_reasons(n)
         else:
             self.invalid = self.count < k
-            reasons = first_reason(n, *values) if any_missing else nones(n)
+            reasons = first_reason(n, *values) if any_missing else no_reasons(n)
         if weights is not None:
             if isinstance(weights[0], np.ndarray):  # one value per block: repeated per entity
                 per_block = np.column_stack(weights)
@@ -134,7 +138,7 @@ class _Components:
             self.w_present = self.count.astype(float)
         self.reasons = reasons
 
-    def fail(self, mask: np.ndarray, reason: str) -> None:
+    def fail(self, mask: np.ndarray, reason: int) -> None:
         """Make the result missing with `reason` where mask holds (and it is not yet invalid)."""
         if mask.any():
             self.reasons = np.where(~self.invalid & mask, reason, self.reasons)
@@ -168,10 +172,10 @@ def _sum(ev, call: Call) -> Val:
     c = _Components(ev, call)
     if not c.weighted:
         result = c.result(call.type, c.xz.sum(axis=1))
-        _trace_components(ev, call, c, c.present.astype(float), result)
+        _trace_components(ev, call, c, lambda: c.present.astype(float), result)
         return result
     result = c.result(call.type, c.renormalised((c.wz * c.xz).sum(axis=1), normalise=call.normalise))
-    _trace_components(ev, call, c, c.coefficients(call.normalise), result)
+    _trace_components(ev, call, c, lambda: c.coefficients(call.normalise), result)
     return result
 
 
@@ -196,10 +200,9 @@ def _mean_like(ev, call: Call, geometric: bool) -> Val:
         return c.result(call.type, data)
     result = c.result(call.type, data)
     if c.weighted:
-        _trace_components(ev, call, c, c.coefficients(call.normalise or call.function == "mean"), result)
+        _trace_components(ev, call, c, lambda: c.coefficients(call.normalise or call.function == "mean"), result)
     else:
-        with np.errstate(all="ignore"):
-            _trace_components(ev, call, c, c.present / c.count[:, None], result)
+        _trace_components(ev, call, c, lambda: c.present / c.count[:, None], result)
     return result
 
 
@@ -237,10 +240,14 @@ def _trace_choice(ev, call: Call, c: _Components, result: Val, pick, fill: float
     the node's whole expression of a traced run (interpreter.trace.BranchTrace)."""
     if ev.shared.tracing and call is ev.shared.top and c.k:
         names = np.array(ev.shared.component_names, dtype=object)
-        chosen = names[pick(np.where(c.missing, fill, c.x), axis=1)]
-        taken = np.where(result.missing, None, chosen).astype(object)
         index = ev.index
-        ev.shared.branch = lambda: BranchTrace(pd.Series(taken, index=index, dtype=object))  # built when read
+
+        def branch() -> BranchTrace:  # built when read (NodeTrace.branch)
+            chosen = names[pick(np.where(c.missing, fill, c.x), axis=1)]
+            return BranchTrace(pd.Series(np.where(result.missing, None, chosen).astype(object), index=index,
+                                         dtype=object))
+
+        ev.shared.branch = branch
     return result
 
 

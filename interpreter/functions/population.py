@@ -16,8 +16,8 @@ from dsl.builtins import DEFAULT_QUANTILE_METHOD
 from dsl.model import Call
 from dsl.types import BOOLEAN, LEVEL, NUMBER
 from interpreter import numeric
-from interpreter.trace import COMPONENT_MISSING
-from interpreter.values import Val, finish, nones
+from interpreter.reason_codes import COMPONENT_MISSING, DTYPE, code, no_reasons
+from interpreter.values import Val, finish
 
 
 def group_names(g: Val) -> np.ndarray:
@@ -61,9 +61,9 @@ def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> V
         return _population_blocks(ev, call, kernel2d or _kernel_by_row(kernel, scalar_result), scalar_result)
     x = ev.eval(call.args[0])
     data = np.full(ev.n, np.nan)
-    reasons = nones(ev.n) if scalar_result else np.where(x.missing, x.reasons, None).astype(object)
+    reasons = no_reasons(ev.n) if scalar_result else x.codes
     groups, ungrouped = _groups(ev, call)
-    reasons = np.where(ungrouped & np.equal(reasons, None), COMPONENT_MISSING, reasons)
+    reasons = np.where(ungrouped & (reasons == 0), COMPONENT_MISSING, reasons)
     stats: dict[str, float] = {}
     grouped: dict[str, tuple[str, str]] = {}  # key -> (statistic, group), for Evaluator.record
     for group, members in groups:
@@ -76,7 +76,7 @@ def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> V
                 grouped[_key(name, group)] = (name, group)
         target = members if scalar_result else use
         if bad is not None:
-            reasons = np.where(target, bad, reasons)
+            reasons = np.where(target, code(bad), reasons)
         else:
             data[target] = out
     ev.record(call, stats, grouped)
@@ -129,14 +129,14 @@ def _population_blocks(ev, call: Call, kernel2d, scalar_result: bool) -> Val:
     x = ev.eval(call.args[0])
     blocks, n = ev.blocks, ev.entities
     data = np.full((blocks, n), np.nan)
-    initial = nones(ev.n) if scalar_result else np.where(x.missing, x.reasons, None).astype(object)
+    initial = no_reasons(ev.n) if scalar_result else x.codes
     all_reasons = ev.block_rows(initial).copy()
     all_values = ev.block_rows(x.data)
     for block_rows, groups, ungrouped in _block_groups(ev, call):
         reasons = all_reasons[block_rows]
         if ungrouped.any():
             stray = reasons[:, ungrouped]
-            reasons[:, ungrouped] = np.where(np.equal(stray, None), COMPONENT_MISSING, stray)
+            reasons[:, ungrouped] = np.where(stray == 0, COMPONENT_MISSING, stray)
         values = all_values[block_rows]
         rows_here = len(values)
         part = np.full(values.shape, np.nan)
@@ -146,14 +146,14 @@ def _population_blocks(ev, call: Call, kernel2d, scalar_result: bool) -> Val:
             counts = use.sum(axis=1)
             ordered = np.sort(v, axis=1)  # missing (NaN) last
             out = np.full(rows_here if scalar_result else v.shape, np.nan)
-            bad = nones(rows_here)
+            bad = no_reasons(rows_here)
             for m in np.unique(counts):
                 rows = np.flatnonzero(counts == m)
                 o, b = kernel2d(np.ascontiguousarray(ordered[rows, :m]), v[rows], block_rows[rows])
                 out[rows] = o
                 if b is not None:
                     bad[rows] = b
-            failed = ~np.equal(bad, None)[:, None]
+            failed = (bad != 0)[:, None]
             target = np.ones(v.shape, dtype=bool) if scalar_result else use
             wide = np.broadcast_to(out[:, None], v.shape) if scalar_result else out
             part[:, members] = np.where(target & ~failed, wide, np.nan)
@@ -171,12 +171,12 @@ def _kernel_by_row(kernel, scalar_result: bool):
 
     def kernel2d(s, v, rows):
         out = np.full(len(rows) if scalar_result else v.shape, np.nan)
-        bad = nones(len(rows))
+        bad = no_reasons(len(rows))
         for i in range(len(rows)):
             use = ~np.isnan(v[i])
             value, reason, _ = kernel(s[i], v[i][use])
             if reason is not None:
-                bad[i] = reason
+                bad[i] = code(reason)
             elif scalar_result:
                 out[i] = value
             else:
@@ -196,7 +196,7 @@ def _block_groups(ev, call: Call) -> list[tuple[np.ndarray, list[np.ndarray], np
         return [(every, [np.ones(ev.entities, dtype=bool)], np.zeros(ev.entities, dtype=bool))]
     if ev.methodology.has(call.within) and ev.methodology.node(call.within).kind == "input":
         first = ev.eval_ref(call.within)  # an input: the same in every block
-        first = Val(first.type, first.data[: ev.entities], first.reasons[: ev.entities])
+        first = Val(first.type, first.data[: ev.entities], first.codes[: ev.entities])
         names = group_names(first)[None, :]
     else:
         names = ev.block_rows(group_names(ev.eval_ref(call.within)))
@@ -221,18 +221,18 @@ def _per_block(ev, values: np.ndarray, compute) -> Val:
         result = compute(choice)
         rows = np.repeat(missing if choice is None else values == choice, ev.entities)
         if data is None:
-            data, reasons = result.data.copy(), result.reasons.copy()
+            data, reasons = result.data.copy(), result.codes.copy()
         else:
             data = np.where(rows, result.data, data)
-            reasons = np.where(rows, result.reasons, reasons)
+            reasons = np.where(rows, result.codes, reasons)
     return Val(result.type, data, reasons)
 
 
-def _reasons(rows: int, reason: str | None, where: np.ndarray | None = None) -> np.ndarray:
-    """Per row: `reason` (where `where` holds, or everywhere), else None."""
-    out = nones(rows)
+def _reasons(rows: int, reason: int | None, where: np.ndarray | None = None) -> np.ndarray:
+    """Per row: `reason`'s code (where `where` holds, or everywhere), else 0."""
+    out = no_reasons(rows)
     if reason is not None:
-        out[:] = reason if where is None else np.where(where, reason, None)
+        out[:] = reason if where is None else np.where(where, reason, 0).astype(DTYPE)
     return out
 
 

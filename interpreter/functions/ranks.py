@@ -22,7 +22,7 @@ from interpreter.functions.population import (
     _population,
 )
 from interpreter.functions.registry import builtin
-from interpreter.trace import OUT_OF_DOMAIN
+from interpreter.reason_codes import OUT_OF_DOMAIN
 from interpreter.values import Val, finish
 
 
@@ -67,7 +67,7 @@ def _quantile_band(ev, call: Call, bands) -> Val:
     # n - 1 quantiles computed (quantile_band(x, 1e8) would need gigabytes)
     if bands is None or not np.isfinite(bands) or int(bands) < 1 or bands > MAX_BANDS:
         x = ev.eval(call.args[0])
-        return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.reasons, OUT_OF_DOMAIN))
+        return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.codes, OUT_OF_DOMAIN))
     bands = int(bands)
     levels = [k / bands for k in range(1, bands)]
     method = _method(call)

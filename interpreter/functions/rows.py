@@ -18,7 +18,7 @@ from dsl.types import Type
 from interpreter import numeric
 from interpreter.functions.population import _per_block
 from interpreter.functions.registry import FUNCTIONS, builtin
-from interpreter.trace import COMPONENT_MISSING, DIVISION_BY_ZERO, EXCLUDED, OUT_OF_DOMAIN
+from interpreter.reason_codes import COMPONENT_MISSING, DIVISION_BY_ZERO, EXCLUDED, OUT_OF_DOMAIN
 from interpreter.values import Val, empty_like_type, finish, first_reason
 
 
@@ -39,13 +39,9 @@ def _row(t: Type, n: int, args: list[Val], compute, bad: tuple[tuple[str, Callab
         for reason, predicate in bad:
             hit = ~any_missing & np.asarray(predicate(*arrays), dtype=bool)
             data = np.where(hit, np.nan, data)
-            reasons = np.where(hit & pd_isnone(reasons), reason, reasons)
+            reasons = np.where(hit & (reasons == 0), reason, reasons)
     data = np.where(any_missing, np.nan, data)
     return finish(t, data, reasons)
-
-
-def pd_isnone(a: np.ndarray) -> np.ndarray:
-    return np.equal(a, None)
 
 
 def _unary(fn, bad=()):
@@ -84,7 +80,7 @@ def _round(ev, call: Call) -> Val:
 
 def _round_to(ev, call: Call, x: Val, digits) -> Val:
     if digits is None or not np.isfinite(digits):
-        return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.reasons, COMPONENT_MISSING))
+        return finish(call.type, np.full(ev.n, np.nan), np.where(x.missing, x.codes, COMPONENT_MISSING))
     return _row(call.type, ev.n, [x], lambda v: numeric.round_half_away(v, digits))
 
 
@@ -107,7 +103,7 @@ def _only(ev, call: Call) -> Val:
     x, condition = _args(ev, call)
     keep = condition.present & (condition.data == 1.0)
     data = np.where(keep, x.data, np.nan)
-    reasons = np.where(keep, x.reasons, EXCLUDED).astype(object)
+    reasons = np.where(keep, x.codes, EXCLUDED)
     return finish(call.type, data, reasons)
 
 
@@ -120,5 +116,5 @@ def _coalesce(ev, call: Call) -> Val:
         take = ~done & a.present
         data[take] = a.data[take]
         done |= take
-    return finish(call.type, data, args[0].reasons)
+    return finish(call.type, data, args[0].codes)
 

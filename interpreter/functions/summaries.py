@@ -22,11 +22,11 @@ from interpreter.functions.population import (
     _valid_levels,
 )
 from interpreter.functions.registry import builtin
-from interpreter.trace import COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN
+from interpreter.reason_codes import COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN
 from interpreter.values import Val
 
 
-def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: str = COMPONENT_MISSING,
+def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: int = COMPONENT_MISSING,
                  level=None, statistic2d=None) -> Val:
     """`statistic(sorted values)`; with blocks, `statistic2d(sorted rows, levels per row)`."""
 
@@ -50,7 +50,7 @@ def _scalar_stat(ev, call: Call, statistic, minimum: int = 1, short_reason: str 
             safe = None if levels is None else np.where(invalid, 0.0, levels)
             value = np.asarray(statistic2d(s, safe), dtype=float)
             bad = _reasons(len(s), None)
-        return value, np.where(invalid, OUT_OF_DOMAIN, bad).astype(object)
+        return value, np.where(invalid, OUT_OF_DOMAIN, bad)
 
     return _population(ev, call, kernel, scalar_result=True, kernel2d=kernel2d)
 

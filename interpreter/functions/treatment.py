@@ -24,7 +24,7 @@ from interpreter.functions.population import (
     _valid_levels,
 )
 from interpreter.functions.registry import builtin
-from interpreter.trace import DIVISION_BY_ZERO, OUT_OF_DOMAIN
+from interpreter.reason_codes import DIVISION_BY_ZERO, OUT_OF_DOMAIN
 from interpreter.values import Val
 
 
