@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dsl
-from dsl.diff import canonical, diff, render_text, to_json
+from dsl.diff import canonical, diff
+from tierlang.render.structural import render_text, to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path("tests/golden/diff")  # relative to ROOT: the paths the texts show

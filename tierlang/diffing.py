@@ -22,11 +22,11 @@ import dsl
 from audit.compare import Comparison, compare, record_comparison
 from audit.store import AuditStore, is_read_only, open_store
 from dsl.diff import StructuralDiff, diff
-from dsl.diff import to_json as structural_json
 from dsl.errors import did_you_mean
 from dsl.escaping import json_text
 from dsl.model import Methodology
 from tierlang import __version__, api
+from tierlang.render.structural import to_json as structural_json
 
 
 @attrs.frozen

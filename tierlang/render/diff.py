@@ -7,9 +7,9 @@ from __future__ import annotations
 from audit.compare import movers_csv
 from audit.compare import render_text as render_outcome
 from audit.compare import to_json as outcome_json
-from dsl.diff import render_text as render_structural
-from dsl.diff import to_json as structural_json
 from dsl.escaping import json_text
+from tierlang.render.structural import render_text as render_structural
+from tierlang.render.structural import to_json as structural_json
 
 JSON_SCHEMA = "tierlang.diff/1"
 

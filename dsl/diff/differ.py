@@ -1,170 +1,43 @@
-"""Structural diff of two checked methodologies: what a new version changes, node by node.
-
-    from dsl.diff import diff, render_text, to_json
-    d = diff(dsl.load("old.tier"), dsl.load("new.tier"))
-    print(render_text(d))
-
-The two `dsl.model.Methodology` trees are compared by name: header, level types, inputs,
-params, definitions and tiers. Model nodes compare by value with spans and source texts left
-out, so reordering declarations, reformatting, or editing a comment is no change. A change is
-classified (input column/range/type, param value/range, definition expression, weights per
-component, band cut-offs, map cases, aggregation options, tier `from`, scale, rules and their
-order, the `missing:` label, limits added/removed, kind changes) and shown with its old and new
-text. Label and docstring edits are reported but marked as not semantic (they change no value).
-
-When the new methodology `extends` the old one (the old file's text is one of the files the new
-one extends), the overrides the checker recorded (`new.overrides`) explain the changes: every
-changed node is an override or an addition, and an override that changes nothing is listed.
-
-Pure: no pandas, no SQLite. Expression texts are printed from the resolved trees (user
-functions appear expanded); literals keep their written form (`25%`) where the source shows it.
-"""
+"""The differ: two checked methodologies compared by name, section by section, into a
+StructuralDiff."""
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any
-
-import attrs
 
 from dsl import model as M
 from dsl import types as T
-from dsl.builtins import BUILTINS, POLARITY
-from dsl.printer import (
-    Printer,
-    is_number_literal,
-    label_text,
-    number_text,
-    option_texts,
-    quote,
-    squash,
-    value_text,
+from dsl.diff.phrases import ARROW, _summary, arrow
+from dsl.diff.result import (
+    _COMMUTATIVE,
+    _OPTIONS,
+    _QUOTED,
+    HEADER_FIELDS,
+    SECTIONS,
+    Change,
+    Detail,
+    OverrideInfo,
+    Side,
+    StructuralDiff,
 )
-from dsl.tree import transform
-
-SECTIONS = ("header", "types", "inputs", "params", "definitions", "tiers")
-HEADER_FIELDS = ("name", "version", "effective", "entity", "key", "label_column", "doc")
-_QUOTED = frozenset({"name", "version", "doc"})
-_HEADER_SEMANTIC = frozenset({"entity", "key", "label_column", "levels"})  # the others only describe
-_PRESENTATION = frozenset({"label", "doc", "component_order"})
-_NOT_VALUES = frozenset({"range", "required", "optional"})  # declared checks: they change no value
-_COMMUTATIVE = frozenset({"mean", "weighted_mean", "sum", "min", "max", "geometric_mean", "count",
-                          "any", "all"})
-_OPTIONS = ("polarity", "within", "skip_missing", "require", "normalise", "population_count", "method")
-_ARROW = "→"
-
-
-# ---------------------------------------------------------------- the result
-
-
-@attrs.frozen
-class Detail:
-    """One difference within a changed node.
-
-    `what`: value, range, type, column, required, kind, expression, weight, component,
-    component_order, option, cutoff, case, from, scale, rule, rule_order, missing_label, limit,
-    limit_order, label, doc, labels (level types), or a header field.
-    `item`: what it is about within the node (a component, a rule's label, an option, a case),
-    or None. `change`: added, removed or changed. `old`/`new`: texts as written or printed
-    (None for the side that has nothing); `old_value`/`new_value`: the numbers, when the texts
-    stand for numbers (weights, param values, thresholds)."""
-
-    what: str
-    item: str | None
-    change: str
-    old: str | None
-    new: str | None
-    old_value: Any = None
-    new_value: Any = None
-
-    @property
-    def semantic(self) -> bool:
-        return self.what not in _PRESENTATION
-
-
-@attrs.frozen
-class Change:
-    section: str  # one of SECTIONS
-    name: str  # node, level type or header field
-    kind: str  # node kind (the new one's; the old one's if removed), "header" or "type"
-    change: str  # added, removed or changed
-    details: tuple[Detail, ...]
-    summary: str  # one line, used as the name of a cause in attribution
-    old_source: str | None = None  # the declaration as written
-    new_source: str | None = None
-    old_expression: str | None = None  # definitions: the expression printed; tiers: `from`
-    new_expression: str | None = None
-    file: str | None = None  # where the new declaration is (the old one, if removed)
-    line: int | None = None
-    override: str | None = None  # the base file whose definition the new one replaces
-
-    @property
-    def cause(self) -> str:
-        """A short name for the change as a cause of moves: `transformation_weight 50% → 40%`,
-        `cancer: + component cancer_survival_score`, `finance_score redefined` (only what can
-        change values: no label, docstring or declared ranges)."""
-        if self.change != "changed":
-            return self.summary
-        phrases = [_detail_phrase(d) for d in self.details if d.semantic and d.what not in _NOT_VALUES]
-        phrases = list(dict.fromkeys(phrases)) or [_detail_phrase(d) for d in self.details[:1]]
-        if len(phrases) == 1 and phrases[0] == "redefined":
-            return f"{self.name} redefined"
-        joiner = " " if self.details and self.details[0].what == "value" and len(phrases) == 1 else ": "
-        return f"{self.name}{joiner}{'; '.join(phrases)}"
-
-    @property
-    def semantic(self) -> bool:
-        """False when only the label, docstring or order of commutative components differ."""
-        if self.change != "changed":
-            return True
-        if self.section == "header":
-            return self.name in _HEADER_SEMANTIC
-        return any(d.semantic for d in self.details)
-
-
-@attrs.frozen
-class OverrideInfo:
-    name: str
-    base_file: str
-    file: str
-    changed: bool  # False: the override replaces a definition with an equal one
-
-
-@attrs.frozen
-class Side:
-    name: str
-    version: str | None
-    path: str
-    files: tuple[str, ...]  # the file, then every file it extends
-
-
-@attrs.frozen
-class StructuralDiff:
-    old: Side
-    new: Side
-    changes: tuple[Change, ...]  # in SECTIONS order
-    extends: bool  # the new methodology extends the old one
-    overrides: tuple[OverrideInfo, ...]  # the new one's overrides (any base), in file order
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.changes
-
-    @property
-    def semantic_changes(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.semantic)
-
-    def node_changes(self) -> dict[str, Change]:
-        """Semantic changes of nodes (inputs, params, definitions, tiers), by node name."""
-        return {c.name: c for c in self.changes
-                if c.section not in ("header", "types") and c.semantic}
-
-    def change(self, name: str) -> Change | None:
-        return self.node_changes().get(name)
-
-
-# ---------------------------------------------------------------- diffing
+from dsl.diff.values import (
+    _bool,
+    _json_range,
+    _level_of,
+    _levels_text,
+    _param_value_text,
+    _per,
+    _presence,
+    _range_text,
+    _rule_item,
+    _scale_text,
+    _shape,
+    _threshold_value,
+    _weight_value,
+    canonical,
+    plain,
+)
+from dsl.printer import Printer, label_text, option_texts, quote, squash
 
 
 def diff(old: M.Methodology, new: M.Methodology) -> StructuralDiff:
@@ -182,11 +55,11 @@ def extends(old: M.Methodology, new: M.Methodology) -> bool:
     if not old.sources or len(new.sources) < 2:
         return False
     old_path, old_text = old.sources[0]
-    return any(text == old_text and _basename(path) == _basename(old_path)
+    return any(text == old_text and basename(path) == basename(old_path)
                for path, text in new.sources[1:])
 
 
-def _basename(path: str) -> str:
+def basename(path: str) -> str:
     return re.split(r"[\\/]", path)[-1]
 
 
@@ -227,13 +100,13 @@ class _Differ:
             new_text = None if b is None else (quote(squash(b)) if field in _QUOTED else str(b))
             change = "added" if a is None else "removed" if b is None else "changed"
             detail = Detail(field, None, change, old_text, new_text)
-            summary = f"{field} {_arrow(old_text, new_text)}"
+            summary = f"{field} {arrow(old_text, new_text)}"
             out.append(Change("header", field, "header", "changed", (detail,), summary))
         old_levels, new_levels = _levels_text(self.old), _levels_text(self.new)
         if old_levels != new_levels:
             detail = Detail("levels", None, _presence(old_levels, new_levels), old_levels, new_levels)
             out.append(Change("header", "levels", "header", "changed", (detail,),
-                              f"entity levels {_arrow(old_levels, new_levels)}"))
+                              f"entity levels {arrow(old_levels, new_levels)}"))
         return out
 
     def types(self) -> list[Change]:
@@ -248,7 +121,7 @@ class _Differ:
                 a = old_types[name]
                 detail = Detail("labels", None, "changed", a.describe(), t.describe())
                 out.append(Change("types", name, "type", "changed", (detail,),
-                                  f"type {name}: {a.describe()} {_ARROW} {t.describe()}"))
+                                  f"type {name}: {a.describe()} {ARROW} {t.describe()}"))
         for name, t in old_types.items():
             if name not in new_types:
                 out.append(Change("types", name, "type", "removed",
@@ -387,7 +260,7 @@ class _Differ:
         out = []
         if o.value != n.value or type(o.value) is not type(n.value):
             out.append(Detail("value", None, "changed", _param_value_text(o), _param_value_text(n),
-                              _plain(o.value), _plain(n.value)))
+                              plain(o.value), plain(n.value)))
         if o.range != n.range:
             out.append(Detail("range", None, _presence(o.range, n.range), _range_text(o.range, o),
                               _range_text(n.range, n), _json_range(o.range), _json_range(n.range)))
@@ -579,300 +452,3 @@ class _Differ:
                               "; ".join(self.p_old.limit(tier, lim) for lim in matched_old),
                               "; ".join(self.p_new.limit(tier, lim) for lim in matched_new)))
         return out
-
-
-def _rule_item(key: tuple[str, int], rules: tuple[M.TierRule, ...]) -> str:
-    label, k = key
-    count = sum(1 for r in rules if r.label == label)
-    return label_text(label) if count <= 1 and k == 0 else f"{label_text(label)} #{k + 1}"
-
-
-def _threshold_value(condition: M.TierCondition) -> Any:
-    if isinstance(condition, M.ThresholdRule):
-        return _weight_value(condition.value)
-    if isinstance(condition, M.RankRule):
-        return condition.count
-    return None
-
-
-def _weight_value(expr: M.Expr | None) -> float | None:
-    """The number a weight or threshold expression stands for, when it is a literal."""
-    if isinstance(expr, M.Const) and isinstance(expr.value, float) and not isinstance(expr.value, bool):
-        return expr.value
-    if isinstance(expr, M.Unary) and expr.op == "-":
-        v = _weight_value(expr.operand)
-        return None if v is None else -v
-    return None
-
-
-def _presence(a: Any, b: Any) -> str:
-    if a is None and b is not None:
-        return "added"
-    if a is not None and b is None:
-        return "removed"
-    return "changed"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _json_range(r: tuple[float, float] | None) -> list[float] | None:
-    return None if r is None else [r[0], r[1]]
-
-
-def _range_text(r: tuple[float, float] | None, node: M.Node | None = None) -> str | None:
-    """`low..high`, as written in the declaration when it shows (`40%..60%`)."""
-    if r is None:
-        return None
-    if node is not None and node.source_text:
-        match = _RANGE.search(node.source_text.split("\n", 1)[0])
-        if match:
-            low, high = match.group(1).strip(), match.group(2).strip()
-            if is_number_literal(low, r[0]) and is_number_literal(high, r[1]):
-                return f"{low}..{high}"
-    return f"{number_text(r[0])}..{number_text(r[1])}"
-
-
-_RANGE = re.compile(r"\brange\s+(-?\s*[\d.]+(?:[eE][-+]?\d+)?%?)\s*\.\.\s*(-?\s*[\d.]+(?:[eE][-+]?\d+)?%?)")
-
-
-def _scale_text(level: T.LevelType) -> str:
-    """Best first, as the rules are written."""
-    return " > ".join(label_text(label) for label in reversed(level.labels))
-
-
-def canonical(node: M.Node) -> M.Node:
-    """The node with what is written but means nothing made explicit, so that writing a default
-    is no change: a population function's polarity defaults to `higher is better`."""
-    return transform(node, _default_polarity)
-
-
-def _default_polarity(value: Any) -> Any:
-    if isinstance(value, M.Call) and value.polarity is None:
-        builtin = BUILTINS.get(value.function)
-        if builtin is not None and POLARITY in builtin.options:
-            return attrs.evolve(value, polarity="higher")
-    return value
-
-
-def _shape(value: Any) -> Any:
-    """An expression as written, without the types the checker inferred: a reference's type
-    is its definition's (`b_score` turning from per-entity to scalar changes `b_score`, not the
-    definitions that read it), and that definition's own change is shown where it is."""
-    if isinstance(value, tuple):
-        return tuple(_shape(v) for v in value)
-    if not attrs.has(type(value)) or isinstance(value, (T.Type, T.LevelType)):
-        return value
-    return (type(value).__name__, *(
-        (f.name, _shape(getattr(value, f.name)))
-        for f in attrs.fields(type(value)) if f.init and f.name not in ("span", "type")))
-
-
-_PARAM_VALUE = re.compile(r"^\s*param\s+\w+\s*(?::[^=]*)?=\s*(.+?)(?:\s+range\b.*)?$")
-
-
-def _param_value_text(node: M.Node) -> str:
-    """A param's declared value as written (`50%`), else printed."""
-    first = node.source_text.split("\n", 1)[0] if node.source_text else ""
-    match = _PARAM_VALUE.match(first)
-    if match:
-        written = match.group(1).strip()
-        if isinstance(node.value, float) and not isinstance(node.value, bool):
-            if is_number_literal(written, node.value):
-                return written
-        elif (isinstance(node.value, bool) and written in ("true", "false")) or (
-                isinstance(node.value, str) and written.strip('"') == node.value):
-            return written
-    if isinstance(node.type.level, T.LevelType) and isinstance(node.value, str):
-        return label_text(node.value)
-    return value_text(node.value)
-
-
-def _arrow(old: str | None, new: str | None) -> str:
-    if old is None:
-        return f"{new} (added)"
-    if new is None:
-        return f"{old} (removed)"
-    return f"{old} {_ARROW} {new}"
-
-
-def _levels_text(m: M.Methodology) -> str | None:
-    """The entity levels below the top, as written in the header (None for one level)."""
-    if not m.is_multilevel:
-        return None
-    parts = []
-    for lv in m.lower_levels:
-        label = f" label {lv.label_column}" if lv.label_column else ""
-        parts.append(f"{lv.name} within {lv.parent} key {lv.key}{label}")
-    return "; ".join(parts)
-
-
-def _level_of(node: M.Node, m: M.Methodology) -> str:
-    if node.context is not None:
-        return f"scalar over {node.context}"
-    return f"per {node.level or m.entity}"
-
-
-def _per(node: M.Node) -> str:
-    return f" per {node.level}" if node.level is not None else ""
-
-
-_FIXED_PHRASES = {"expression": "redefined", "rule_order": "rules reordered", "limit_order": "limits reordered",
-                  "component_order": "components reordered", "label": "label changed", "doc": "docstring changed"}
-
-
-def _detail_phrase(d: Detail) -> str:
-    """A detail in a few words; any kind not listed reads `what old → new`."""
-    what, item = d.what, d.item
-    if what in _FIXED_PHRASES:
-        return _FIXED_PHRASES[what]
-    if what == "value":
-        return _arrow(d.old, d.new)
-    if what == "component":
-        return f"+ component {item}" if d.change == "added" else f"- component {item}"
-    if what == "weight":
-        return f"weight of {item} {_arrow(d.old, d.new)}"
-    if what == "cutoff":
-        return f"cut-off {_arrow(d.old, d.new)}"
-    if what == "case":
-        return f"{item} value {_arrow(d.old, d.new)}" if d.change == "changed" else \
-            f"case {item} {d.change}"
-    if what == "option":
-        if d.change == "added":
-            return f"+ {d.new}"
-        if d.change == "removed":
-            return f"- {d.old}"
-        return f"{item}: {_arrow(d.old, d.new)}"
-    if what == "rule":
-        if d.change == "added":
-            return f"rule {item}: {d.new} added"
-        if d.change == "removed":
-            return f"rule {item}: {d.old} removed"
-        return f"rule {item}: {d.old} {_ARROW} {d.new}"
-    if what == "limit":
-        return f"limit {d.change}: {d.new if d.change == 'added' else d.old}"
-    return f"{what.replace('_', ' ')} {_arrow(d.old, d.new)}"
-
-
-def _summary(node: M.Node, details: list[Detail]) -> str:
-    phrases = list(dict.fromkeys(_detail_phrase(d) for d in details))
-    return f"{node.kind} {node.name}: " + "; ".join(phrases)
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_text(d: StructuralDiff) -> str:
-    """The structural diff as text: one block per section, `+` added, `-` removed, `~` changed."""
-    lines = [f"structural changes: {d.old.path} {_ARROW} {d.new.path}"]
-    if d.extends:
-        real = [o for o in d.overrides if o.changed]
-        idle = [o for o in d.overrides if not o.changed]
-        added = [c for c in d.changes if c.change == "added" and c.section not in ("header",)]
-        total = len(real) + len(idle)
-        overrides = f"{total} override{'s' if total != 1 else ''}"
-        if idle:
-            overrides += f" ({len(idle)} without effect: {', '.join(o.name for o in idle)})"
-        parts = [overrides, f"{len(added)} addition{'s' if len(added) != 1 else ''}"]
-        lines.append(f"  {d.new.path} extends {d.old.path}: {', '.join(parts)}")
-    if d.is_empty:
-        lines.append("  no change: the two methodologies are the same node by node")
-        return "\n".join(lines) + "\n"
-    for section in SECTIONS:
-        changes = [c for c in d.changes if c.section == section]
-        if not changes:
-            continue
-        lines.append(f"  {section}")
-        for c in changes:
-            lines.extend(_change_lines(c))
-    quiet = [s for s in SECTIONS if not any(c.section == s for c in d.changes)]
-    if quiet:
-        lines.append(f"  no change: {', '.join(quiet)}")
-    return "\n".join(lines) + "\n"
-
-
-def _change_lines(c: Change) -> list[str]:
-    mark = {"added": "+", "removed": "-", "changed": "~"}[c.change]
-    where = f"  [{_basename(c.file)}:{c.line}]" if c.file and c.line else ""
-    if c.section == "header":
-        (d,) = c.details
-        if c.name == "doc":
-            return [f"    {mark} docstring {d.change}"]
-        return [f"    {mark} {c.name}: {_arrow(d.old, d.new)}"]
-    if c.change in ("added", "removed"):
-        d = c.details[0]
-        return [f"    {mark} {d.new if c.change == 'added' else d.old}{where}"]
-    head = c.summary if c.section != "types" else c.summary
-    note = "" if c.semantic else " (no effect on values)"
-    out = [f"    {mark} {head}{note}{where}"]
-    shown_expression = any(d.what in ("expression", "component", "weight", "cutoff", "case", "option")
-                           for d in c.details)
-    if shown_expression and c.old_expression is not None and c.new_expression is not None \
-            and c.old_expression != c.new_expression:
-        out.append(f"        old: {c.old_expression}")
-        out.append(f"        new: {c.new_expression}")
-    for d in c.details:
-        if d.what == "rule_order" or d.what == "limit_order" or d.what == "component_order":
-            out.append(f"        old order: {d.old}")
-            out.append(f"        new order: {d.new}")
-        if d.what == "label":
-            out.append(f"        label: {_arrow(d.old, d.new)}")
-    return out
-
-
-def to_json(d: StructuralDiff) -> dict:
-    """Plain JSON-ready data; the shape is documented in docs/diff.md (`structural`)."""
-    return {
-        "old": attrs.asdict(d.old, value_serializer=_serialise),
-        "new": attrs.asdict(d.new, value_serializer=_serialise),
-        "extends": d.extends,
-        "overrides": [attrs.asdict(o) for o in d.overrides],
-        "counts": {
-            "added": sum(1 for c in d.changes if c.change == "added"),
-            "removed": sum(1 for c in d.changes if c.change == "removed"),
-            "changed": sum(1 for c in d.changes if c.change == "changed"),
-            "semantic": len(d.semantic_changes),
-        },
-        "changes": [
-            {
-                "section": c.section,
-                "name": c.name,
-                "kind": c.kind,
-                "change": c.change,
-                "semantic": c.semantic,
-                "summary": c.summary,
-                "cause": c.cause,
-                "details": [
-                    {
-                        "what": x.what,
-                        "item": x.item,
-                        "change": x.change,
-                        "old": x.old,
-                        "new": x.new,
-                        "old_value": _plain(x.old_value),
-                        "new_value": _plain(x.new_value),
-                    }
-                    for x in c.details
-                ],
-                "old_expression": c.old_expression,
-                "new_expression": c.new_expression,
-                "old_source": c.old_source,
-                "new_source": c.new_source,
-                "file": c.file,
-                "line": c.line,
-                "override": c.override,
-            }
-            for c in d.changes
-        ],
-    }
-
-
-def _serialise(_inst, _field, value):
-    return list(value) if isinstance(value, tuple) else value
