@@ -22,7 +22,6 @@ LONG = 600
 STILL_TO_SPLIT = {
     "audit/explain.py",
     "tierlang/sensitivity.py",
-    "dsl/checker.py",
 }
 
 
