@@ -1,15 +1,17 @@
 """The audit store: every intermediate value of every entity of every run, in SQLite, so that
 "why did this organisation get this tier?" can be answered from the store alone.
 
-    from audit import open_store, explain, render_text
+    from audit import open_store, explain
     store = open_store("audit.db")
     run_id = store.record(result, dataset)
-    print(render_text(explain(store, "Dorset", run_id)))
+    why = explain(store, "Dorset", run_id)  # plain data: the derivation tree of each tier
+    print(why.headline_node.display)
 
+The store returns results only; tierlang/render/ shows them (text, JSON, CSV, workbooks).
 See docs/audit.md for the schema and its guarantees.
 """
 
-from audit.explain import Explanation, explain, format_number, render_text, to_json
+from audit.explain import Explanation, explain, format_number
 from audit.store import (
     AuditError,
     AuditStore,
@@ -33,6 +35,4 @@ __all__ = [
     "explain",
     "format_number",
     "open_store",
-    "render_text",
-    "to_json",
 ]

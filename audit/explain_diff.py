@@ -7,6 +7,7 @@ where run A has them. Each row is marked:
     ~  the value differs               !  the definition differs (and maybe the value)
     +  the node is only in run B       -  the node is only in run A
 
+The result is plain data (SideBySide); tierlang/render/explain_diff.py shows it as text and JSON.
 A definition differs when the recorded expression, weights, tier rules or limits, data column,
 or the param value used differ. Under a `!` row both definitions are shown; under a tier whose
 label differs, the sentence saying which rule assigned it in each run.
@@ -19,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from audit.explain import Explanation, NodeExplanation, explain, format_value, to_json
+from audit.explain import Explanation, NodeExplanation, explain, format_value, squash
 from audit.store import AuditStore, NodeInfo
 
 MARKS = {"same": " ", "value": "~", "definition": "!", "added": "+", "removed": "-"}
@@ -163,12 +164,12 @@ def _definition(node: NodeInfo | None, params: dict) -> str:
         spec = node.tier
         if spec.get("from"):
             parts.append(f"from {spec['from']}")
-        parts.append("; ".join(f"{r['label']}: {_squash(r.get('text') or r.get('condition') or '')}"
+        parts.append("; ".join(f"{r['label']}: {squash(r.get('text') or r.get('condition') or '')}"
                                for r in spec.get("rules", [])))
         for limit in spec.get("limits", []):
-            parts.append(_squash(limit.get("text") or ""))
+            parts.append(squash(limit.get("text") or ""))
         return " | ".join(p for p in parts if p)
-    text = f"= {_squash(node.expression or '')}"
+    text = f"= {squash(node.expression or '')}"
     if node.weights:
         text += " [weights " + ", ".join(f"{k} {format_value(float(v), 'number')}"
                                           for k, v in node.weights.items()) + "]"
@@ -187,75 +188,8 @@ def _weights_change(a: dict, b: dict) -> str:
     return ", ".join(parts)
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _tier_sentence(node: NodeExplanation) -> str:
     for sentence in node.details:
         if sentence.startswith(("rule ", "no tier")):
             return sentence
     return node.display
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_text(s: SideBySide) -> str:
-    a, b = s.a, s.b
-    entity = b.entity
-    kind = b.run.entity_kind or "entity"
-    head = f"{kind} {entity.key}" + (f' "{entity.label}"' if entity.label else "")
-    lines = [head]
-    for exp in (a, b):
-        version = f" (version {exp.run.methodology_version})" if exp.run.methodology_version else ""
-        data = f", data {exp.run.dataset_path}" if exp.run.dataset_path else ""
-        lines.append(f"run {exp.run.id}: {exp.run.methodology_name}{version}, started {exp.run.started}{data}")
-    ha, hb = a.headline_node, b.headline_node
-    lines.append(f"headline: {hb.title}: {ha.display} (run {a.run.id}) → {hb.display} (run {b.run.id})")
-    differing = len(s.differing)
-    lines.append(f"{differing} node{'s' if differing != 1 else ''} differ; marks: ~ value differs, "
-                 f"! definition differs, + only in run {b.run.id}, - only in run {a.run.id}")
-    lines.append("")
-    tree = [f"{'  ' * r.depth}* {r.name} ({r.kind}){' (see above)' if r.see_above else ''}" for r in s.rows]
-    va = [_display(r.a) for r in s.rows]
-    vb = [_display(r.b) for r in s.rows]
-    w0 = max([len(t) for t in tree] + [4])
-    w1 = max([len(v) for v in va] + [len(f"run {a.run.id}")])
-    w2 = max([len(v) for v in vb] + [len(f"run {b.run.id}")])
-    lines.append(f"  {'node'.ljust(w0)}  {f'run {a.run.id}'.rjust(w1)}  {f'run {b.run.id}'.rjust(w2)}".rstrip())
-    for r, t, x, y in zip(s.rows, tree, va, vb):
-        lines.append(f"{r.mark} {t.ljust(w0)}  {x.rjust(w1)}  {y.rjust(w2)}".rstrip())
-        for note in r.notes:
-            lines.append(f"  {'  ' * r.depth}    {note}")
-    return "\n".join(lines) + "\n"
-
-
-def _display(node: NodeExplanation | None) -> str:
-    return "" if node is None else node.display
-
-
-def to_json_side_by_side(s: SideBySide) -> dict:
-    return {
-        "entity": {"key": s.b.entity.key, "label": s.b.entity.label, "kind": s.b.run.entity_kind},
-        "runs": [s.a.run.id, s.b.run.id],
-        "rows": [
-            {
-                "depth": r.depth, "name": r.name, "kind": r.kind, "status": r.status, "mark": r.mark,
-                "a": None if r.a is None else {"value": _json_value(r.a.value), "display": r.a.display},
-                "b": None if r.b is None else {"value": _json_value(r.b.value), "display": r.b.display},
-                "see_above": r.see_above, "notes": list(r.notes),
-            }
-            for r in s.rows
-        ],
-        "a": to_json(s.a),
-        "b": to_json(s.b),
-    }
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, tuple):
-        return [_json_value(x) for x in v]
-    return v

@@ -5,6 +5,7 @@ published by its owner.
 node of a recorded run (default: the headline tier, the last tier the methodology declares) with
 one column of a published table (an interpreter.data.Dataset), entity by entity, the published
 `key_column` matched with the run's entity keys. It reads the store only: nothing is re-run.
+The result is plain data; tierlang/render/reconcile.py shows it as text and JSON.
 
 - Entities in only one side are listed, not compared. Entities the published table leaves
   blank in `column` are listed and not counted in the agreement rate.
@@ -29,7 +30,7 @@ import re
 
 import attrs
 
-from audit.explain import _squash, format_number
+from audit.explain import format_number, squash
 from audit.store import AuditError, AuditStore, NodeInfo
 from dsl import types as T
 from dsl.numbers import close as _close
@@ -91,15 +92,6 @@ class Reconciliation:
 
         return reconcile_matrix(self)
 
-    def __repr__(self) -> str:
-        return (f"<Reconciliation run {self.run_id} {self.node} with {self.published_path}: "
-                f"{self.agreed} of {self.compared} agree ({_percent(self.rate)})>")
-
-    def _repr_html_(self) -> str:
-        import html
-
-        head = html.escape(repr(self)[1:-1])
-        return f"<p>{head}</p>" + self.frame.to_html(max_rows=20)
 
 
 def normalise_label(text: str) -> str:
@@ -206,12 +198,12 @@ def tier_summary(info: NodeInfo, step) -> str:
     rules = spec.get("rules", [])
     from_part = ""
     if spec.get("from") and step.from_value is not None:
-        from_part = f"; {_squash(spec['from'])} = {format_number(step.from_value)}"
+        from_part = f"; {squash(spec['from'])} = {format_number(step.from_value)}"
     if 0 <= step.rule_index < len(rules):
         rule = rules[step.rule_index]
-        text = f"rule {step.rule_index + 1} of {len(rules)} ({rule.get('label')}: {_squash(rule['text'])})"
+        text = f"rule {step.rule_index + 1} of {len(rules)} ({rule.get('label')}: {squash(rule['text'])})"
     elif step.from_value is None and spec.get("from"):
-        text = f"{_squash(spec['from'])} is missing"
+        text = f"{squash(spec['from'])} is missing"
         from_part = ""
     else:
         text = "no rule held"
@@ -219,7 +211,7 @@ def tier_summary(info: NodeInfo, step) -> str:
     limits = spec.get("limits", [])
     for index in step.limits_acted:
         if 0 <= index < len(limits):
-            parts.append(f"then {_squash(limits[index]['text'])}")
+            parts.append(f"then {squash(limits[index]['text'])}")
     return "; ".join(parts)
 
 
@@ -257,70 +249,3 @@ def _numbers(store, run_id: int, info: NodeInfo, rated, table, tolerance: float,
 
 
 # ---------------------------------------------------------------- rendering
-
-
-def _percent(rate: float | None) -> str:
-    return "n/a" if rate is None else f"{100 * rate:.1f}%"
-
-
-def _keys(keys: tuple[str, ...], limit: int = 20) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" (and {len(keys) - limit} more)" if len(keys) > limit else "")
-
-
-def render_text(r: Reconciliation) -> str:
-    lines = [
-        f"reconcile run {r.run_id} ({r.methodology}), node {r.node} ({r.kind}), with {r.published_path}",
-        f"  published key {r.key_column!r}, column {r.column!r}",
-        f"agreement: {r.agreed} of {r.compared} ({_percent(r.rate)})"
-        + (f", tolerance {format_number(r.tolerance)}" if r.kind == "number" else ""),
-    ]
-    if r.label_matches:
-        lines.append("published labels read as: " + ", ".join(
-            f"{p!r} = {t}" for p, t in sorted(r.label_matches.items())))
-    if r.kind == "tier" and r.compared:
-        lines += ["", "published (rows) x computed (columns):"]
-        width = max(len(s) for s in r.scale + ("published",))
-        widths = [max(len(s), 3) for s in r.scale]
-        lines.append(" " * width + "  " + "  ".join(s.rjust(w) for s, w in zip(r.scale, widths)))
-        for p in r.scale:
-            if p == NO_TIER:
-                continue
-            cells = [str(r.matrix.get((p, c), 0)).rjust(w) for c, w in zip(r.scale, widths)]
-            lines.append(p.ljust(width) + "  " + "  ".join(cells))
-    if r.mismatches:
-        title = "mismatches" if r.kind == "tier" else "largest differences"
-        shown = r.mismatches if r.kind == "tier" else r.mismatches[:LARGEST]
-        lines += ["", f"{title} ({len(r.mismatches)}):"]
-        for m in shown:
-            name = f"{m.key}" + (f" {m.label}" if m.label else "")
-            lines.append(f"  {name}: published {m.published}, computed {m.computed}: {m.summary}")
-    lines.append("")
-    lines.append(f"only in the published table ({len(r.only_published)}): {_keys(r.only_published) or '-'}")
-    lines.append(f"only in the run ({len(r.only_run)}): {_keys(r.only_run) or '-'}")
-    lines.append(f"published blank, not compared ({len(r.blank)}): {_keys(r.blank) or '-'}")
-    return "\n".join(lines) + "\n"
-
-
-def to_json(r: Reconciliation) -> dict:
-    return {
-        "run": r.run_id,
-        "methodology": r.methodology,
-        "node": r.node,
-        "kind": r.kind,
-        "published": r.published_path,
-        "key_column": r.key_column,
-        "column": r.column,
-        "compared": r.compared,
-        "agreed": r.agreed,
-        "rate": r.rate,
-        "tolerance": r.tolerance if r.kind == "number" else None,
-        "scale": list(r.scale),
-        "matrix": [{"published": p, "computed": c, "count": n} for (p, c), n in sorted(
-            r.matrix.items(), key=lambda item: (r.scale.index(item[0][0]), r.scale.index(item[0][1])))],
-        "label_matches": dict(sorted(r.label_matches.items())),
-        "mismatches": [attrs.asdict(m) for m in r.mismatches],
-        "only_published": list(r.only_published),
-        "only_run": list(r.only_run),
-        "blank": list(r.blank),
-    }

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import tierlang
-from audit.explain import render_text
 from tests import stp_store
+from tierlang.render.explain import render_text
 
 STP_SCALE = ["needs_most_improvement", "making_progress", "advanced", "outstanding"]  # worst first
 

@@ -637,7 +637,8 @@ HOSTILE = ("'; DROP TABLE runs; --", 'say "hi"', "Ünïcødé ✓ 東京", "<b>h
 
 
 def test_hostile_keys_and_labels_round_trip_verbatim(store):
-    from audit.explain import explain, render_text, to_json
+    from audit.explain import explain
+    from tierlang.render.explain import render_text, to_json
 
     labels = (
         "Robert'); DROP TABLE entities;--",

@@ -16,7 +16,7 @@ import pytest
 from test_audit import FakeDataset, every_type_result
 from test_explain import league, small_weighted
 
-from audit import explain, integrity, open_store, render_text, schema, to_json
+from audit import explain, integrity, open_store, schema
 from audit.recorder import build_rows, expression_text, synthetic_result
 from audit.store import AuditError, AuditStore
 from audit.write import transaction
@@ -24,6 +24,7 @@ from dsl import model as M
 from dsl import types as T
 from dsl.errors import Span
 from interpreter.trace import LevelResult, LimitTrace, NodeTrace, RunResult, TierTrace
+from tierlang.render.explain import render_text, to_json
 
 NUM, SNUM, BOOL, TEXT = T.number(), T.number(scalar=True), T.boolean(), T.text()
 RATING = T.LevelType("rating", ("inadequate", "requires_improvement", "good", "outstanding"))

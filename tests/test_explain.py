@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit import explain, format_number, open_store, render_text, to_json
+from audit import explain, format_number, open_store
 from audit.store import AuditError
 from dsl import model as M
 from dsl import types as T
 from dsl.errors import Span
 from interpreter import ranking
 from interpreter.trace import ComponentTrace, LimitTrace, NodeTrace, RunResult, TierTrace
+from tierlang.render.explain import render_text, to_json
 
 NUM, SNUM, BOOL, TEXT = T.number(), T.number(scalar=True), T.boolean(), T.text()
 LEAD = T.LevelType("leadership", ("limited", "developing", "established"))
@@ -543,7 +544,7 @@ def test_a_raising_limit_and_a_condition_rule(league_store):
 
 
 def test_group_statistics_are_those_of_the_entity_group(league_store):
-    from audit.explain import _Builder
+    from audit.explain.builder import _Builder
 
     for key, line in (
         ("A", "statistics within region North: mean 8, sd 1.4142, n 2"),

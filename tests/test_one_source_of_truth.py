@@ -193,9 +193,10 @@ SMALL_DATA = "code,a,b\nX,1,2\nY,3,\nZ,2,2\n"
 
 def test_a_version_6_store_migrates_its_runs_still_verify_and_explain(workdir, monkeypatch):
     from audit import integrity, open_store, schema
-    from audit.explain import explain, render_text
+    from audit.explain import explain
     from audit.write import rows as recorder  # where build_rows looks its helpers up
     from tierlang import api
+    from tierlang.render.explain import render_text
 
     write("m.tier", SMALL)
     write("d.csv", SMALL_DATA)

@@ -90,7 +90,7 @@ def test_the_movers_frame_attributes_moves_as_the_movers_csv_does(tmp_path, monk
     # the workbook's and DataFrame's attribution was f"{x:+.4g}" (+360.0134 shown +360), the
     # text's and the CSV's format_number (+360.0134)
     import tierlang
-    from audit.compare import movers_csv
+    from tierlang.render.compare import movers_csv
 
     monkeypatch.chdir(tmp_path)
     Path("old.tier").write_text(WEIGHTED, encoding="utf-8")

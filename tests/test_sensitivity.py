@@ -522,7 +522,8 @@ def test_drop_one_removes_an_indicator_and_renormalises():
 def test_analysis_is_recorded_with_its_nominal_run(tmp_path):
     from audit import open_store
     from audit.analyses import analyses, choice_rows, entity_rows, robustness_line
-    from audit.explain import explain, render_text
+    from audit.explain import explain
+    from tierlang.render.explain import render_text
 
     db = tmp_path / "audit.db"
     m = dsl.load(STP_FILE)

@@ -269,10 +269,11 @@ def explain(entity: str, run_id: int | None = None, audit=None, member_limit: in
     (None: all)."""
     from audit import open_store
     from audit.explain import explain as explain_entity
+    from tierlang.render.explain import ExplainedEntity
 
     store = open_store(audit_path(audit), create=False)
     try:
-        return explain_entity(store, entity, run_id, member_limit=member_limit)
+        return ExplainedEntity.of(explain_entity(store, entity, run_id, member_limit=member_limit))
     finally:
         store.close()
 
@@ -321,12 +322,13 @@ def reconcile(run_id: int | str, expected, key: str, column: str, node: str | No
     audit.reconcile.Reconciliation, `.frame` the mismatches, `.rate` the agreement."""
     from audit import open_store
     from audit.reconcile import reconcile as compare
+    from tierlang.render.reconcile import ReconciledRun
 
     published = read_data(expected, sheet=sheet)
     store = open_store(audit_path(audit), create=False)
     try:
         run = store.latest_run_id() if run_id == "latest" else int(run_id)
-        return compare(store, run, published, key, column, node=node, tolerance=tolerance)
+        return ReconciledRun.of(compare(store, run, published, key, column, node=node, tolerance=tolerance))
     finally:
         store.close()
 

@@ -23,7 +23,6 @@ from audit.compare import Comparison, compare, record_comparison
 from audit.store import AuditStore, is_read_only, open_store
 from dsl.diff import StructuralDiff, diff
 from dsl.errors import did_you_mean
-from dsl.escaping import json_text
 from dsl.model import Methodology
 from tierlang import __version__, api
 from tierlang.render.structural import to_json as structural_json
@@ -219,12 +218,3 @@ def explain_against(entity: str, run_a: int | None, run_b: int, audit=None):
         return side_by_side(store, entity, a, run_b)
     finally:
         store.close()
-
-
-def render_side_by_side(side, output_format: str = "text") -> str:
-    from audit.explain_diff import render_text as render_side
-    from audit.explain_diff import to_json_side_by_side
-
-    if output_format == "json":
-        return json_text(to_json_side_by_side(side), indent=2) + "\n"
-    return render_side(side)

@@ -330,7 +330,7 @@ def write_explanation(explanation, path: str) -> None:
     else the text `tierlang explain` prints."""
     import json
 
-    from audit.explain import render_text, to_json
+    from tierlang.render.explain import render_text, to_json
 
     lower = path.lower()
     if lower.endswith(".xlsx"):

@@ -50,7 +50,8 @@ def _details(outcome: TestOutcome) -> list[str]:
 def _explain(result, key: str) -> str:
     """Explain one entity of an unrecorded test run, through a throwaway in-memory store."""
     from audit import open_store
-    from audit.explain import explain, render_text
+    from audit.explain import explain
+    from tierlang.render.explain import render_text
 
     store = open_store(":memory:")
     try:

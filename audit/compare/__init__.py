@@ -6,13 +6,12 @@
 By job: `outcome` (compare two runs, record the comparison; the method is in its docstring),
 `reading` (one run as comparing needs it), `correlation` (rank correlations), `attribution`
 (a score change split into its causes), `results` (the result objects), `serial` (the JSON
-recorded and printed), `render` (text and the movers CSV).
+recorded and printed). tierlang/render/compare.py shows a comparison as text and CSV.
 """
 
 from audit.compare.correlation import _inversions, kendall_tau_b, spearman
 from audit.compare.outcome import compare, comparisons, record_comparison
 from audit.compare.reading import _read_run
-from audit.compare.render import MOVER_COLUMNS, movers_csv, render_text
 from audit.compare.results import (
     UNRATED,
     Attribution,
@@ -25,7 +24,6 @@ from audit.compare.results import (
 from audit.compare.serial import entity_json, to_json
 
 __all__ = [
-    "MOVER_COLUMNS",
     "UNRATED",
     "Attribution",
     "Cause",
@@ -39,9 +37,7 @@ __all__ = [
     "comparisons",
     "entity_json",
     "kendall_tau_b",
-    "movers_csv",
     "record_comparison",
-    "render_text",
     "spearman",
     "to_json",
 ]

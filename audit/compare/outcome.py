@@ -1,6 +1,6 @@
 """Outcome diff and attribution of two recorded runs, read from the audit store alone.
 
-    from audit.compare import compare, render_text, to_json
+    from audit.compare import compare, to_json
     comparison = compare(store, old_run, new_run, structural=dsl.diff.diff(old, new))
 
 Nothing is evaluated: every number comes from the two runs' recorded values, weights, tier

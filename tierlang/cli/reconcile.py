@@ -40,9 +40,9 @@ def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_un
     """
     from audit import open_store
     from audit.reconcile import reconcile as compare
-    from audit.reconcile import render_text, to_json
     from interpreter.data import read_dataset
     from tierlang import api
+    from tierlang.render.reconcile import render_text, to_json
 
     if run != "latest" and not run.isdigit():
         raise click.BadParameter(f"expected a run id or 'latest', not {run!r}", param_hint="RUN")
@@ -94,7 +94,7 @@ def write_workbook(result, path: str, audit=None) -> None:
 
 
 def _write(result, path: str, audit) -> None:
-    from audit.reconcile import render_text, to_json
+    from tierlang.render.reconcile import render_text, to_json
 
     try:
         if path.lower().endswith(".xlsx"):

@@ -84,11 +84,12 @@ def _check_out_path(out: str) -> None:
               help="Show N levels of the derivation below each tier (default: all).")
 def explain(entity, run_id, audit, output_format, against, members, out, depth) -> None:
     """Explain why ENTITY (key or name) got its tier, from the audit store alone."""
-    from audit.explain import render_text, to_json
     from tierlang import api
+    from tierlang.render.explain import render_text, to_json
 
     if against is not None:
-        from tierlang.diffing import explain_against, render_side_by_side
+        from tierlang.diffing import explain_against
+        from tierlang.render.explain_diff import render as render_side_by_side
 
         side = guarded(lambda: explain_against(entity, run_id, against, audit=audit))
         click.echo(render_side_by_side(side, output_format), nl=False)

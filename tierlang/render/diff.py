@@ -4,10 +4,10 @@ docs/diff.md, the movers as CSV, or a workbook."""
 
 from __future__ import annotations
 
-from audit.compare import movers_csv
-from audit.compare import render_text as render_outcome
 from audit.compare import to_json as outcome_json
 from dsl.escaping import json_text
+from tierlang.render.compare import movers_csv
+from tierlang.render.compare import render_text as render_outcome
 from tierlang.render.structural import render_text as render_structural
 from tierlang.render.structural import to_json as structural_json
 

@@ -1,9 +1,10 @@
-"""A comparison as text, JSON and the movers CSV.
-"""
+"""A comparison of two recorded runs (audit.compare.Comparison) as text and the movers CSV (its
+JSON is the form the store records: audit/compare/serial.py)."""
 
 from __future__ import annotations
 
-from audit.compare.results import _ARROW, UNRATED, Comparison, signed, value_text
+from audit.compare.results import UNRATED, Comparison, signed, value_text
+from dsl.diff import ARROW as _ARROW
 from dsl.escaping import csv_text
 from dsl.numbers import format_number
 
