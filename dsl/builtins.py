@@ -52,6 +52,35 @@ DEFAULT_QUANTILE_METHOD = "linear"
 
 
 @attrs.frozen
+class Bound:
+    """What a constant argument must be, checked before any data is read: a whole number if
+    `whole`, within [low, high] (either may be open); `what` says it in words."""
+
+    what: str
+    low: float | None = None
+    high: float | None = None
+    whole: bool = False
+
+    def holds(self, value: float) -> bool:
+        return ((not self.whole or float(value).is_integer())
+                and (self.low is None or value >= self.low) and (self.high is None or value <= self.high))
+
+
+@attrs.frozen
+class Ordered:
+    """Two constant arguments that must be in increasing order (`winsorize(x, 5%, 95%)`)."""
+
+    first: int  # argument indices, 0-based
+    second: int
+    message: str  # with {first} and {second}: the two values
+    hint: str
+
+
+_SHARE = Bound("a share between 0% and 100%", 0, 1)
+_COUNT_OF_VALUES = Bound("a whole number of values, 0 or more", 0, whole=True)
+
+
+@attrs.frozen
 class Builtin:
     name: str
     scope: str  # ROW or POPULATION
@@ -62,6 +91,17 @@ class Builtin:
     options: frozenset[str] = frozenset()
     missing: str = "a missing argument gives a missing result"
     doc: str = ""
+    bounds: tuple[tuple[int, Bound], ...] = ()  # (argument index, what its constant must be)
+    ordered: Ordered | None = None
+    weights_required: bool = False  # every argument needs a weight
+    weights_sum_to_one: bool = False  # constant weights must sum to 100%, unless `normalise`
+    # a single per-entity condition counts the entities for which it holds (a scalar), and
+    # `[a, b] is not missing` is tested item by item
+    counts_entities: bool = False
+    over: bool = False  # `F(x) over LEVEL` aggregates one value per member of a lower level
+
+    def bound(self, index: int) -> Bound | None:
+        return dict(self.bounds).get(index)
 
     def signature(self) -> str:
         parts = [k for k in self.params]
@@ -94,7 +134,7 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("sqrt", ROW, (NUM,), R_NUMBER, missing="missing (out of domain) for x < 0", doc="square root"),
         Builtin("floor", ROW, (NUM,), R_NUMBER, doc="largest whole number <= x"),
         Builtin("ceil", ROW, (NUM,), R_NUMBER, doc="smallest whole number >= x"),
-        Builtin("round", ROW, (NUM, CONST), R_NUMBER,
+        Builtin("round", ROW, (NUM, CONST), R_NUMBER, bounds=((1, Bound("a whole number of digits", whole=True)),),
                 doc="round(x, digits): half away from zero on the decimal value, as spreadsheets round"),
         Builtin("goalpost", ROW, (NUM, NUM, NUM), R_NUMBER, options=frozenset({POLARITY}),
                 doc="goalpost(x, lo, hi): (x - lo) / (hi - lo) clipped to [0, 1]; reversed if lower is better"),
@@ -106,26 +146,27 @@ BUILTINS: dict[str, Builtin] = {
                 doc="only(x, condition): x where the condition holds, else missing; population functions "
                     "over only(x, c) compute over the entities for which c holds"),
         # -- row-wise aggregations over their arguments (lists are spread)
-        Builtin("min", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG,
+        Builtin("min", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG, over=True,
                 doc="smallest of the arguments"),
-        Builtin("max", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG,
+        Builtin("max", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG, missing=_MISSING_AGG, over=True,
                 doc="largest of the arguments"),
         Builtin("sum", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG | {WEIGHTS},
-                missing=_MISSING_AGG, doc="sum of the arguments (each times its weight, if weighted)"),
+                missing=_MISSING_AGG, over=True, doc="sum of the arguments (each times its weight, if weighted)"),
         Builtin("mean", ROW, (), R_NUMBER, variadic=NUM, min_args=1, options=_AGG | {WEIGHTS, NORMALISE},
-                missing=_MISSING_AGG, doc="arithmetic mean of the arguments (weighted if weights are given)"),
+                missing=_MISSING_AGG, over=True, doc="arithmetic mean of the arguments (weighted if weights are given)"),
         Builtin("weighted_mean", ROW, (), R_NUMBER, variadic=NUM, min_args=1,
-                options=_AGG | {WEIGHTS, NORMALISE}, missing=_MISSING_AGG,
+                options=_AGG | {WEIGHTS, NORMALISE}, missing=_MISSING_AGG, weights_required=True,
+                weights_sum_to_one=True,
                 doc="sum of weight × value over the sum of weights; every argument needs a weight"),
         Builtin("geometric_mean", ROW, (), R_NUMBER, variadic=NUM, min_args=1,
                 options=_AGG | {WEIGHTS, NORMALISE}, missing=_MISSING_AGG,
                 doc="geometric mean (weighted if weights are given); missing (out of domain) if a value <= 0"),
         Builtin("count", ROW, (), R_NUMBER, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG,
-                doc="number of true conditions; with a single per-entity condition (not a list), the "
+                counts_entities=True, over=True, doc="number of true conditions; with a single per-entity condition (not a list), the "
                     "number of entities for which it holds (a scalar)"),
-        Builtin("any", ROW, (), R_BOOLEAN, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG,
+        Builtin("any", ROW, (), R_BOOLEAN, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG, over=True,
                 doc="true if any condition holds"),
-        Builtin("all", ROW, (), R_BOOLEAN, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG,
+        Builtin("all", ROW, (), R_BOOLEAN, variadic=BOOL, min_args=1, options=_AGG, missing=_MISSING_AGG, over=True,
                 doc="true if every condition holds"),
         # -- population functions
         Builtin("rank", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
@@ -133,6 +174,7 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("percentile", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="percentile rank 0..100, 100 = best: share of entities that the value equals or beats"),
         Builtin("quantile_band", POPULATION, (NUM, CONST), R_NUMBER, options=_POP | {METHOD},
+                bounds=((1, Bound(f"a whole number of bands from 2 to {MAX_BANDS:,}", 2, MAX_BANDS, whole=True)),),
                 missing=_MISSING_POP, doc="quantile_band(x, n): 1..n, n = best; cut points at the k/n quantiles"),
         Builtin("scaled_rank", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="scaled_rank(x, best, worst): rank r (1 = best, ties share the best rank) of the M "
@@ -144,6 +186,9 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("minmax", POPULATION, (NUM,), R_NUMBER, options=_POP, missing=_MISSING_POP,
                 doc="(x - min) / (max - min) in 0..1, 1 = best"),
         Builtin("winsorize", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=frozenset({WITHIN, METHOD}),
+                bounds=((1, _SHARE), (2, _SHARE)),
+                ordered=Ordered(1, 2, "winsorize's low share ({first}) must be below its high share ({second})",
+                                "write e.g. winsorize(x, 5%, 95%)."),
                 missing=_MISSING_POP, doc="winsorize(x, lo%, hi%): x clipped to its lo and hi quantiles"),
         Builtin("population_mean", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
                 missing=_MISSING_POP, doc="mean over entities (per group with `within`)"),
@@ -152,7 +197,7 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("population_sd", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
                 missing=_MISSING_POP, doc="sample standard deviation over entities"),
         Builtin("population_quantile", POPULATION, (NUM, CONST), R_SCALAR, options=frozenset({WITHIN, METHOD}),
-                missing=_MISSING_POP,
+                missing=_MISSING_POP, bounds=((1, _SHARE),),
                 doc="population_quantile(x, q): the q quantile (0..1); linear interpolation unless `method:`"),
         # -- further statistics (interpreter/statistics.py)
         Builtin("population_min", POPULATION, (NUM,), R_SCALAR, options=frozenset({WITHIN}),
@@ -175,13 +220,16 @@ BUILTINS: dict[str, Builtin] = {
                 doc="population_weighted_sd(x, w): the square root of population_weighted_variance(x, w)"),
         Builtin("population_weighted_quantile", POPULATION, (NUM, NUM, CONST), R_SCALAR,
                 options=frozenset({WITHIN}), missing="computed over the entities with a value and a weight",
+                bounds=((2, _SHARE),),
                 doc="population_weighted_quantile(x, w, q): the smallest x whose share of the total weight "
                     "at or below it reaches q (numpy's weighted inverted_cdf)"),
         Builtin("winsorize_count", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=frozenset({WITHIN}),
-                missing=_MISSING_POP,
+                missing=_MISSING_POP, bounds=((1, _COUNT_OF_VALUES), (2, _COUNT_OF_VALUES)),
                 doc="winsorize_count(x, low_n, high_n): the low_n lowest values raised to the next lowest "
                     "value, the high_n highest lowered to the next highest"),
         Builtin("kmeans_band", POPULATION, (NUM, CONST, CONST), R_NUMBER, options=_POP, missing=_MISSING_POP,
+                bounds=((1, Bound("a whole number of clusters, 2 or more", 2, whole=True)),
+                        (2, Bound("a distance of 0 or more", 0))),
                 doc="kmeans_band(x, k, strict): 1..k, k = best: one-dimensional k-means clusters (seeds "
                     "the medians of k quantile groups; a full pass, then a pass whose centroids ignore "
                     "values farther than `strict` from every centroid), numbered by centroid"),
@@ -189,6 +237,7 @@ BUILTINS: dict[str, Builtin] = {
 }
 
 # `F(x) over services`: aggregates one value per member of a lower entity level
-OVER_FUNCTIONS = frozenset({"sum", "mean", "min", "max", "count", "any", "all"})
+OVER_FUNCTIONS = frozenset(n for n, b in BUILTINS.items() if b.over)
 
-AGGREGATIONS = frozenset(n for n, b in BUILTINS.items() if b.variadic and b.name != "coalesce")
+# the aggregations of their arguments: `skip missing` and `require N` apply (not coalesce)
+AGGREGATIONS = frozenset(n for n, b in BUILTINS.items() if b.variadic and SKIP in b.options)

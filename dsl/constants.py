@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from dsl import model as M
+from dsl.builtins import BUILTINS
 from dsl.errors import Span
 from dsl.tree import walk
 
@@ -125,12 +126,13 @@ def weight_terms(call: M.Call, params, definitions) -> tuple[tuple[str, str | No
 
 
 def weighted_calls(methodology: M.Methodology) -> list[tuple[str, M.Call]]:
-    """(node name, call) of every `weighted_mean` with weights, in methodology order."""
+    """(node name, call) of every weighted call whose weights must sum to 100% (`weighted_mean`:
+    dsl.builtins, `weights_sum_to_one`), in methodology order."""
     out = []
     for node in methodology.nodes:
         for expr in node.expressions():
             for e in walk(expr):
-                if isinstance(e, M.Call) and e.function == "weighted_mean" and e.weights:
+                if isinstance(e, M.Call) and e.weights and _sums_to_one(e.function):
                     out.append((node.name, e))
     return out
 
@@ -176,3 +178,8 @@ class WeightRule:
 def changed_weight_sums(methodology: M.Methodology, used: Mapping[str, object]) -> list[WeightSum]:
     """The weight sums that `used` params change from the declared ones, then not 100%."""
     return WeightRule(methodology).changed(used)
+
+
+def _sums_to_one(function: str) -> bool:
+    builtin = BUILTINS.get(function)
+    return builtin is not None and builtin.weights_sum_to_one

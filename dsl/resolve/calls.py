@@ -99,9 +99,9 @@ class _CallResolver:
             self.error("missing-weight", "give every argument a weight, or none", plain.span,
                        "write `value: weight` for each argument.")
             ok = False
-        elif spec.name == "weighted_mean" and not weighted and positional:
-            self.error("missing-weight", "weighted_mean needs a weight for each argument", call.span,
-                       "write e.g. weighted_mean(a: 25%, b: 75%), or use mean(...).")
+        elif spec.weights_required and not weighted and positional:
+            self.error("missing-weight", f"{spec.name} needs a weight for each argument", call.span,
+                       f"write e.g. {spec.name}(a: 25%, b: 75%), or use mean(...).")
             ok = False
         args = self._arguments(positional)
         weights = self._weights(weighted) if weighted and ok else None
@@ -114,7 +114,7 @@ class _CallResolver:
         """`count(x == good, skip missing) over services`: one value per member, aggregated."""
         spec, call = self.spec, self.call
         ok = self._options()
-        if spec.name not in B.OVER_FUNCTIONS:
+        if not spec.over:
             self.error("bad-over", f"{spec.name} does not aggregate `over` a level", call.over_span,
                        f"`over` works with {', '.join(sorted(B.OVER_FUNCTIONS))}.")
             ok = False
@@ -273,7 +273,7 @@ class _CallResolver:
                              "write a number such as 25% or the name of a numeric param.")
                 return None
             weights.append(expr)
-        if self.spec.name == "weighted_mean" and B.NORMALISE not in self.options:
+        if self.spec.weights_sum_to_one and B.NORMALISE not in self.options:
             constants = [self.r.constant(w) for w in weights]
             if all(c is not None for c in constants):
                 terms = tuple((_term_name(w.value) or f"component {i + 1}",
@@ -300,34 +300,21 @@ class _CallResolver:
                 return None
         return total
 
-    # Bounds of constant arguments: (function, argument index) -> (test, what it must be).
-    CONSTANT_RULES = {
-        ("round", 1): (lambda v: float(v).is_integer(), "a whole number of digits"),
-        ("quantile_band", 1): (lambda v: float(v).is_integer() and 2 <= v <= B.MAX_BANDS,
-                               f"a whole number of bands from 2 to {B.MAX_BANDS:,}"),
-        ("population_quantile", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
-        ("winsorize", 1): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
-        ("winsorize", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
-        ("kmeans_band", 1): (lambda v: float(v).is_integer() and v >= 2, "a whole number of clusters, 2 or more"),
-        ("kmeans_band", 2): (lambda v: v >= 0, "a distance of 0 or more"),
-        ("population_weighted_quantile", 2): (lambda v: 0 <= v <= 1, "a share between 0% and 100%"),
-        ("winsorize_count", 1): (lambda v: float(v).is_integer() and v >= 0, "a whole number of values, 0 or more"),
-        ("winsorize_count", 2): (lambda v: float(v).is_integer() and v >= 0, "a whole number of values, 0 or more"),
-    }
-
     def _check_constants(self, args: list[M.Expr]) -> None:
         values = [self.r.constant(a) for a in args]
         for index, value in enumerate(values):
-            rule = self.CONSTANT_RULES.get((self.spec.name, index))
-            if rule is None or value is None:
+            bound = self.spec.bound(index)
+            if bound is None or value is None:
                 continue
-            test, what = rule
-            if not test(value):
-                self.r.error("bad-constant", f"argument {index + 1} of {self.spec.name} must be {what}, "
+            if not bound.holds(value):
+                self.r.error("bad-constant", f"argument {index + 1} of {self.spec.name} must be {bound.what}, "
                              f"not {fmt(value)}", args[index].span, f"the signature is {self.spec.signature()}.")
-        if self.spec.name == "winsorize" and None not in values[1:3] and len(values) == 3 and values[1] >= values[2]:
-            self.r.error("bad-constant", f"winsorize's low share ({fmt(values[1])}) must be below its high share "
-                         f"({fmt(values[2])})", self.call.span, "write e.g. winsorize(x, 5%, 95%).")
+        order = self.spec.ordered
+        if order is not None and max(order.first, order.second) < len(values):
+            first, second = values[order.first], values[order.second]
+            if first is not None and second is not None and first >= second:
+                self.r.error("bad-constant", order.message.format(first=fmt(first), second=fmt(second)),
+                             self.call.span, order.hint)
 
     def _build(self, args: list[M.Expr], weights) -> M.Expr:
         spec, call = self.spec, self.call
@@ -355,13 +342,13 @@ class _CallResolver:
         if method is not None:
             common["method"] = B.QUANTILE_METHODS[method.name.lower()]
         all_scalar = all(a.type.scalar for a in args) and all(w.type.scalar for w in (weights or ()))
-        if (spec.name == "count" and len(args) == 1 and isinstance(args[0], M.IsMissing)
+        if (spec.counts_entities and len(args) == 1 and isinstance(args[0], M.IsMissing)
                 and args[0].operand.type.base == T.LIST):
             # `count([a, b] is not missing)` counts the items of each entity's list, one test per
             # item, never the entities (`[a, b] is missing` alone is one test of the whole list)
             item = T.boolean(scalar=args[0].type.scalar)
             args = [attrs.evolve(args[0], type=T.list_of(item))]
-        if spec.name == "count" and len(args) == 1 and args[0].type.base != T.LIST and not args[0].type.scalar:
+        if spec.counts_entities and len(args) == 1 and args[0].type.base != T.LIST and not args[0].type.scalar:
             return M.Call(spec.name, tuple(args), T.number(scalar=True), population_count=True, **common)
         if spec.scope == B.POPULATION:
             if args[0].type.scalar or args[0].type.base == T.LIST:
