@@ -5,7 +5,8 @@ described in audit/integrity/hashing.py and docs/audit.md ("Tamper evidence").
 
 By job: `columns` (what each section covers), `hashing` (canonical encoding, the body digest),
 `sealing` (header rows, content and chain hash, sealing a run), `reading` (a stored run's rows
-in canonical order), `checks` (recomputing and checking runs and the store). Every name is
+in canonical order), `shape` (each level's rows as its run declares them, the top level being level 0), `checks`
+(recomputing and checking runs and the store). Every name is
 re-exported here: `audit.integrity.check_store`, `audit.integrity.CHAIN_SCHEME`, ...
 """
 
@@ -17,11 +18,9 @@ from audit.integrity.checks import (  # noqa: F401
     check_run,
     check_store,
     expected_member_values,
-    lower_shape_problems,
     member_value_counts,
     run_ids,
     safe_check_run,
-    shape_problems,
     store_problems,
     value_counts,
 )
@@ -86,3 +85,4 @@ from audit.integrity.sealing import (  # noqa: F401
     seal,
     seal_unsealed,
 )
+from audit.integrity.shape import LevelShape, level_problems, levels_of, shape_problems  # noqa: F401

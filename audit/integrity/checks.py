@@ -1,5 +1,6 @@
 """The checks that recompute each run's hashes and shape from the stored rows, and the
-store-wide checks (`check_run`, `check_store`, `shape_problems`, `store_problems`).
+store-wide checks (`check_run`, `check_store`, `store_problems`); the shape of a run's rows is
+audit/integrity/shape.py's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from audit.integrity.sealing import (
     previous_chain,
     read_header,
 )
+from audit.integrity.shape import shape_problems
 
 
 @attrs.frozen
@@ -145,138 +147,6 @@ def expected_member_values(conn: sqlite3.Connection, run_id: int) -> int:
             "SELECT member_count, values_per_member FROM levels WHERE run = ?", (run_id,)
         )
     )
-
-
-def lower_shape_problems(
-    conn: sqlite3.Connection, run_id: int, counts: dict[int, int] | None = None
-) -> list[str]:
-    """The shape of a run's lower levels: per level, its members, its nodes (at consecutive
-    positions from `first_node`), one value row per node per member at the id its position
-    implies, one tier step per tier per member; no lower-level row of a level the run does
-    not have; no `member_values` row of the run outside its levels' id ranges. `counts`:
-    `member_value_counts`, if already counted."""
-    if not levels_table_exists(conn):
-        return []
-    q = conn.execute
-    problems = []
-    say = problems.append
-    expected_total, ranges_ok = 0, True
-    levels = q(
-        "SELECT position, name, member_count, first_node, values_per_member, first_value_id "
-        "FROM levels WHERE run = ? ORDER BY position",
-        (run_id,),
-    ).fetchall()
-    for position, name, count, first_node, stride, first in levels:
-        count, first_node, stride, first = (_count(v) for v in (count, first_node, stride, first))
-        members = q(
-            "SELECT count(*) FROM members WHERE run = ? AND level = ?", (run_id, name)
-        ).fetchone()[0]
-        if members != count:
-            say(f"level {name}: {members} members, expected {count}")
-        nodes, off = q(
-            "SELECT count(*), coalesce(sum(position NOT BETWEEN ? AND ?), 0) FROM nodes "
-            "WHERE run = ? AND level = ?",
-            (first_node, first_node + stride - 1, run_id, name),
-        ).fetchone()
-        if nodes != stride or off:
-            say(
-                f"level {name}: {nodes} nodes ({off} out of place), expected {stride} at "
-                f"positions {first_node}..{first_node + stride - 1}"
-            )
-        expected = count * stride
-        in_range, misplaced = q(
-            "SELECT count(*), coalesce(sum(run != ? OR level != ? OR "
-            "id - ? != member * ? + node - ?), 0) FROM member_values WHERE id BETWEEN ? AND ?",
-            (run_id, position, first, stride, first_node, first, first + expected - 1),
-        ).fetchone()
-        if in_range != expected or misplaced:
-            ranges_ok = False
-            say(
-                f"level {name}: {in_range} value rows in its id range ({misplaced} out of "
-                f"place), expected {stride} nodes x {count} members"
-            )
-        tiers = q(
-            "SELECT count(*) FROM nodes WHERE run = ? AND level = ? AND tier IS NOT NULL",
-            (run_id, name),
-        ).fetchone()[0]
-        steps = q(
-            "SELECT count(*) FROM member_tier_steps WHERE run = ? AND level = ?", (run_id, name)
-        ).fetchone()[0]
-        if steps != tiers * count:
-            say(f"level {name}: {steps} tier steps for {tiers} tiers x {count} members")
-        expected_total += expected
-    for table, what in (
-        ("members", "members"),
-        ("member_tier_steps", "tier steps"),
-        ("nodes", "nodes"),
-    ):
-        for level, n in q(
-            f"SELECT level, count(*) FROM {table} WHERE run = ? AND level IS NOT NULL "
-            "AND level NOT IN (SELECT name FROM levels WHERE run = ?) GROUP BY level "
-            "ORDER BY level",
-            (run_id, run_id),
-        ):
-            say(f"{n} {what} of a level '{level}' the run does not have")
-    total = (
-        counts.get(run_id, 0)
-        if counts is not None
-        else q("SELECT count(*) FROM member_values WHERE run = ?", (run_id,)).fetchone()[0]
-    )
-    if ranges_ok and total != expected_total:
-        say(
-            f"{total} member value rows, expected {expected_total}: "
-            f"{total - expected_total} inserted outside its levels' id ranges"
-        )
-    return problems
-
-
-def shape_problems(
-    conn: sqlite3.Connection,
-    run_id: int,
-    counts: dict[int, int] | None,
-    member_counts: dict[int, int] | None = None,
-) -> list[str]:
-    q = conn.execute
-    first, entity_count, node_count, stride = q(
-        "SELECT first_value_id, entity_count, node_count, values_per_entity FROM runs WHERE id = ?",
-        (run_id,),
-    ).fetchone()
-    first, entity_count, stride = first or 0, entity_count or 0, stride or 0
-    problems = []
-    entities = q("SELECT count(*) FROM entities WHERE run = ?", (run_id,)).fetchone()[0]
-    nodes = q("SELECT count(*) FROM nodes WHERE run = ?", (run_id,)).fetchone()[0]
-    expected = entity_count * stride
-    in_range, misplaced = q(
-        "SELECT count(*), coalesce(sum(run != ? OR id - ? != entity * ? + node), 0) "
-        "FROM node_values WHERE id BETWEEN ? AND ?",
-        (run_id, first, stride, first, first + expected - 1),
-    ).fetchone()
-    tiers = q(
-        "SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND position < ?",
-        (run_id, stride),
-    ).fetchone()[0]
-    steps = q("SELECT count(*) FROM tier_steps WHERE run = ?", (run_id,)).fetchone()[0]
-    if entities != entity_count:
-        problems.append(f"{entities} entities, expected {entity_count}")
-    if nodes != node_count:
-        problems.append(f"{nodes} nodes, expected {node_count}")
-    if counts is not None:
-        total = counts.get(run_id, 0)
-    else:
-        total = q("SELECT count(*) FROM node_values WHERE run = ?", (run_id,)).fetchone()[0]
-    if in_range != expected or misplaced:
-        problems.append(
-            f"{in_range} value rows in its id range ({misplaced} out of place), "
-            f"expected {stride} nodes x {entity_count} entities"
-        )
-    elif total != expected:
-        problems.append(
-            f"{total} value rows, expected {expected}: "
-            f"{total - expected} inserted outside its id range"
-        )
-    if steps != tiers * entity_count:
-        problems.append(f"{steps} tier steps for {tiers} tiers x {entity_count} entities")
-    return problems + lower_shape_problems(conn, run_id, member_counts)
 
 
 def store_problems(
