@@ -144,7 +144,7 @@ def test_bad_published_tables_exit_4_with_a_message(workdir):
     assert unknown.exit_code == 4
     assert "'excellent' match no label of grade (top, middle, low band)" in unknown.output
     no_run = CliRunner().invoke(main, base + ["--column", "grade", "--node", "nope"])
-    assert no_run.exit_code == 1 and "no node 'nope'" in no_run.output
+    assert no_run.exit_code == 5 and "no node 'nope'" in no_run.output
 
 
 def test_stp_example_reconciles_honestly_against_the_published_ratings(tmp_path, monkeypatch):

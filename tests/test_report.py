@@ -234,7 +234,7 @@ def test_an_account_of_one_organisation(stp, tmp_path):
         main,
         ["report", "--entity", "Dorset", "--entities", "3", "--out", str(out), "--audit", stp.path],
     )
-    assert result.exit_code == 1 and "not both" in result.output
+    assert result.exit_code == 2 and "not both" in result.output
 
 
 def test_an_analysis_of_another_methodology_is_refused(stp, tmp_path):
