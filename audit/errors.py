@@ -5,10 +5,14 @@ from __future__ import annotations
 import importlib.metadata
 import sqlite3
 
+from dsl.errors import AUDIT, TierlangError
 
-class AuditError(Exception):
+
+class AuditError(TierlangError):
     """An audit store problem a user can act on: unknown run or entity, a store written by a
     newer tierlang, a file that is not an audit store."""
+
+    stage = AUDIT
 
     def __init__(self, message: str, suggestion: str | None = None):
         super().__init__(message)

@@ -33,6 +33,7 @@ import attrs
 from audit.explain import format_number, squash
 from audit.store import AuditError, AuditStore, NodeInfo
 from dsl import types as T
+from dsl.errors import DATA
 from dsl.numbers import close as _close
 from dsl.numbers import parse_number
 
@@ -41,7 +42,10 @@ LARGEST = 10  # differences listed for a numeric node
 
 
 class ReconcileError(AuditError):
-    """The inputs cannot be reconciled (unknown column, duplicate key, unknown label...)."""
+    """The inputs cannot be reconciled (unknown column, duplicate key, unknown label...): a
+    problem of the published table, not of the store."""
+
+    stage = DATA
 
 
 @attrs.frozen

@@ -69,11 +69,30 @@ class Diagnostic:
         }
 
 
-class TierError(Exception):
+# The stage an error arises in: what the CLI's exit code says (tierlang/cli/support.py,
+# docs/cli.md "Exit codes").
+USAGE = "usage"  # the request itself: options, names given on the command line
+METHODOLOGY = "methodology"  # the methodology text, its params, or a value it cannot take
+DATA = "data"  # a data table (or a published table to reconcile with)
+AUDIT = "audit"  # the audit store
+OUTPUT = "output"  # writing what was asked for: stdout, --out files
+STAGES = (USAGE, METHODOLOGY, DATA, AUDIT, OUTPUT)
+
+
+class TierlangError(Exception):
+    """The root of every error tierlang raises for a user to act on (never a bug): its `stage`
+    says where it arose, and the CLI turns the stage into an exit code in one place."""
+
+    stage = METHODOLOGY
+
+
+class TierError(TierlangError):
     """Raised when a methodology (or anything read on its behalf) has errors.
 
     Carries every diagnostic found, and the source texts needed to render them.
     """
+
+    stage = METHODOLOGY
 
     def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)

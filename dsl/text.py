@@ -13,14 +13,17 @@ import math
 import re
 from pathlib import Path
 
+from dsl.errors import METHODOLOGY, TierlangError
 from dsl.numbers import decimal_value
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class FormatError(ValueError):
+class FormatError(TierlangError, ValueError):
     """The tree cannot be written as text that reads back as the same tree."""
+
+    stage = METHODOLOGY
 
 
 # ================================================================ keywords

@@ -39,6 +39,8 @@ from typing import NoReturn
 
 import attrs
 
+from dsl.errors import DATA, ERROR, TierlangError
+
 SHOW_PER_GROUP = 20  # problems of one kind in one column listed before the rest are counted
 
 # Problem codes (stable slugs for tools and tests).
@@ -90,10 +92,12 @@ GROUP_NOUNS = {  # code: (one, many)
 
 @attrs.frozen
 class DataProblem:
-    """One problem. `row` is the spreadsheet row number (the header is row 1, the first data
-    row is 2), None when the problem is not about one row; `column` is the column header as
-    written in the data; `value` is the offending cell as written. `source` is the file the
-    problem is in when one error spans several files (None: the error's source)."""
+    """One problem: a located diagnostic, as dsl.errors.Diagnostic is for a methodology, with
+    the data's coordinates. `row` is the spreadsheet row number (the header is row 1, the first
+    data row is 2), None when the problem is not about one row; `column` is the column header
+    as written in the data; `value` is the offending cell as written. `source` is the file the
+    problem is in when one error spans several files (None: the error's source). `code` is a
+    stable slug (the constants above), as a Diagnostic's."""
 
     message: str
     row: int | None = None
@@ -102,6 +106,11 @@ class DataProblem:
     hint: str | None = None
     code: str = "data"
     source: str | None = None
+    severity: str = ERROR  # every data problem stops the run
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
 
     def location(self) -> str:
         """`row 12, column "X"`, `row 12`, `column "X"` or ``."""
@@ -112,30 +121,37 @@ class DataProblem:
             parts.append(f"column {quote(self.column)}")
         return ", ".join(parts)
 
-    def to_json(self) -> dict:
-        """The problem's fields; "source" only when the problem names its file."""
-        out = {
+    def to_json(self, file: str | None = None) -> dict:
+        """The problem as Diagnostic.to_json gives a methodology's: severity, code, message,
+        where (`file`, then `row` and `column` for a line and column), the cell's `value` and
+        the hint. `file`: the problem's own file, else the one given (the error's source)."""
+        return {
+            "severity": self.severity,
             "code": self.code,
             "message": self.message,
+            "file": self.source if self.source is not None else file,
             "row": self.row,
             "column": self.column,
             "value": self.value,
             "hint": self.hint,
         }
-        if self.source is not None:
-            out["source"] = self.source
-        return out
 
 
-class DataError(Exception):
+class DataError(TierlangError):
     """The data cannot be used: carries every problem found and the data's path (for problems
     from several files, every table given, as `interpreter.data.combine_datasets` names them;
     each problem then names its own file in `DataProblem.source`)."""
+
+    stage = DATA
 
     def __init__(self, problems: Iterable[DataProblem], source: str):
         self.problems: list[DataProblem] = list(problems)
         self.source = source
         super().__init__(render_data_error(self))
+
+    def to_json(self) -> list[dict]:
+        """Every problem as JSON, each naming its file."""
+        return [p.to_json(self.source) for p in self.problems]
 
 
 QUOTE_MAX = 60  # characters of a value shown in a message; a longer one is cut, its length given

@@ -614,10 +614,10 @@ def test_cli_check_prints_warnings_then_the_summary_and_exits_0():
     assert result.stdout.count(": warning: ") == 4
 
 
-def test_cli_check_several_files_exits_1_if_any_has_errors():
+def test_cli_check_several_files_exits_3_if_any_has_errors():
     clean, broken = path_of("types"), "tests/golden/invalid/cycle_of_two.tier"
     result = CliRunner().invoke(main, ["check", clean, broken])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.stdout == f"{clean}: ok: 4 inputs, 5 params, 22 definitions, 0 tiers, 0 tests\n"
     assert result.stderr.endswith(f"\n\n{broken}: 1 error, 0 warnings\n")
     result = CliRunner().invoke(main, ["check", clean, path_of("labels")])
@@ -630,7 +630,7 @@ def test_cli_check_several_files_exits_1_if_any_has_errors():
 
 def test_cli_check_of_a_missing_file_is_an_error():
     result = CliRunner().invoke(main, ["check", "tests/golden/valid_checked/no_such.tier"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.stderr == (
         "error: file not found: tests/golden/valid_checked/no_such.tier\n"
         "     = help: check the path (relative to the extending file).\n\n"

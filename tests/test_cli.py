@@ -44,7 +44,7 @@ def test_check_reports_every_error_and_exits_1(workdir):
         'methodology "B"\nentity org key code\ninput a: number\nscore s = mean(a, bb)\nlet t = s +\n',
         encoding="utf-8")
     result = invoke("check", "broken.tier")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "broken.tier:5:12: error: unexpected end of file" in result.output
     assert "broken.tier:4:19: error: unknown name 'bb'" in result.output
     assert result.output.endswith("broken.tier: 2 errors, 0 warnings\n")
@@ -93,7 +93,7 @@ def test_param_override_changes_the_outcome_and_is_checked(workdir):
     assert result.exit_code == 0
     assert result.output.splitlines()[1:3] == ["A,Alpha,6.5,high,1", "B,Beta,2.75,low,2"]
     out_of_range = invoke("run", "small.tier", "--data", "small.csv", "--no-audit", "--param", "wa=0.9")
-    assert out_of_range.exit_code == 1
+    assert out_of_range.exit_code == 2
     assert "outside its range" in out_of_range.output
     unknown = invoke("run", "small.tier", "--data", "small.csv", "--no-audit", "--param", "w=0.5")
     assert unknown.output == "error: --param w: no such param; did you mean 'wa'?\n"
@@ -124,7 +124,7 @@ def test_bad_data_gives_every_problem_and_leaves_the_store_byte_identical(workdi
     assert invoke("run", "small.tier", "--data", "small.csv").exit_code == 0
     before = digest(Path("tierlang.db"))
     result = invoke("run", "small.tier", "--data", "bad.csv")
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert result.output == (
         "bad.csv: 3 problems in the data:\n"
         '  column "code": key "B" appears in rows 3 and 4\n'
@@ -143,7 +143,7 @@ def test_bad_methodology_records_nothing(workdir):
     before = digest(Path("tierlang.db"))
     Path("typo.tier").write_text(Path("small.tier").read_text().replace("a: wa", "aa: wa"), encoding="utf-8")
     result = invoke("run", "typo.tier", "--data", "small.csv")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "typo.tier:9:25: error: unknown name 'aa'" in result.output
     assert result.output.endswith("1 error: nothing was run.\n")
     assert digest(Path("tierlang.db")) == before
@@ -180,7 +180,7 @@ def test_runs_lists_newest_first(workdir):
 
 def test_explain_without_a_store_says_so(workdir):
     result = invoke("explain", "Alpha")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output.startswith("error: ")
     assert "Traceback" not in result.output
 
@@ -188,7 +188,7 @@ def test_explain_without_a_store_says_so(workdir):
 def test_explain_unknown_entity_suggests(workdir):
     invoke("run", "small.tier", "--data", "small.csv")
     result = invoke("explain", "Alpah")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert "Alpha" in result.output
 
 

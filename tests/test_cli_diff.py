@@ -101,7 +101,7 @@ def test_diff_params_apply_to_both_methodologies(workdir):
     assert "  param access_weight set to 0.45 in both runs (declared 0.5 → 0.4)\n" in result.output
     assert "access_weight 50% → 40% (" not in result.output  # no weight effect when both use 45%
     result = run(*DIFF, "--param", "acces_weight=45%")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == "error: --param acces_weight: neither methodology has such a param; " \
                             "did you mean 'access_weight'?\n"
 
@@ -112,7 +112,7 @@ def test_diff_refuses_runs_on_different_entities_unless_allowed(workdir):
     (workdir / "fewer.csv").write_text("\n".join(lines[:-2] + ["T9,Newtown,90,3,0,no"]) + "\n", encoding="utf-8")
     assert run("run", "version_b.tier", "--data", "fewer.csv", "--audit", "audit.db").exit_code == 0
     result = run("diff", "--runs", "1", "2", "--audit", "audit.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output == (
         "error: runs 1 and 2 are on different sets of Trust entities (2 only in run 1: T7, T8, 1 only "
         "in run 2: T9); compare them anyway with --allow-different-entities (the comparison then "
@@ -123,26 +123,26 @@ def test_diff_refuses_runs_on_different_entities_unless_allowed(workdir):
            "  only in run 1 (2): T7, T8\n  only in run 2 (1): T9\n" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["diff", "version_a.tier"], "error: give two methodology files, OLD NEW (or --runs A B)\n"),
+@pytest.mark.parametrize("args, message, code", [
+    (["diff", "version_a.tier"], "error: give two methodology files, OLD NEW (or --runs A B)\n", 2),
     (["diff", "version_a.tier", "version_b.tier"],
-     "error: --data PATH is required to run OLD and NEW (or compare recorded runs with --runs A B)\n"),
+     "error: --data PATH is required to run OLD and NEW (or compare recorded runs with --runs A B)\n", 2),
     (["diff", "version_a.tier", "version_b.tier", "--runs", "1", "2"],
-     "error: give either OLD NEW --data PATH, or --runs A B (not both)\n"),
+     "error: give either OLD NEW --data PATH, or --runs A B (not both)\n", 2),
     (["diff", "--runs", "1", "2", "--audit", "none.db"],
      "error: no audit store at none.db: record a run first (tierlang run METHODOLOGY --data DATA "
-     "--audit none.db)\n"),
+     "--audit none.db)\n", 5),
 ])
-def test_diff_usage_errors(workdir, args, message):
+def test_diff_usage_errors(workdir, args, message, code):
     result = run(*args)
-    assert result.exit_code == 1
+    assert result.exit_code == code
     assert result.output == message
 
 
 def test_diff_unknown_run(workdir):
     assert run(*DIFF).exit_code == 0
     result = run("diff", "--runs", "1", "7", "--audit", "audit.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output == "error: no run 7 in the audit store audit.db (runs recorded: 1-2)\n"
 
 

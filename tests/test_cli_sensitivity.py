@@ -194,6 +194,6 @@ def test_nothing_to_sample(files):
     (files / "plain.tier").write_text(SMALL.replace(" range 40%..60%", "").replace(" range 0.9..1.1", ""),
                                       encoding="utf-8")
     result = CliRunner().invoke(main, ["sensitivity", "plain.tier", "--data", "small.csv", "--no-audit"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error: nothing to sample" in result.output
     assert not (files / "tierlang.db").exists()

@@ -168,10 +168,10 @@ def test_verify_needs_runs_or_all(workdir):
 
 def test_verify_an_unknown_run_or_store(workdir):
     result = invoke("verify", "7", "--audit", "audit.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output == "error: no run 7 in the audit store audit.db (runs recorded: 1-2)\n"
     result = invoke("verify", "--all", "--audit", "nothing.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output.startswith("error: no audit store at nothing.db")
     assert not Path("nothing.db").exists()
 
@@ -187,7 +187,7 @@ def test_runs_digest_of_an_empty_store(workdir):
 
     open_store("empty.db").close()
     result = invoke("runs", "--digest", "--audit", "empty.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output == "error: the audit store empty.db has no runs yet\n"
 
 
@@ -249,14 +249,14 @@ def test_rerun_records_a_new_run_linked_to_the_old(workdir):
 
 def test_rerun_of_an_unknown_run(workdir):
     result = invoke("rerun", "9", "--data", "new.csv", "--audit", "audit.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert result.output == "error: no run 9 in the audit store audit.db (runs recorded: 1-2)\n"
 
 
 def test_rerun_on_data_that_does_not_fit(workdir):
     Path("bad.csv").write_text("code,name,a\nA,Alpha,1\n")
     result = invoke("rerun", "1", "--data", "bad.csv", "--audit", "audit.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert result.output == (
         "bad.csv: 1 problem in the data:\n"
         '  column "b": not found in the data (needed by input b)\n'

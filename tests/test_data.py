@@ -15,6 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from dsl.errors import TierlangError
 from dsl.model import Methodology, Node
 from dsl.types import LevelType, boolean, level, number, text
 from interpreter.data import (
@@ -895,13 +896,18 @@ def test_data_error_carries_problems_and_source():
     assert error.source == "x.csv"
     assert str(error) == render_data_error(error) == "x.csv: file not found"
     assert problem.to_json() == {
+        "severity": "error",
         "code": "file-not-found",
         "message": "file not found",
+        "file": None,
         "row": None,
         "column": None,
         "value": None,
         "hint": None,
     }
+    # the error names the file of every problem, as a methodology's diagnostics do
+    assert error.to_json() == [{**problem.to_json(), "file": "x.csv"}]
+    assert isinstance(error, TierlangError) and error.stage == "data"
 
 
 def test_single_row_problem_uses_the_list_form():

@@ -506,6 +506,7 @@ def test_nothing_given_is_a_programming_error():
         prepare_inputs(M, None)
 
 
-def test_problem_source_is_only_in_json_when_set():
-    assert "source" not in DataProblem("x").to_json()
-    assert DataProblem("x", source="a.csv").to_json()["source"] == "a.csv"
+def test_a_problem_names_its_own_file_else_the_error_source():
+    assert DataProblem("x").to_json()["file"] is None
+    assert DataProblem("x").to_json("b.csv")["file"] == "b.csv"
+    assert DataProblem("x", source="a.csv").to_json("b.csv")["file"] == "a.csv"

@@ -268,7 +268,7 @@ def test_cli_check_prints_the_same_diagnostics(name):
         assert summary.startswith(f"{path}: ok: ")
         assert summary.endswith(f" ({_count(len(report.warnings), 'warning')})\n")
     else:
-        assert result.exit_code == 1
+        assert result.exit_code == 3  # the methodology stage
         assert result.stdout == ""
         assert result.stderr == (
             f"{expected}\n{path}: {_count(len(report.errors), 'error')}, "
@@ -282,7 +282,7 @@ def test_cli_check_prints_the_same_diagnostics(name):
 def test_cli_check_json_output_is_exact():
     path = tier_path("unknown_name_did_you_mean")
     result = CliRunner().invoke(main, ["check", "--format", "json", path])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert json.loads(result.stdout) == [
         {
             "file": path,

@@ -151,7 +151,7 @@ def test_cli_names_a_level_without_data(tmp_path):
     result = CliRunner().invoke(main, [
         "run", str(METHODOLOGY), "--data", str(HERE / "trusts.csv"), "--data", f"service={HERE / 'services.csv'}",
         "--audit", str(tmp_path / "audit.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert "Traceback" not in result.output
     assert "location" in result.output and "nothing was run or recorded" in result.output
     assert not (tmp_path / "audit.db").exists()
@@ -183,6 +183,6 @@ def test_cli_run_refuses_an_unknown_level_before_recording(tmp_path):
     store = tmp_path / "audit.db"
     result = CliRunner().invoke(main, [
         "run", str(METHODOLOGY), "--data", str(HERE / "long.csv"), "--audit", str(store), "--level", "locaton"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == "error: --level locaton: no such entity level; did you mean 'location'?\n"
     assert not store.exists()

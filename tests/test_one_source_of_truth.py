@@ -88,7 +88,7 @@ WEIGHTS_120 = HEAD + ("input a: number\ninput b: number\nparam w = 60%\nlet othe
 def test_check_refuses_weights_summing_to_120_percent_through_a_let(workdir):
     write("m.tier", WEIGHTS_120)
     result = invoke("check", "m.tier")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert ("m.tier:7:11: error: the weights sum to 120%, not 100% (a: w 60%, b: other 60%)"
             in result.output)
 

@@ -133,18 +133,18 @@ def test_fail_under(workdir):
     assert "agreement 50.0% is below --fail-under 75%" in below.output
 
 
-def test_bad_inputs_exit_1_with_a_message(workdir):
+def test_bad_published_tables_exit_4_with_a_message(workdir):
     base = ["reconcile", "1", "--audit", "a.db", "--expected", "published.csv", "--key", "org"]
     missing_column = CliRunner().invoke(main, base + ["--column", "nope"])
-    assert missing_column.exit_code == 1
+    assert missing_column.exit_code == 4  # the data stage: the published table
     assert "error: published.csv has no column 'nope' (its columns: org, grade, total)" in missing_column.output
     (workdir / "bad.csv").write_text("org,grade\nA,excellent\n")
     unknown = CliRunner().invoke(main, ["reconcile", "1", "--audit", "a.db", "--expected", "bad.csv", "--key", "org",
                                         "--column", "grade"])
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 4
     assert "'excellent' match no label of grade (top, middle, low band)" in unknown.output
     no_run = CliRunner().invoke(main, base + ["--column", "grade", "--node", "nope"])
-    assert no_run.exit_code == 1 and "no node 'nope'" in no_run.output
+    assert no_run.exit_code == 5 and "no node 'nope'" in no_run.output
 
 
 def test_stp_example_reconciles_honestly_against_the_published_ratings(tmp_path, monkeypatch):

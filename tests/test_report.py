@@ -225,7 +225,7 @@ def test_an_account_of_one_organisation(stp, tmp_path):
         main,
         ["report", str(stp.old_run), "--entity", "F41-T1", "--out", str(out), "--audit", stp.path],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert (
         "--entity F41-T1: an entity of level organisation, not of the top level (STP)"
         in result.output
@@ -234,7 +234,7 @@ def test_an_account_of_one_organisation(stp, tmp_path):
         main,
         ["report", "--entity", "Dorset", "--entities", "3", "--out", str(out), "--audit", stp.path],
     )
-    assert result.exit_code == 1 and "not both" in result.output
+    assert result.exit_code == 2 and "not both" in result.output
 
 
 def test_an_analysis_of_another_methodology_is_refused(stp, tmp_path):
@@ -251,7 +251,7 @@ def test_an_analysis_of_another_methodology_is_refused(stp, tmp_path):
             stp.path,
         ],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"the analysis is of run {stp.analysis_run}" in result.output
 
 

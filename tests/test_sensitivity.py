@@ -23,7 +23,7 @@ from tierlang.sensitivity import analyse, drop_candidates, sample_ranks, weight_
 
 E = importlib.import_module("interpreter.evaluate")
 F = importlib.import_module("interpreter.functions")
-S = importlib.import_module("tierlang.sensitivity")
+S = importlib.import_module("tierlang.sensitivity.summary")
 
 ROOT = Path(__file__).resolve().parents[1]
 STP_FILE = ROOT / "methodologies" / "stp_dashboard_2017.tier"

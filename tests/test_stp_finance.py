@@ -148,7 +148,7 @@ def test_without_the_organisation_table_the_cli_names_the_missing_level(tmp_path
         ],
         catch_exceptions=False,
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert "no data for the entities of level organisation" in result.output
     assert "--data organisation=FILE" in result.output
     assert '"org_surplus", "org_resource"' in result.output

@@ -27,7 +27,7 @@ import attrs
 import pandas as pd
 
 import dsl
-from dsl.errors import did_you_mean
+from dsl.errors import USAGE, TierlangError, did_you_mean
 from dsl.model import Methodology
 from dsl.numbers import parse_number
 from interpreter import evaluate
@@ -46,8 +46,10 @@ from tierlang.results import summary_table, tier_counts
 DEFAULT_AUDIT = "tierlang.db"
 
 
-class UsageError(Exception):
+class UsageError(TierlangError):
     """A bad request from the user (unknown param, bad value...): shown as one message."""
+
+    stage = USAGE
 
 
 @attrs.frozen

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dsl.errors import OUTPUT, USAGE
 from tierlang.cli.options import AUDIT_OPTION, output_options
 from tierlang.cli.support import fail, guarded
 
@@ -42,16 +43,16 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
 
     if runs is not None:
         if methodologies or data or params:
-            fail("error: give either OLD NEW --data PATH, or --runs A B (not both)")
+            fail("error: give either OLD NEW --data PATH, or --runs A B (not both)", USAGE)
         action = lambda: diffing.diff_runs(  # noqa: E731
             runs[0], runs[1], audit=audit, allow_different_entities=allow_different_entities)
     else:
         if len(methodologies) != 2:
-            fail("error: give two methodology files, OLD NEW (or --runs A B)")
+            fail("error: give two methodology files, OLD NEW (or --runs A B)", USAGE)
         if not data:
-            fail("error: --data PATH is required to run OLD and NEW (or compare recorded runs with --runs A B)")
+            fail("error: --data PATH is required to run OLD and NEW (or compare recorded runs with --runs A B)", USAGE)
         if allow_different_entities:
-            fail("error: --allow-different-entities applies to --runs A B only")
+            fail("error: --allow-different-entities applies to --runs A B only", USAGE)
         action = lambda: diffing.diff_files(  # noqa: E731
             methodologies[0], methodologies[1], api.data_argument(data), params=params, audit=audit, encoding=encoding,
             sheet=sheet)
@@ -62,7 +63,7 @@ def diff(methodologies, data, params, runs, allow_different_entities, audit, out
         try:
             rendered.write_workbook(outcome, out)
         except OSError as error:
-            fail(f"error: --out {out}: cannot write the workbook: {error.strerror or error}")
+            fail(f"error: --out {out}: cannot write the workbook: {error.strerror or error}", OUTPUT)
         click.echo(f"comparison {outcome.comparison_id} (xlsx) written to {out}")
         return
     text = rendered.render(outcome, output_format)

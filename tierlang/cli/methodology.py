@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
+from dsl.errors import METHODOLOGY, OUTPUT
 from tierlang.cli.options import output_options
-from tierlang.cli.support import guarded
+from tierlang.cli.support import FINDING, exit_code, finish, guarded
 
 # ---------------------------------------------------------------- check
 
@@ -44,7 +45,7 @@ def check(files: tuple[str, ...], output_format: str) -> None:
     else:
         for file, report in reports:
             _print_report(file, report)
-    sys.exit(1 if failed else 0)
+    sys.exit(exit_code(METHODOLOGY) if failed else 0)
 
 
 def _report_json(file: str, report) -> dict:
@@ -97,34 +98,34 @@ def fmt(files: tuple[str, ...], check_only: bool) -> None:
     from dsl.formatter import FormatError, format_source
     from dsl.loader import read_text, unreadable
 
-    status = 0
+    status = 0  # the highest exit code of any file
     for file in files:
         try:
             text = read_text(Path(file))
             formatted = format_source(text, file)
         except (OSError, UnicodeDecodeError) as error:
             click.echo(render_all([unreadable(file, error)], {}), err=True)
-            status = 1
+            status = max(status, exit_code(METHODOLOGY))
             continue
         except dsl.TierError as error:
             click.echo(render_all(error.diagnostics, error.sources or {file: text}), err=True)
-            status = 1
+            status = max(status, exit_code(METHODOLOGY))
             continue
         except FormatError as error:
             click.echo(f"{file}: error: cannot format this file: {error}", err=True)
-            status = 1
+            status = max(status, exit_code(METHODOLOGY))
             continue
         if formatted == text:
             continue
         if check_only:
             click.echo(f"{file}: not canonical (run `tierlang fmt {file}`)", err=True)
-            status = 1
+            status = max(status, exit_code(FINDING))
         else:
             try:
                 Path(file).write_text(formatted, encoding="utf-8")
             except OSError as error:
                 click.echo(f"{file}: error: cannot write the file: {error.strerror or error}", err=True)
-                status = 1
+                status = max(status, exit_code(OUTPUT))
                 continue
             click.echo(f"{file}: reformatted")
     sys.exit(status)
@@ -145,7 +146,7 @@ def test_command(files, quiet) -> None:
     for file in files:
         outcomes.extend(guarded(lambda file=file: testing.run_file(file)))
     click.echo(render_tests(outcomes, quiet=quiet), nl=False)
-    sys.exit(0 if all(o.passed for o in outcomes) else 1)
+    finish(not all(o.passed for o in outcomes))
 
 
 # ---------------------------------------------------------------- lsp

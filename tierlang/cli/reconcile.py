@@ -4,12 +4,12 @@ Registered in tierlang/cli/__init__.py."""
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
+from dsl.errors import OUTPUT
 from tierlang.cli.options import AUDIT_OPTION, output_options
-from tierlang.cli.support import fail, guarded
+from tierlang.cli.support import FINDING, fail, finish, guarded
 
 
 @click.command("reconcile")
@@ -36,7 +36,7 @@ def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_un
     RUN is a run id, or `latest`. Published tier labels match the tier's labels exactly, else
     ignoring case with spaces and underscores equivalent. Entities the published table leaves
     blank are listed and not counted. Exits 0 whatever the agreement, unless --fail-under is
-    given and the rate is below it (exit 1); bad inputs exit 1 with a message.
+    given and the rate is below it (exit 1); bad inputs exit with their stage's code (docs/cli.md).
     """
     from audit import open_store
     from audit.reconcile import reconcile as compare
@@ -67,12 +67,12 @@ def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_un
             click.echo(f"reconciliation written to {out}")
     if fail_under is not None:
         if result.rate is None:
-            fail("--fail-under: nothing was compared, so there is no agreement rate")
+            fail("--fail-under: nothing was compared, so there is no agreement rate", FINDING)
         if result.rate < fail_under:
             # deliberately not format_number: the agreement rate as reconcile's report shows it
             # (a percentage to one decimal, audit/reconcile.py), and the threshold as it was given
             click.echo(f"agreement {100 * result.rate:.1f}% is below --fail-under {100 * fail_under:g}%", err=True)
-            sys.exit(1)
+            finish(True)
 
 
 def write_workbook(result, path: str, audit=None) -> None:
@@ -104,4 +104,4 @@ def _write(result, path: str, audit) -> None:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
     except OSError as error:
-        fail(f"error: --out {path}: cannot write: {error.strerror or error}")
+        fail(f"error: --out {path}: cannot write: {error.strerror or error}", OUTPUT)

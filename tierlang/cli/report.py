@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dsl.errors import OUTPUT, USAGE
 from tierlang.cli.options import AUDIT_OPTION
 from tierlang.cli.support import fail, guarded
 
@@ -69,11 +70,11 @@ def report(run, against, sensitivity, out, note, entities, only, audit) -> None:
     if run != "latest" and not run.isdigit():
         raise click.BadParameter(f"expected a run id or 'latest', not {run!r}", param_hint="RUN")
     if not out.lower().endswith((".html", ".htm")):
-        fail(f"error: --out {out}: use a .html file name")
+        fail(f"error: --out {out}: use a .html file name", USAGE)
     if not Path(out).parent.is_dir():
-        fail(f"error: --out {out}: there is no folder {Path(out).parent}")
+        fail(f"error: --out {out}: there is no folder {Path(out).parent}", USAGE)
     if only and entities is not None:
-        fail("error: give --entity KEY or --entities N, not both")
+        fail("error: give --entity KEY or --entities N, not both", USAGE)
     data = guarded(
         lambda: html_report.gather(
             None if run == "latest" else int(run),
@@ -88,7 +89,7 @@ def report(run, against, sensitivity, out, note, entities, only, audit) -> None:
     try:
         size = html_report.write(data, out)
     except OSError as error:
-        fail(f"error: --out {out}: cannot write the report: {error.strerror or error}")
+        fail(f"error: --out {out}: cannot write the report: {error.strerror or error}", OUTPUT)
     extra = "".join(
         [
             f", against run {against}" if against is not None else "",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dsl.errors import OUTPUT, USAGE
 from tierlang.cli.options import AUDIT_OPTION, DATA_OPTION, output_options
 from tierlang.cli.support import fail, guarded
 
@@ -53,7 +54,7 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
             report.write_results(outcome, out)
         except OSError as error:
             recorded = f" (the run was recorded as run {outcome.run_id})" if outcome.run_id is not None else ""
-            fail(f"error: --out {out}: cannot write the results: {error.strerror or error}{recorded}")
+            fail(f"error: --out {out}: cannot write the results: {error.strerror or error}{recorded}", OUTPUT)
     for note in outcome.result.notes:
         click.echo(note, err=True)
     rows = None if show_all else report.screen_rows()
@@ -64,10 +65,10 @@ def run(methodology, data, params, audit, no_audit, out, output_format, encoding
 
 def _check_out_path(out: str) -> None:
     if not out.lower().endswith((".csv", ".xlsx", ".json")):
-        fail(f"error: --out {out}: use a .csv, .xlsx or .json file name")
+        fail(f"error: --out {out}: use a .csv, .xlsx or .json file name", USAGE)
     folder = Path(out).parent
     if not folder.is_dir():
-        fail(f"error: --out {out}: there is no folder {folder}")
+        fail(f"error: --out {out}: there is no folder {folder}", USAGE)
 
 
 @click.command()
@@ -99,7 +100,7 @@ def explain(entity, run_id, audit, output_format, against, members, out, depth) 
     elif members.isdigit():
         member_limit = int(members)
     else:
-        fail(f"error: --members {members}: write a number of members, or all")
+        fail(f"error: --members {members}: write a number of members, or all", USAGE)
     explanation = guarded(lambda: api.explain(entity, run_id=run_id, audit=audit, member_limit=member_limit))
     if output_format == "json":
         from dsl.escaping import json_text
@@ -113,7 +114,7 @@ def explain(entity, run_id, audit, output_format, against, members, out, depth) 
         try:
             write_explanation(explanation, out)
         except OSError as error:
-            fail(f"error: --out {out}: cannot write: {error.strerror or error}")
+            fail(f"error: --out {out}: cannot write: {error.strerror or error}", OUTPUT)
 
 
 @click.command()

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from dsl.errors import OUTPUT
 from tierlang.cli.options import AUDIT_OPTION, DATA_OPTION, output_options
 from tierlang.cli.support import fail, guarded, unescaped
 
@@ -74,7 +75,7 @@ def sensitivity(methodology, data, samples, seed, weights, weights_of, drop_one,
         try:
             rendered.write(analysis, out)
         except OSError as e:
-            fail(f"error: cannot write {out}: {e.strerror or e}")
+            fail(f"error: cannot write {out}: {e.strerror or e}", OUTPUT)
     click.echo(text, nl=False)
     if out and output_format == "text":
         click.echo(f"report written to {out}")

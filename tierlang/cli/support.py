@@ -1,6 +1,6 @@
 """What every `tierlang` command shares: turning the errors a user can
 cause (bad methodology, bad data, bad request) into messages with a non-zero exit, never a
-traceback."""
+traceback, the exit code saying which stage failed (docs/cli.md, "Exit codes")."""
 
 from __future__ import annotations
 
@@ -12,14 +12,39 @@ import sys
 
 import click
 
+from dsl.errors import OUTPUT, TierlangError
+
 
 def _count(items, word: str) -> str:
     return f"{len(items)} {word}{'s' if len(items) != 1 else ''}"
 
 
-def fail(message: str, code: int = 1) -> None:
+# The one mapping from what happened to the exit code (docs/cli.md, "Exit codes"). Every error
+# of tierlang's (dsl.errors.TierlangError) names its stage; click's own usage errors exit 2.
+FINDING = "finding"  # the command worked, and its answer is "no": tests failed, verify found damage...
+EXIT_CODES = {
+    FINDING: 1,
+    "usage": 2,
+    "methodology": 3,
+    "data": 4,
+    "audit": 5,
+    "output": 6,
+}
+
+
+def exit_code(stage: str) -> int:
+    return EXIT_CODES[stage]
+
+
+def fail(message: str, stage: str) -> None:
+    """Print `message` to stderr and exit with the code of `stage` (a key of EXIT_CODES)."""
     click.echo(message, err=True)
-    sys.exit(code)
+    sys.exit(exit_code(stage))
+
+
+def finish(found: bool) -> None:
+    """Exit 0, or with the FINDING code when the command's answer is "no"."""
+    sys.exit(exit_code(FINDING) if found else 0)
 
 
 def guarded(action):
@@ -27,29 +52,27 @@ def guarded(action):
     import sqlite3
 
     import dsl
-    from audit.store import AuditError
-    from dsl.errors import render_all
+    from dsl.errors import AUDIT, TierlangError, render_all
     from interpreter.errors import DataError, render_data_error
-    from interpreter.param_errors import ParamError
-    from tierlang.api import UsageError
 
     try:
         return action()
     except dsl.TierError as error:
-        fail(render_all(error.diagnostics, error.sources) + f"\n\n{_count(error.errors, 'error')}: nothing was run.")
+        fail(render_all(error.diagnostics, error.sources) + f"\n\n{_count(error.errors, 'error')}: nothing was run.",
+             error.stage)
     except DataError as error:
-        fail(render_data_error(error) + "\n\nnothing was run or recorded.")
-    except (UsageError, AuditError, ParamError) as error:  # ParamError: a sampled value, say
-        fail(f"error: {error}")
+        fail(render_data_error(error) + "\n\nnothing was run or recorded.", error.stage)
+    except TierlangError as error:  # a bad request, an audit store problem, a param value
+        fail(f"error: {error}", error.stage)
     except sqlite3.OperationalError as error:
         from audit.store import is_read_only
 
         if is_read_only(error):
             fail("error: the audit store is read-only: nothing was recorded (give a writable "
-                 "store with --audit, or --no-audit)")
-        fail(f"error: {store_damage(error)}")
+                 "store with --audit, or --no-audit)", AUDIT)
+        fail(f"error: {store_damage(error)}", AUDIT)
     except (sqlite3.DatabaseError, UnicodeDecodeError) as error:  # past open_store's checks
-        fail(f"error: {store_damage(error)}")
+        fail(f"error: {store_damage(error)}", AUDIT)
 
 
 def store_damage(error: Exception) -> str:
@@ -61,8 +84,10 @@ def store_damage(error: Exception) -> str:
 # ---------------------------------------------------------------- output: safe, and its failures reported
 
 
-class OutputFailed(OSError):
+class OutputFailed(TierlangError, OSError):
     """Writing to stdout or stderr failed (a full disk, a closed pipe)."""
+
+    stage = OUTPUT
 
 
 class TerminalSafeStream(io.TextIOBase):
@@ -121,7 +146,8 @@ def unescaped(stream):
 
 class TierlangGroup(click.Group):
     """The `tierlang` group: every command prints through TerminalSafeStream, and a failure to
-    write the output (stdout to /dev/full, a closed pipe) is a message and exit code 1."""
+    write the output (stdout to /dev/full, a closed pipe) is a message and the output stage's
+    exit code."""
 
     def invoke(self, ctx):
         saved = sys.stdout, sys.stderr
@@ -147,7 +173,7 @@ class TierlangGroup(click.Group):
                     sys.stderr.flush()
                 except OSError:
                     pass
-            sys.exit(1)
+            sys.exit(exit_code(error.stage))
 
 
 WRITE_QUEUE_LOGGER = "tierlang.audit.queue"  # audit.store.begin_write logs each wait here

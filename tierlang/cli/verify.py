@@ -3,12 +3,11 @@ recorded methodology on new data. Registered in tierlang/cli/__init__.py."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from dsl.errors import USAGE
 from tierlang.cli.options import AUDIT_OPTION, DATA_OPTION, output_options
-from tierlang.cli.support import fail, guarded
+from tierlang.cli.support import fail, finish, guarded
 
 
 def digest_line(run_id: int, chain: str | None, records=()) -> str:
@@ -111,7 +110,7 @@ def verify(runs, all_runs, audit, expect) -> None:
     from tierlang import verification
 
     if bool(runs) == all_runs:
-        fail("error: give the runs to verify (e.g. `tierlang verify 3 4`) or --all", code=2)
+        fail("error: give the runs to verify (e.g. `tierlang verify 3 4`) or --all", USAGE)
     expected = parse_digest(expect) if expect is not None else None
     report = guarded(
         lambda: verification.verify(
@@ -140,7 +139,7 @@ def verify(runs, all_runs, audit, expect) -> None:
         if problems:
             what.append(_count(len(problems), "store problem"))
         click.echo("FAILED: " + "; ".join(what))
-        sys.exit(1)
+        finish(True)
     click.echo(f"ok: {_count(len(report.runs), 'run')} reproduced, store intact")
 
 
