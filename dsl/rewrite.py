@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import attrs
 
+from dsl import builtins as B
 from dsl import model as M
 from dsl import types as T
 from dsl.model import Methodology
 
-AGGREGATIONS = ("mean", "weighted_mean", "geometric_mean", "sum", "min", "max", "count", "any", "all")
+# the aggregations of their arguments (dsl.builtins): an indicator can be dropped from them
+AGGREGATIONS = B.AGGREGATIONS
 
 
 _NUMBER = T.number(scalar=True)
