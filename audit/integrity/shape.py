@@ -24,9 +24,7 @@ class LevelShape:
     first: int  # id of its first value row
     first_node: int  # position of its first node
     entities: str = "entities"  # the tables that hold its rows
-    values: str = "node_values"
     steps: str = "tier_steps"
-    key: str = "entity"  # the value rows' column naming the entity
     noun: str = "entities"
 
     @property
@@ -36,6 +34,14 @@ class LevelShape:
     def where(self) -> tuple[str, tuple]:
         """The condition on `run` (and `level`) selecting its rows of a table with a level column."""
         return ("run = ?", ()) if self.name is None else ("run = ? AND level = ?", (self.name,))
+
+
+# One value row per node per entity, at the id its position implies: (rows in the id range,
+# those out of place). The top level's rows are `node_values`, a lower level's `member_values`.
+_TOP_VALUES = ("SELECT count(*), coalesce(sum(run != ? OR id - ? != entity * ? + node - ?), 0) "
+               "FROM node_values WHERE id BETWEEN ? AND ?")
+_LOWER_VALUES = ("SELECT count(*), coalesce(sum(run != ? OR level != ? OR id - ? != member * ? + node - ?), 0) "
+                 "FROM member_values WHERE id BETWEEN ? AND ?")
 
 
 def levels_of(conn: sqlite3.Connection, run_id: int) -> tuple[LevelShape, list[LevelShape]]:
@@ -48,8 +54,7 @@ def levels_of(conn: sqlite3.Connection, run_id: int) -> tuple[LevelShape, list[L
         return top, []
     lower = [
         LevelShape(name, position, *(_count(v) for v in (count, stride, first, first_node)),
-                   entities="members", values="member_values", steps="member_tier_steps", key="member",
-                   noun="members")
+                   entities="members", steps="member_tier_steps", noun="members")
         for position, name, count, first_node, stride, first in conn.execute(
             "SELECT position, name, member_count, first_node, values_per_member, first_value_id "
             "FROM levels WHERE run = ? ORDER BY position",
@@ -68,7 +73,8 @@ def level_problems(conn: sqlite3.Connection, run_id: int, level: LevelShape,
     problems: list[str] = []
     say = problems.append
     where, args = level.where()
-    rows = q(f"SELECT count(*) FROM {level.entities} WHERE {where}", (run_id, *args)).fetchone()[0]
+    table = level.entities
+    rows = q(f"SELECT count(*) FROM {table} WHERE {where}", (run_id, *args)).fetchone()[0]
     if rows != level.count:
         say(f"{level.label}{rows} {level.noun}, expected {level.count}")
     last_node = level.first_node + level.stride - 1
@@ -76,7 +82,7 @@ def level_problems(conn: sqlite3.Connection, run_id: int, level: LevelShape,
         nodes = q("SELECT count(*) FROM nodes WHERE run = ?", (run_id,)).fetchone()[0]
         if nodes != node_count:
             say(f"{nodes} nodes, expected {node_count}")
-        tiers_where, tiers_args = "position < ?", (level.stride,)
+        order, tiers_args = "position < ?", (level.stride,)  # the tiers of the top level's positions
     else:
         nodes, off = q(
             "SELECT count(*), coalesce(sum(position NOT BETWEEN ? AND ?), 0) FROM nodes "
@@ -86,24 +92,21 @@ def level_problems(conn: sqlite3.Connection, run_id: int, level: LevelShape,
         if nodes != level.stride or off:
             say(f"{level.label}{nodes} nodes ({off} out of place), expected {level.stride} at "
                 f"positions {level.first_node}..{last_node}")
-        tiers_where, tiers_args = "level = ?", (level.name,)
+        order, tiers_args = "level = ?", (level.name,)
     expected = level.count * level.stride
-    other_level = "" if level.name is None else " OR level != ?"
-    in_range, misplaced = q(
-        f"SELECT count(*), coalesce(sum(run != ?{other_level} OR "
-        f"id - ? != {level.key} * ? + node - ?), 0) FROM {level.values} WHERE id BETWEEN ? AND ?",
-        (run_id, *(() if level.name is None else (level.position,)), level.first, level.stride,
-         level.first_node, level.first, level.first + expected - 1),
-    ).fetchone()
+    sql, level_args = (_TOP_VALUES, ()) if level.name is None else (_LOWER_VALUES, (level.position,))
+    in_range, misplaced = q(sql, (run_id, *level_args, level.first, level.stride, level.first_node,
+                                  level.first, level.first + expected - 1)).fetchone()
     filled = in_range == expected and not misplaced
     if not filled:
         say(f"{level.label}{in_range} value rows in its id range ({misplaced} out of place), "
             f"expected {level.stride} nodes x {level.count} {level.noun}")
     elif total is not None and total != expected:
         say(f"{total} value rows, expected {expected}: {total - expected} inserted outside its id range")
-    tiers = q(f"SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND {tiers_where}",
+    tiers = q(f"SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND {order}",
               (run_id, *tiers_args)).fetchone()[0]
-    steps = q(f"SELECT count(*) FROM {level.steps} WHERE {where}", (run_id, *args)).fetchone()[0]
+    table = level.steps
+    steps = q(f"SELECT count(*) FROM {table} WHERE {where}", (run_id, *args)).fetchone()[0]
     if steps != tiers * level.count:
         say(f"{level.label}{steps} tier steps for {tiers} tiers x {level.count} {level.noun}")
     return problems, filled
