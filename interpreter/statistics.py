@@ -16,7 +16,6 @@ would compute it.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from dsl.model import Call
 from interpreter import numeric
@@ -24,6 +23,14 @@ from interpreter.functions.population import _groups, _key, _per_block, _populat
 from interpreter.functions.registry import builtin
 from interpreter.reason_codes import COMPONENT_MISSING, DIVISION_BY_ZERO, OUT_OF_DOMAIN, no_reasons
 from interpreter.values import Val, finish
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: importing it takes about half a second (it parses
+    its distributions' docstrings), which every `tierlang run` would pay otherwise."""
+    from scipy import stats
+
+    return stats
 
 
 def _scalar(ev, call: Call, statistic, minimum: int, degenerate_is_zero_sd: bool = False) -> Val:
@@ -53,23 +60,23 @@ def _population_max(ev, call: Call) -> Val:
 
 @builtin("population_skewness")
 def _population_skewness(ev, call: Call) -> Val:
-    return _scalar(ev, call, lambda s: scipy_stats.skew(s, bias=False), 3, degenerate_is_zero_sd=True)
+    return _scalar(ev, call, lambda s: _scipy_stats().skew(s, bias=False), 3, degenerate_is_zero_sd=True)
 
 
 @builtin("population_skewness_p")
 def _population_skewness_p(ev, call: Call) -> Val:
-    return _scalar(ev, call, lambda s: scipy_stats.skew(s, bias=True), 2, degenerate_is_zero_sd=True)
+    return _scalar(ev, call, lambda s: _scipy_stats().skew(s, bias=True), 2, degenerate_is_zero_sd=True)
 
 
 @builtin("population_kurtosis")
 def _population_kurtosis(ev, call: Call) -> Val:
-    return _scalar(ev, call, lambda s: scipy_stats.kurtosis(s, fisher=True, bias=False), 4,
+    return _scalar(ev, call, lambda s: _scipy_stats().kurtosis(s, fisher=True, bias=False), 4,
                    degenerate_is_zero_sd=True)
 
 
 @builtin("population_kurtosis_p")
 def _population_kurtosis_p(ev, call: Call) -> Val:
-    return _scalar(ev, call, lambda s: scipy_stats.kurtosis(s, fisher=True, bias=True), 2,
+    return _scalar(ev, call, lambda s: _scipy_stats().kurtosis(s, fisher=True, bias=True), 2,
                    degenerate_is_zero_sd=True)
 
 

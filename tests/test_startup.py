@@ -20,7 +20,7 @@ SMALL = Path(__file__).parent / "data" / "cli" / "small.tier"
 PROBE = """
 import atexit, json, sys
 atexit.register(lambda: print("MODULES " + json.dumps(
-    sorted(m for m in ("pandas", "numpy", "sqlite3", "sqlite_utils") if m in sys.modules))))
+    sorted(m for m in ("pandas", "numpy", "sqlite3", "sqlite_utils", "scipy.stats") if m in sys.modules))))
 sys.argv[0] = "tierlang"
 from tierlang.cli import main
 main()
@@ -62,6 +62,14 @@ def test_the_probe_sees_pandas_when_a_command_imports_it(tmp_path):
     data = tmp_path / "small.csv"
     data.write_bytes((Path(__file__).parent / "data" / "cli" / "small.csv").read_bytes())
     assert "pandas" in imported("run", str(SMALL), "--data", str(data), "--no-audit")
+
+
+def test_a_run_that_uses_no_moment_statistic_does_not_import_scipy_stats(tmp_path):
+    """scipy.stats takes about half a second to import: only population_skewness and
+    population_kurtosis need it (interpreter/statistics.py imports it on first use)."""
+    data = tmp_path / "small.csv"
+    data.write_bytes((Path(__file__).parent / "data" / "cli" / "small.csv").read_bytes())
+    assert "scipy.stats" not in imported("run", str(SMALL), "--data", str(data), "--no-audit")
 
 
 def test_the_api_is_still_importable_by_name():
