@@ -33,6 +33,12 @@ BENCHMARKS = [
     ),
     ("wide methodology", "wide.py", [], ["--repeat", "1"]),
     (
+        "OpenFisca, same method",
+        "openfisca.py",
+        ["--entities", "100000"],
+        ["--entities", "20000", "--repeat", "1"],
+    ),
+    (
         "recording 10k",
         "run_scale.py",
         ["--entities", "10000"],
