@@ -32,7 +32,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from synthetic import DOMAINS, INDICATORS, PER_DOMAIN, data_frame, methodology_text  # benchmarks/synthetic.py
+from synthetic import (  # benchmarks/synthetic.py
+    DOMAINS,
+    INDICATORS,
+    PER_DOMAIN,
+    data_frame,
+    methodology_text,
+)
 
 import dsl
 from interpreter import evaluate
