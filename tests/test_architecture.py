@@ -85,7 +85,7 @@ def test_the_still_to_split_list_only_names_long_modules():
 
 def test_audit_returns_results_and_tierlang_renders_them():
     """explain, compare, reconcile and explain --against return result objects; their text, CSV
-    and notebook HTML are tierlang/render's (docs/architecture.md, "Rendering in one place")."""
+    and notebook HTML are tierlang/render's (docs/architecture.md, the layers)."""
     for path in (ROOT / "audit").rglob("*.py"):
         tree = ast.parse(path.read_text())
         rendering = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
