@@ -173,16 +173,19 @@ def data_argument(values: str | tuple[str, ...] | list[str]):
     return Tables(main, levels) if levels else main
 
 
-def read_data(data, encoding: str = "utf-8", sheet: str | None = None) -> Dataset | Tables:
-    """Read a path, DataFrame or Dataset into a Dataset (each table of `Tables` likewise)."""
+def read_data(data, encoding: str = "utf-8", sheet: str | None = None, typed: bool = True) -> Dataset | Tables:
+    """Read a path, DataFrame or Dataset into a Dataset (each table of `Tables` likewise, read
+    as text: the tables of several levels are read cell by cell). `typed`: numbers read as
+    floats where they can be (interpreter.data.read_dataset); False for a table read as text
+    anyway (a published table to reconcile)."""
     if isinstance(data, Tables):
-        return Tables(None if data.main is None else read_data(data.main, encoding, sheet),
-                      {level: read_data(table, encoding, sheet) for level, table in data.levels.items()})
+        return Tables(None if data.main is None else read_data(data.main, encoding, sheet, typed=False),
+                      {level: read_data(table, encoding, sheet, typed=False) for level, table in data.levels.items()})
     if isinstance(data, Dataset):
         return data
     if isinstance(data, pd.DataFrame):
         return dataset_from_frame(data)
-    return read_dataset(str(data), encoding=encoding, sheet=sheet)
+    return read_dataset(str(data), encoding=encoding, sheet=sheet, typed=typed)
 
 
 def prepare(methodology: Methodology, data: Dataset | Tables) -> PreparedInputs:
@@ -326,7 +329,7 @@ def reconcile(run_id: int | str, expected, key: str, column: str, node: str | No
     from audit.reconcile import reconcile as compare
     from tierlang.render.reconcile import ReconciledRun
 
-    published = read_data(expected, sheet=sheet)
+    published = read_data(expected, sheet=sheet, typed=False)
     store = open_store(audit_path(audit), create=False)
     try:
         run = store.latest_run_id() if run_id == "latest" else int(run_id)

@@ -99,6 +99,28 @@ def _parse_number(node: Node, column: str, cells: np.ndarray, rows: np.ndarray):
     return out, problems
 
 
+def plain_number_column(node: Node, column: str, values: np.ndarray, rows: np.ndarray, cells):
+    """A number column the fast reader read as floats (Dataset.numbers: every non-empty cell a
+    plain decimal, none infinite, NaN where empty): what _parse_number gives for its text, with
+    the range checked; `cells()` gives the text, read only to name a value out of range."""
+    problems = []
+    if node.range is not None:
+        problems = _range_problems(node.range, values, _LazyCells(cells), rows, column)
+    return values.copy(), problems
+
+
+class _LazyCells:
+    """The text cells of a column, read on first use."""
+
+    def __init__(self, read):
+        self._read, self._cells = read, None
+
+    def __getitem__(self, i):
+        if self._cells is None:
+            self._cells = self._read()
+        return self._cells[i]
+
+
 def plain_numbers(texts: np.ndarray) -> np.ndarray | None:
     """The cells as floats when every one is a plain decimal (what _NUMBER matches, spaces
     around it allowed), converted in one numpy pass; None when any is not (a cell to look at

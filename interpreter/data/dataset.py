@@ -15,7 +15,7 @@ import hashlib
 import io
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import attrs
@@ -36,9 +36,14 @@ ROW_INDEX_NAME = "row"  # name of Dataset.frame's index (spreadsheet row numbers
 @attrs.frozen(eq=False)
 class Dataset:
     """A table as read. `frame`: every cell a str, empty cells None, original column names,
-    index the spreadsheet row numbers (name "row")."""
+    index the spreadsheet row numbers (name "row").
 
-    frame: pd.DataFrame
+    The fast CSV reader (interpreter/data/plain_csv.py) reads a column of plain decimals
+    straight into `numbers` (float64, NaN for an empty cell: exactly what the careful number
+    parser gives) and the text columns into `texts`; `frame` is then built on first use, from
+    the text. `cells(column)` and `numbers` let preparing the inputs use neither."""
+
+    _frame: pd.DataFrame | Callable[[], pd.DataFrame] = attrs.field(alias="frame")
     path: str  # as given, or "<frame>"
     format: str  # "csv" (also for .tsv), "xlsx" or "frame"
     sha256: str  # of the exact bytes read (a frame: its canonical CSV encoding, utf-8)
@@ -48,6 +53,30 @@ class Dataset:
     # several tables combined (`combine_datasets`): (level name, or None for the unnamed
     # table, Dataset) of each; their frame has no rows. Empty for a table as read.
     parts: tuple[tuple[str | None, Dataset], ...] = ()
+    numbers: Mapping[str, np.ndarray] = attrs.field(factory=dict, repr=False)
+    texts: Mapping[str, np.ndarray] = attrs.field(factory=dict, repr=False)
+    row_numbers: np.ndarray | None = attrs.field(default=None, repr=False)  # with `numbers`
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        frame = self._frame
+        if callable(frame):  # read as text on first use (the fast reader read numbers directly)
+            frame = frame()
+            object.__setattr__(self, "_frame", frame)
+        return frame
+
+    @property
+    def rows_index(self) -> np.ndarray:
+        """The spreadsheet row number of each row."""
+        if self.row_numbers is not None:
+            return self.row_numbers
+        return self.frame.index.to_numpy()
+
+    def cells(self, column: str) -> np.ndarray:
+        """One column's cells as text (an object array, None for an empty cell)."""
+        if column in self.texts:
+            return self.texts[column]
+        return self.frame[column].to_numpy(dtype=object)
 
 
 def dataset_from_frame(frame: pd.DataFrame, name: str = FRAME_PATH) -> Dataset:

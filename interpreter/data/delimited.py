@@ -14,7 +14,7 @@ import pandas as pd
 
 from interpreter.data.dataset import assemble
 from interpreter.data.decoding import decode, wide_bom
-from interpreter.data.plain_csv import read_plain
+from interpreter.data.plain_csv import TypedTable, read_plain, read_plain_typed
 from interpreter.errors import (
     BAD_ENCODING,
     EMPTY_FILE,
@@ -27,7 +27,10 @@ from interpreter.errors import (
 )
 
 
-def read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd.DataFrame:
+def read_delimited(data: bytes, path: str, encoding: str, delimiter: str,
+                   typed: bool = False) -> pd.DataFrame | TypedTable:
+    """The table of a CSV or TSV file (every problem located); with `typed`, a plain text's
+    numbers read straight into floats (a TypedTable) where they can be."""
     text = decode(data, path, encoding)
     if not text.strip():
         fail(path, DataProblem("the file is empty", code=EMPTY_FILE))
@@ -43,6 +46,10 @@ def read_delimited(data: bytes, path: str, encoding: str, delimiter: str) -> pd.
                 code=BAD_ENCODING,
             ),
         )
+    if typed:
+        table = read_plain_typed(text, delimiter)
+        if table is not None:
+            return table
     plain = read_plain(text, delimiter)
     if plain is not None:
         return plain

@@ -12,7 +12,7 @@ import pandas as pd
 from dsl.errors import did_you_mean
 from dsl.model import Node
 from dsl.types import BOOLEAN, LEVEL, NUMBER
-from interpreter.data.cells import PARSERS
+from interpreter.data.cells import PARSERS, plain_number_column
 from interpreter.data.dataset import Dataset
 from interpreter.errors import (
     MISSING_COLUMN,
@@ -34,18 +34,24 @@ class PreparedInputs:
     members: dict[str, LevelInputs] = attrs.field(factory=dict)
 
 
-def read_input(node: Node, raw: pd.DataFrame, rows: np.ndarray):
-    """One input's column typed (every row), and the problems found in it."""
+def read_input(node: Node, table, rows: np.ndarray):
+    """One input's column typed (every row), and the problems found in it. `table`: a Dataset,
+    or a DataFrame of text cells."""
     column = input_column(node)
-    cells = raw[column].to_numpy(dtype=object)
-    parsed, found = PARSERS[input_base(node)](node, column, cells, rows)
-    empty = None
-    if node.required:  # (emptiness is looked at only where an input is required)
-        empty = pd.isna(cells)
-        if node.type.level is not None and node.type.level.not_rated:  # "not rated" is no rating either
-            spellings = {s.strip().casefold() for s in node.type.level.not_rated}
-            empty = empty | np.array([isinstance(c, str) and c.strip().casefold() in spellings for c in cells],
-                                     dtype=bool)
+    numbers = getattr(table, "numbers", {}).get(column) if input_base(node) == NUMBER else None
+    if numbers is not None:  # read as floats already: every cell a plain decimal or empty
+        parsed, found = plain_number_column(node, column, numbers, rows, lambda: table.cells(column))
+        empty = np.isnan(numbers) if node.required else None
+    else:
+        cells = table.cells(column) if isinstance(table, Dataset) else table[column].to_numpy(dtype=object)
+        parsed, found = PARSERS[input_base(node)](node, column, cells, rows)
+        empty = None
+        if node.required:  # (emptiness is looked at only where an input is required)
+            empty = pd.isna(cells)
+            if node.type.level is not None and node.type.level.not_rated:  # "not rated" is no rating either
+                spellings = {s.strip().casefold() for s in node.type.level.not_rated}
+                empty = empty | np.array([isinstance(c, str) and c.strip().casefold() in spellings
+                                          for c in cells], dtype=bool)
     if node.required and empty.any():
         found.append(
             DataProblem(

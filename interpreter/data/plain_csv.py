@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 
+import attrs
 import numpy as np
 import pandas as pd
 
@@ -30,20 +32,7 @@ def read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
     header (or blank). None for any other text, which `read_delimited` reads cell by cell
     with every problem located; both give the same frame for a text this reads
     (tests/test_data_plain_csv.py)."""
-    if '"' in text or text.startswith("\ufeff"):  # pandas would drop a second byte-order mark
-        return None
-    if text.count("\r") != text.count("\r\n"):  # a lone CR ends a line: pandas' C parser then
-        return None  # drops the empty first cell of a line after a blank one ("a,b\r\r,1")
-    encoded = text.encode("utf-8")
-    if _spaces_only_cell(text, encoded, delimiter):
-        return None
-    breaks = np.flatnonzero(np.isin(np.frombuffer(encoded, dtype=np.uint8), (10, 13)))
-    longest = int(np.diff(breaks, prepend=-1, append=len(encoded)).max())  # bytes >= characters
-    if longest > csv.field_size_limit():
-        return None
-    layout = _simple_layout(text, delimiter)
-    if layout is None:
-        layout = _line_layout(text, delimiter)
+    layout = _plain_layout(text, delimiter)
     if layout is None:
         return None
     width, lines = layout
@@ -71,6 +60,27 @@ def read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
         body = body.copy()
     body[empty[1:]] = None
     return make_frame(body, header, (lines[full[1:]] + 1).tolist())
+
+
+def _plain_layout(text: str, delimiter: str, simple_only: bool = False):
+    """(width, line numbers of the records pandas reads) of a text pandas reads as the csv
+    module would (see read_plain), None otherwise; with `simple_only`, of a text without
+    empty lines whose every line has the header's delimiters only."""
+    if '"' in text or text.startswith("\ufeff"):  # pandas would drop a second byte-order mark
+        return None
+    if text.count("\r") != text.count("\r\n"):  # a lone CR ends a line: pandas' C parser then
+        return None  # drops the empty first cell of a line after a blank one ("a,b\r\r,1")
+    encoded = text.encode("utf-8")
+    if _spaces_only_cell(text, encoded, delimiter):
+        return None
+    breaks = np.flatnonzero(np.isin(np.frombuffer(encoded, dtype=np.uint8), (10, 13)))
+    longest = int(np.diff(breaks, prepend=-1, append=len(encoded)).max())  # bytes >= characters
+    if longest > csv.field_size_limit():
+        return None
+    layout = _simple_layout(text, delimiter)
+    if layout is None and not simple_only:
+        layout = _line_layout(text, delimiter)
+    return layout
 
 
 _ASCII_EDGES = bytes.maketrans(b"\r", b"\n")
@@ -125,3 +135,94 @@ def _line_layout(text: str, delimiter: str):
     if (counts[full] != width - 1).any():
         return None
     return width, np.flatnonzero(lengths > 0)
+
+
+@attrs.frozen
+class TypedTable:
+    """A plain CSV text read with its numbers typed: `numbers` holds each column whose every
+    non-empty cell is a plain decimal, as float64 (NaN for an empty cell: what
+    interpreter.data.cells' number parser gives for it), `texts` every other column as text
+    cells (None for an empty cell). `text_frame()` reads the whole text as read_plain does,
+    for whoever needs every cell as text."""
+
+    header: list[str]
+    row_numbers: np.ndarray
+    numbers: dict[str, np.ndarray]
+    texts: dict[str, np.ndarray]
+    text_frame: Callable[[], pd.DataFrame]
+
+
+# A cell "-0", "-00", ...: pandas reads it as the integer 0, float() as -0.0 (a cell is between
+# delimiters or line ends; the text has no quotes and no lone CR)
+_NEGATIVE_INTEGER_ZERO = r"(?:^|[{d}\n])[ \t]*-0+[ \t]*(?=[{d}\r\n]|\Z)"
+
+
+def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
+    """The table of a plain text (read_plain's, with every line as wide as the header and no
+    empty line) with its numbers typed; None for any other text (read_plain reads it)."""
+    layout = _plain_layout(text, delimiter, simple_only=True)
+    if layout is None:
+        return None
+    width, lines = layout
+    first = min([i for i in (text.find("\r"), text.find("\n")) if i >= 0], default=len(text))
+    header = text[:first].split(delimiter)
+    if len(header) != width or "" in header or len(set(header)) != width:
+        return None
+    options = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    try:
+        parsed = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, header=None, skiprows=1,
+                             names=range(width), keep_default_na=False, na_values=[""],
+                             quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c", low_memory=False,
+                             **options)
+    except Exception:  # noqa: BLE001 - whatever pandas refuses, the csv module reads and locates
+        return None
+    if len(parsed) != len(lines) - 1:
+        return None
+    blank = parsed.isna().all(axis=1).to_numpy()  # a line of delimiters only: dropped, its number kept
+    full = np.flatnonzero(~blank)
+    if len(full) < 1:
+        return None
+    if blank.any():
+        parsed = parsed.iloc[full]
+    rows = (full + 2).astype(np.int64)  # the header is row 1
+    negative_zero = None
+    numbers: dict[str, np.ndarray] = {}
+    texts: dict[str, np.ndarray] = {}
+    for position, name in enumerate(header):
+        column = parsed[position]
+        kind = column.dtype
+        if kind == np.int64:
+            if negative_zero is None:
+                negative_zero = re.search(_NEGATIVE_INTEGER_ZERO.format(d=re.escape(delimiter)), text) is not None
+            if not negative_zero:
+                numbers[name] = column.to_numpy(dtype=np.float64)
+                continue
+        elif kind == np.float64:
+            values = column.to_numpy(dtype=np.float64, copy=True)
+            if not np.isinf(values).any():  # inf, Infinity, 1e400: the careful parser says why not
+                numbers[name] = values
+                continue
+        elif kind.kind == "O" or pd.api.types.is_string_dtype(kind):
+            cells = column.to_numpy(dtype=object, copy=True)
+            missing = pd.isna(cells) | (cells == "")  # pandas leaves "" where it gave up on numbers
+            # every cell text (pandas reads a column of true/false with empty cells as booleans)
+            if missing.all() or pd.api.types.infer_dtype(cells[~missing], skipna=False) == "string":
+                cells[missing] = None
+                texts[name] = cells
+                continue
+    if len(numbers) + len(texts) < width:  # a column pandas typed otherwise (booleans): as text
+        cached: list[pd.DataFrame] = []
+
+        def text_frame() -> pd.DataFrame:
+            if not cached:
+                cached.append(read_plain(text, delimiter))
+            return cached[0]
+
+        for name in header:
+            if name not in numbers and name not in texts:
+                texts[name] = text_frame()[name].to_numpy(dtype=object)
+    else:
+        def text_frame() -> pd.DataFrame:
+            return read_plain(text, delimiter)
+
+    return TypedTable(header, rows, numbers, texts, text_frame)

@@ -64,8 +64,7 @@ def prepare_inputs(
 
 
 def _prepare_one_level(methodology: Methodology, dataset: Dataset) -> PreparedInputs:
-    raw = dataset.frame
-    rows = raw.index.to_numpy()
+    rows = dataset.rows_index
     present = set(dataset.columns)
     problems: list[DataProblem] = []
 
@@ -86,19 +85,19 @@ def _prepare_one_level(methodology: Methodology, dataset: Dataset) -> PreparedIn
 
     key = methodology.key
     if key in present:
-        problems.extend(check_keys(raw[key].to_numpy(dtype=object), rows, key))
+        problems.extend(check_keys(dataset.cells(key), rows, key))
 
     values: dict[str, object] = {}
     for node in methodology.inputs:
         if input_column(node) not in present:
             continue
-        values[node.name], found = read_input(node, raw, rows)
+        values[node.name], found = read_input(node, dataset, rows)
         problems.extend(found)
 
     if problems:
         raise DataError(problems, dataset.path)
 
-    index = pd.Index(raw[key].to_numpy(dtype=object), dtype=object, name=key)
+    index = pd.Index(dataset.cells(key), dtype=object, name=key)
     frame = pd.DataFrame(
         {
             name: input_series(node, values[name], index)
@@ -110,7 +109,7 @@ def _prepare_one_level(methodology: Methodology, dataset: Dataset) -> PreparedIn
     labels = None
     if methodology.label_column:
         labels = pd.Series(
-            raw[methodology.label_column].to_numpy(dtype=object),
+            dataset.cells(methodology.label_column),
             index=index,
             dtype=object,
             name=methodology.label_column,

@@ -10,6 +10,7 @@ import os
 from interpreter.data.dataset import Dataset
 from interpreter.data.delimited import read_delimited
 from interpreter.data.files import FORMATS, read_bytes, unsupported_format
+from interpreter.data.plain_csv import TypedTable
 from interpreter.data.xlsx import read_xlsx
 from interpreter.errors import (
     UNREADABLE,
@@ -20,9 +21,11 @@ from interpreter.errors import (
 
 
 def read_dataset(
-    path: str | os.PathLike, encoding: str = "utf-8", sheet: str | None = None
+    path: str | os.PathLike, encoding: str = "utf-8", sheet: str | None = None, typed: bool = True
 ) -> Dataset:
-    """Read a .csv, .tsv or .xlsx file. Raises DataError (never anything else for a bad file)."""
+    """Read a .csv, .tsv or .xlsx file. Raises DataError (never anything else for a bad file).
+    `typed`: a plain CSV's columns of plain decimals are read straight into floats
+    (`Dataset.numbers`), its text built only when asked for (the same table either way)."""
     shown = os.fspath(path)
     data = read_bytes(shown)
     ext = os.path.splitext(shown)[1].lower()
@@ -39,8 +42,20 @@ def read_dataset(
                     code=UNREADABLE,
                 ),
             )
-        frame = read_delimited(data, shown, encoding, delimiter)
+        frame = read_delimited(data, shown, encoding, delimiter, typed=typed)
         sheet_name = None
+        if isinstance(frame, TypedTable):
+            return Dataset(
+                frame=frame.text_frame,
+                path=shown,
+                format=fmt,
+                sha256=hashlib.sha256(data).hexdigest(),
+                rows=len(frame.row_numbers),
+                columns=tuple(frame.header),
+                numbers=frame.numbers,
+                texts=frame.texts,
+                row_numbers=frame.row_numbers,
+            )
     else:
         frame, sheet_name = read_xlsx(data, shown, sheet)
     return Dataset(

@@ -48,7 +48,7 @@ def reconcile(run, expected, sheet, key_column, column, node, tolerance, fail_un
         raise click.BadParameter(f"expected a run id or 'latest', not {run!r}", param_hint="RUN")
 
     def action():
-        published = read_dataset(expected, sheet=sheet)
+        published = read_dataset(expected, sheet=sheet, typed=False)
         store = open_store(api.audit_path(audit), create=False)
         try:
             run_id = store.latest_run_id() if run == "latest" else int(run)

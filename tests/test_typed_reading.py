@@ -1,0 +1,114 @@
+"""The fast reader reads a plain CSV's numbers straight into floats (interpreter/data/plain_csv.py,
+`read_plain_typed`): the same table as reading every cell as text, the same inputs, and the same
+problems, for any text (hypothesis), and its text is read only when asked for."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dsl
+from interpreter.data import prepare_inputs, read_dataset
+from interpreter.errors import DataError
+
+METHODOLOGY = dsl.check_source("""
+methodology "typed reading" version "1"
+entity org key code label name
+input a: number range 0..100
+input b: number required
+input c: number
+input flag: boolean
+indicator s = sum(a, b, c, skip missing)
+""")
+
+DECIMALS = st.one_of(
+    st.integers(-10**6, 10**6).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda v: f"{v:.17g}"),
+    st.decimals(-1000, 1000, places=3, allow_nan=False).map(str),
+)
+AWKWARD = st.sampled_from([
+    "", "", "-0", "-00", "+0", "-0.0", "0", "007", "5.", ".5", "+.5", "1e5", "1E-5", "1e400", "-1e400", "1e-400",
+    "inf", "-inf", "Infinity", "nan", "NaN", "NA", "n/a", "-", "1_000", "0x1A", "1e", "5%", "12.5 %", "٣",
+    " 3", "3 ", "\t4", "- 3", "TRUE", "true", "101", "-1", "99999999999999999999", "123456789012345678",
+])
+CELL = st.one_of(DECIMALS, AWKWARD)
+
+
+def _text(rows: list[tuple[str, str, str, str]]) -> str:
+    lines = ["code,name,a,b,c,flag"]
+    for i, (a, b, c, flag) in enumerate(rows):
+        lines.append(f"K{i},Org {i},{a},{b},{c},{flag}")
+    return "\n".join(lines) + "\n"
+
+
+def _read(path, typed: bool):
+    dataset = read_dataset(path, typed=typed)
+    try:
+        prepared = prepare_inputs(METHODOLOGY, dataset)
+    except DataError as error:
+        return dataset, str(error)
+    return dataset, prepared
+
+
+def _same_floats(x: np.ndarray, y: np.ndarray) -> bool:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return x.shape == y.shape and bool(((x.view(np.int64) == y.view(np.int64)) | (np.isnan(x) & np.isnan(y))).all())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(CELL, CELL, CELL, st.sampled_from(["true", "false", "", "yes"])), min_size=1, max_size=8))
+def test_the_typed_reader_reads_what_the_text_reader_reads(tmp_path, rows):
+    path = tmp_path / "t.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    fast_dataset, fast = _read(path, typed=True)
+    text_dataset, careful = _read(path, typed=False)
+    assert fast_dataset.frame.equals(text_dataset.frame)
+    assert list(fast_dataset.frame.index) == list(text_dataset.frame.index)
+    if isinstance(careful, str):
+        assert fast == careful
+        return
+    assert not isinstance(fast, str), fast
+    assert list(fast.frame.columns) == list(careful.frame.columns)
+    assert list(fast.frame.index) == list(careful.frame.index)
+    for column in ("a", "b", "c"):
+        assert _same_floats(fast.frame[column].to_numpy(), careful.frame[column].to_numpy()), column
+    assert fast.frame["flag"].equals(careful.frame["flag"])
+    assert fast.labels.equals(careful.labels)
+
+
+def test_a_plain_table_is_read_without_its_text(tmp_path):
+    numbers_only = dsl.check_source("""
+methodology "numbers" version "1"
+entity org key code label name
+input a: number range 0..100
+input b: number
+indicator s = sum(a, b)
+""")
+    path = tmp_path / "t.csv"
+    path.write_text("code,name,a,b\nK1,Org 1,1.5,2\nK2,Org 2,97,-0.0\nK3,Org 3,,3e2\n", encoding="utf-8")
+    dataset = read_dataset(path)
+    assert set(dataset.numbers) == {"a", "b"} and set(dataset.texts) == {"code", "name"}
+    prepared = prepare_inputs(numbers_only, dataset)
+    assert callable(dataset._frame)  # no cell was read as text but the key and the label
+    assert prepared.frame["a"].tolist()[:2] == [1.5, 97.0] and np.isnan(prepared.frame["a"].iloc[2])
+    assert math.copysign(1.0, prepared.frame["b"].iloc[1]) == -1.0  # -0.0 kept, as float() reads it
+    assert dataset.frame["b"].tolist() == ["2", "-0.0", "3e2"]  # and the text, when asked for
+    out_of_range = tmp_path / "r.csv"
+    out_of_range.write_text("code,name,a,b\nK1,Org 1,150,2\n", encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        prepare_inputs(numbers_only, read_dataset(out_of_range))
+    assert 'row 2, column "a": 150 is outside the range 0 to 100' in str(error.value)
+
+
+@pytest.mark.parametrize("cell", ["-0", "-00"])
+def test_an_integer_negative_zero_is_read_as_float_reads_it(tmp_path, cell):
+    """pandas reads "-0" in a column of integers as 0; float() (and the text reader) as -0.0."""
+    path = tmp_path / "t.csv"
+    path.write_text(_text([("1", cell, "2", "true"), ("2", "3", "4", "false")]), encoding="utf-8")
+    b = prepare_inputs(METHODOLOGY, read_dataset(path)).frame["b"].iloc[0]
+    assert b == 0 and math.copysign(1.0, b) == -1.0
