@@ -20,7 +20,7 @@ SMALL = Path(__file__).parent / "data" / "cli" / "small.tier"
 PROBE = """
 import atexit, json, sys
 atexit.register(lambda: print("MODULES " + json.dumps(
-    sorted(m for m in ("pandas", "numpy", "sqlite3", "sqlite_utils", "scipy.stats") if m in sys.modules))))
+    sorted(m for m in ("pandas", "numpy", "sqlite3", "sqlite_utils", "scipy.stats", "lark") if m in sys.modules))))
 sys.argv[0] = "tierlang"
 from tierlang.cli import main
 main()
@@ -47,6 +47,13 @@ def imported(*args: str, env: dict | None = None) -> list[str]:
     ],
 )
 def test_quick_commands_import_neither_pandas_nor_numpy(args):
+    assert [m for m in imported(*args) if m != "lark"] == []
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["run", "--help"]])
+def test_version_and_help_do_not_build_the_parser(args):
+    """`import dsl.errors` (the CLI's exit codes) must not import the checker and Lark: the
+    package's names are imported on first use (dsl/__init__.py)."""
     assert imported(*args) == []
 
 
@@ -54,7 +61,7 @@ def test_shell_completion_imports_neither_pandas_nor_numpy():
     env = dict(
         os.environ, _TIERLANG_COMPLETE="bash_complete", COMP_WORDS="tierlang ch", COMP_CWORD="1"
     )
-    assert imported(env=env) == []
+    assert imported(env=env) == []  # nor Lark
 
 
 def test_the_probe_sees_pandas_when_a_command_imports_it(tmp_path):
