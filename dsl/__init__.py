@@ -9,30 +9,22 @@ package (`dsl.errors`, for the CLI's exit codes) does not build the parser.
 
 from __future__ import annotations
 
-import importlib
-
-_EXPORTS = {
-    "CheckReport": "dsl.checker",
-    "check_file": "dsl.checker",
-    "check_source": "dsl.checker",
-    "load": "dsl.checker",
-    "Diagnostic": "dsl.errors",
-    "Span": "dsl.errors",
-    "TierError": "dsl.errors",
-    "parse": "dsl.parser",
-}
-
-__all__ = sorted(_EXPORTS)
+__all__ = ["CheckReport", "Diagnostic", "Span", "TierError", "check_file", "check_source", "load", "parse"]
 
 
 def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name in ("CheckReport", "check_file", "check_source", "load"):
+        from dsl import checker as module
+    elif name in ("Diagnostic", "Span", "TierError"):
+        from dsl import errors as module
+    elif name == "parse":
+        from dsl import parser as module
+    else:
         raise AttributeError(f"module 'dsl' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(__all__))
