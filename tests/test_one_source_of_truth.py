@@ -261,6 +261,44 @@ def test_the_content_hash_covers_every_recorded_fact(workdir):
         assert "verification: FAILED, do not rely on this explanation: content hash mismatch" in out, edit
 
 
+def test_compressed_component_matrices_hold_the_same_facts_as_raw_ones(workdir):
+    """Schema version 9 stores the component matrices zlib-compressed (`codec`). Decoding them
+    in place back to the raw float64 bytes of version 7 (codec NULL) changes neither the run's
+    digest nor what explain shows; bytes that do not decode, or an unknown codec, are damage."""
+    import sqlite3
+    import zlib
+
+    from audit import integrity
+
+    write("m.tier", SMALL)
+    write("d.csv", SMALL_DATA)
+    assert invoke("run", "m.tier", "--data", "d.csv", "--audit", "a.db").exit_code == 0
+    compressed = invoke("explain", "Y", "--audit", "a.db").output
+    assert "contribution 3" in compressed and "verification: sound" in compressed
+    pristine = Path("a.db").read_bytes()
+    conn = sqlite3.connect("a.db")
+    assert {r[0] for r in conn.execute("SELECT codec FROM node_components")} == {"zlib"}
+    conn.create_function("inflate", 1, zlib.decompress)
+    conn.execute(
+        "UPDATE node_components SET value = inflate(value), weight = inflate(weight), "
+        "coefficient = inflate(coefficient), contribution = inflate(contribution), codec = NULL"
+    )
+    conn.commit()
+    assert integrity.check_run(conn, 1).content_ok
+    conn.close()
+    assert invoke("explain", "Y", "--audit", "a.db").output == compressed
+    for edit in ("UPDATE node_components SET codec = 'lz4'", "UPDATE node_components SET codec = NULL",
+                 "UPDATE node_components SET weight = x'00'"):
+        Path("a.db").write_bytes(pristine)
+        conn = sqlite3.connect("a.db")
+        conn.execute(edit)
+        conn.commit()
+        assert not integrity.check_run(conn, 1).content_ok, edit
+        conn.close()
+        out = invoke("explain", "Y", "--audit", "a.db").output
+        assert "verification: FAILED" in out, edit
+
+
 def test_explain_shows_docstrings_branches_provenance_and_depth(workdir):
     import hashlib
 

@@ -28,7 +28,9 @@ from audit.integrity.columns import (  # noqa: F401
     BLOB,
     BRANCH_COLUMNS,
     CHAIN_SCHEME,
+    COMPONENT_CODEC,
     COMPONENT_COLUMNS,
+    COMPONENT_MATRICES,
     CONTENT_SCHEME,
     DATASET_COLUMNS,
     ENTITY_COLUMNS,
@@ -52,6 +54,9 @@ from audit.integrity.columns import (  # noqa: F401
     TEXT,
     TIER_COLUMNS,
     VALUE_COLUMNS,
+    codec_column,
+    decode_matrix,
+    encode_matrix,
 )
 from audit.integrity.hashing import (  # noqa: F401
     Body,

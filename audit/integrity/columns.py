@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 CONTENT_SCHEME = "tierlang-content-v1"
 CHAIN_SCHEME = "tierlang-chain-v1"
 GENESIS = "0" * 64  # the "previous chain hash" of the first run
@@ -155,6 +157,41 @@ STATISTIC_COLUMNS = (
     ("prefix", TEXT),
     ("rule", TEXT),
 )
+# How `node_components` encodes its four matrices (schema version 9, `codec`): NULL for the
+# raw float64 bytes (runs recorded before), "zlib" for each BLOB zlib-compressed. Hashing is of
+# the decoded bytes, so the digest of a run does not depend on the codec.
+COMPONENT_CODEC = "zlib"
+COMPONENT_MATRICES = ("value", "weight", "coefficient", "contribution")
+
+
+def codec_column(conn) -> str:
+    """The SQL that reads `node_components.codec`: the column, or NULL in a store still at
+    version 7 or 8 (a read-only store is never migrated)."""
+    found = conn.execute(
+        "SELECT 1 FROM pragma_table_info('node_components') WHERE name = 'codec'"
+    ).fetchone()
+    return "codec" if found else "NULL"
+
+
+def encode_matrix(raw: bytes) -> bytes:
+    """A component matrix's bytes as `COMPONENT_CODEC` stores them (level 1: the matrices of
+    weights and coefficients repeat, so the fastest level already shrinks them 25-100x)."""
+    return zlib.compress(raw, 1)
+
+
+def decode_matrix(codec: str | None, stored: bytes) -> bytes | None:
+    """The raw float64 bytes of a stored matrix; None when `codec` is unknown or the bytes do
+    not decode (damage: the caller reports it, the digest of the run no longer matches)."""
+    if codec is None:
+        return stored
+    if codec != COMPONENT_CODEC or not isinstance(stored, bytes):
+        return None
+    try:
+        return zlib.decompress(stored)
+    except zlib.error:
+        return None
+
+
 FACT_SECTIONS = ("node_components", "entity_ranks", "node_branches", "node_statistics")
 
 

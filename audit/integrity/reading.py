@@ -23,6 +23,8 @@ from audit.integrity.columns import (
     STATISTIC_COLUMNS,
     TIER_COLUMNS,
     VALUE_COLUMNS,
+    codec_column,
+    decode_matrix,
 )
 from audit.integrity.hashing import Body, FactBody, LowerBody, _columns_of
 
@@ -88,15 +90,24 @@ def has_facts(conn: sqlite3.Connection, run_id: int) -> bool:
     return bool(row[0])
 
 
+def _decoded(codec, stored: bytes):
+    """A matrix's raw bytes (what the digest covers), or a marker no recorded run hashes to
+    when its codec is unknown or its bytes do not decode."""
+    raw = decode_matrix(codec, stored)
+    return ("!undecodable", stored) if raw is None else raw
+
+
 def read_fact_body(conn: sqlite3.Connection, run_id: int, select) -> FactBody:
     rows = conn.execute(  # a BLOB column read as bytes, whatever was stored in it (typed apart)
         "SELECT node, entities, components, typeof(value), CAST(value AS BLOB), typeof(weight), "
         "CAST(weight AS BLOB), typeof(coefficient), CAST(coefficient AS BLOB), typeof(contribution), "
-        "CAST(contribution AS BLOB) FROM node_components WHERE run = ? ORDER BY node",
+        f"CAST(contribution AS BLOB), {codec_column(conn)} FROM node_components WHERE run = ? "
+        "ORDER BY node",
         (run_id,),
     ).fetchall()
     components = [
-        (*row[:3], *(raw if kind == "blob" else ("!" + kind, raw) for kind, raw in zip(row[3::2], row[4::2])))
+        (*row[:3], *(_decoded(row[11], raw) if kind == "blob" else ("!" + kind, raw)
+                     for kind, raw in zip(row[3:11:2], row[4:11:2])))
         for row in rows
     ]
     return FactBody(

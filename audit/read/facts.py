@@ -32,17 +32,31 @@ def components(store: AuditStore, run_id: int, node: str, position: int) -> list
     if not _has_facts_tables(store, ):
         return []
     row = store.conn.execute(
-        "SELECT components, entities FROM node_components WHERE run = ? AND node = ?", (run_id, node)
+        f"SELECT components, entities, {integrity.codec_column(store.conn)} FROM node_components "
+        "WHERE run = ? AND node = ?",
+        (run_id, node),
     ).fetchone()
     if row is None or not isinstance(row[1], int) or not 0 <= position < row[1]:
         return []
     names = loads(row[0]) or []
     width = 8 * len(names)
-    cells = store.conn.execute(  # the entity's slice of each matrix (audit.recorder.matrix_blob)
-        "SELECT substr(value, ?1, ?2), substr(weight, ?1, ?2), substr(coefficient, ?1, ?2), "
-        "substr(contribution, ?1, ?2) FROM node_components WHERE run = ?3 AND node = ?4",
-        (1 + position * width, width, run_id, node),
-    ).fetchone()
+    if row[2] is None:  # raw matrices (before version 9): read the entity's slice of each
+        cells = store.conn.execute(  # (audit.write.columns.matrix_blob)
+            "SELECT substr(value, ?1, ?2), substr(weight, ?1, ?2), substr(coefficient, ?1, ?2), "
+            "substr(contribution, ?1, ?2) FROM node_components WHERE run = ?3 AND node = ?4",
+            (1 + position * width, width, run_id, node),
+        ).fetchone()
+    else:  # compressed (version 9): decode each matrix whole, then take the entity's slice
+        stored = store.conn.execute(
+            "SELECT CAST(value AS BLOB), CAST(weight AS BLOB), CAST(coefficient AS BLOB), "
+            "CAST(contribution AS BLOB) FROM node_components "
+            "WHERE run = ? AND node = ?",
+            (run_id, node),
+        ).fetchone()
+        raws = [integrity.decode_matrix(row[2], blob) for blob in stored]
+        if any(raw is None for raw in raws):
+            return []  # damaged: verify reports it
+        cells = [raw[position * width : (position + 1) * width] for raw in raws]
     columns = [floats(c, len(names)) for c in cells]
     return [RecordedComponent(str(name), *(col[i] for col in columns)) for i, name in enumerate(names)]
 

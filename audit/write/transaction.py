@@ -187,8 +187,9 @@ def _write_facts(conn: sqlite3.Connection, run_id: int, rows: RunRows) -> None:
     facts = rows.facts
     conn.executemany(
         "INSERT INTO node_components (run, node, entities, components, value, weight, "
-        "coefficient, contribution) VALUES (?,?,?,?,?,?,?,?)",
-        [(run_id, *row) for row in facts.components],
+        "coefficient, contribution, codec) VALUES (?,?,?,?,?,?,?,?,?)",
+        [(run_id, *row[:3], *map(integrity.encode_matrix, row[3:]), integrity.COMPONENT_CODEC)
+         for row in facts.components],
     )
     conn.executemany(
         "INSERT INTO entity_ranks (run, tier, entity, rank, from_rank_top, from_rank_bottom) "
