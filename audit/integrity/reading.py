@@ -98,11 +98,13 @@ def _decoded(codec, stored: bytes):
 
 
 def read_fact_body(conn: sqlite3.Connection, run_id: int, select) -> FactBody:
-    rows = conn.execute(  # a BLOB column read as bytes, whatever was stored in it (typed apart)
-        "SELECT node, entities, components, typeof(value), CAST(value AS BLOB), typeof(weight), "
+    columns = (  # a BLOB column read as bytes, whatever was stored in it (typed apart)
+        "node, entities, components, typeof(value), CAST(value AS BLOB), typeof(weight), "
         "CAST(weight AS BLOB), typeof(coefficient), CAST(coefficient AS BLOB), typeof(contribution), "
-        f"CAST(contribution AS BLOB), {codec_column(conn)} FROM node_components WHERE run = ? "
-        "ORDER BY node",
+        f"CAST(contribution AS BLOB), {codec_column(conn)}"
+    )
+    rows = conn.execute(
+        f"SELECT {columns} FROM node_components WHERE run = ? ORDER BY node",
         (run_id,),
     ).fetchall()
     components = [

@@ -31,9 +31,9 @@ def components(store: AuditStore, run_id: int, node: str, position: int) -> list
     the interpreter computed them (empty when not recorded)."""
     if not _has_facts_tables(store, ):
         return []
+    columns = f"components, entities, {integrity.codec_column(store.conn)}"
     row = store.conn.execute(
-        f"SELECT components, entities, {integrity.codec_column(store.conn)} FROM node_components "
-        "WHERE run = ? AND node = ?",
+        f"SELECT {columns} FROM node_components WHERE run = ? AND node = ?",
         (run_id, node),
     ).fetchone()
     if row is None or not isinstance(row[1], int) or not 0 <= position < row[1]:

@@ -185,12 +185,19 @@ def _write_nodes(conn: sqlite3.Connection, run_id: int, rows: RunRows) -> None:
 def _write_facts(conn: sqlite3.Connection, run_id: int, rows: RunRows) -> None:
     """What the interpreter computed for explain, diff and reconcile (schema version 7)."""
     facts = rows.facts
-    conn.executemany(
-        "INSERT INTO node_components (run, node, entities, components, value, weight, "
-        "coefficient, contribution, codec) VALUES (?,?,?,?,?,?,?,?,?)",
-        [(run_id, *row[:3], *map(integrity.encode_matrix, row[3:]), integrity.COMPONENT_CODEC)
-         for row in facts.components],
-    )
+    if integrity.codec_column(conn) == "codec":  # version 9: compressed matrices
+        conn.executemany(
+            "INSERT INTO node_components (run, node, entities, components, value, weight, "
+            "coefficient, contribution, codec) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(run_id, *row[:3], *map(integrity.encode_matrix, row[3:]), integrity.COMPONENT_CODEC)
+             for row in facts.components],
+        )
+    else:  # a store at version 7 or 8 (only as tests simulate an older tierlang): raw bytes
+        conn.executemany(
+            "INSERT INTO node_components (run, node, entities, components, value, weight, "
+            "coefficient, contribution) VALUES (?,?,?,?,?,?,?,?)",
+            [(run_id, *row) for row in facts.components],
+        )
     conn.executemany(
         "INSERT INTO entity_ranks (run, tier, entity, rank, from_rank_top, from_rank_bottom) "
         "VALUES (?,?,?,?,?,?)",
