@@ -70,21 +70,6 @@ def map_node(node: M.Node, fn) -> M.Node:
     return attrs.evolve(node, tier=attrs.evolve(spec, source=source, rules=tuple(rules), limits=limits))
 
 
-def node_expressions(node: M.Node) -> list:
-    if node.expr is not None:
-        return [node.expr]
-    if node.tier is None:
-        return []
-    spec = node.tier
-    out = [spec.source] if spec.source is not None else []
-    for rule in spec.rules:
-        if isinstance(rule.condition, M.ThresholdRule):
-            out.append(rule.condition.value)
-        elif isinstance(rule.condition, M.ConditionRule):
-            out.append(rule.condition.condition)
-    return out + [limit.condition for limit in spec.limits]
-
-
 def calls_in(e) -> list[M.Call]:
     found: list[M.Call] = []
 
@@ -125,7 +110,7 @@ def total(exprs) -> M.Expr:
 
 def weighted_calls(node: M.Node) -> list[M.Call]:
     """The weighted calls (`value: weight` arguments) of a node's expressions, in order."""
-    return [c for e in node_expressions(node) for c in calls_in(e) if c.weights is not None]
+    return [c for e in node.expressions() for c in calls_in(e) if c.weights is not None]
 
 
 def with_weight_multipliers(methodology: Methodology,
@@ -162,7 +147,7 @@ def drop_candidates(methodology: Methodology) -> list[str]:
     """Indicators that are a direct argument of an aggregation, in methodology order."""
     used: set[str] = set()
     for node in methodology.nodes:
-        for e in node_expressions(node):
+        for e in node.expressions():
             for call in calls_in(e):
                 if call.function in AGGREGATIONS and not call.population_count:
                     used.update(a.name for a in call.args if isinstance(a, M.Ref))

@@ -40,6 +40,9 @@ class LevelShape:
 # those out of place). The top level's rows are `node_values`, a lower level's `member_values`.
 _TOP_VALUES = ("SELECT count(*), coalesce(sum(run != ? OR id - ? != entity * ? + node - ?), 0) "
                "FROM node_values WHERE id BETWEEN ? AND ?")
+# The tier nodes of a level: the top level's are at its positions, a lower level's name it.
+_TOP_TIERS = "SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND position < ?"
+_LOWER_TIERS = "SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND level = ?"
 _LOWER_VALUES = ("SELECT count(*), coalesce(sum(run != ? OR level != ? OR id - ? != member * ? + node - ?), 0) "
                  "FROM member_values WHERE id BETWEEN ? AND ?")
 
@@ -82,7 +85,7 @@ def level_problems(conn: sqlite3.Connection, run_id: int, level: LevelShape,
         nodes = q("SELECT count(*) FROM nodes WHERE run = ?", (run_id,)).fetchone()[0]
         if nodes != node_count:
             say(f"{nodes} nodes, expected {node_count}")
-        order, tiers_args = "position < ?", (level.stride,)  # the tiers of the top level's positions
+        tiers_sql, tiers_args = _TOP_TIERS, (level.stride,)
     else:
         nodes, off = q(
             "SELECT count(*), coalesce(sum(position NOT BETWEEN ? AND ?), 0) FROM nodes "
@@ -92,7 +95,7 @@ def level_problems(conn: sqlite3.Connection, run_id: int, level: LevelShape,
         if nodes != level.stride or off:
             say(f"{level.label}{nodes} nodes ({off} out of place), expected {level.stride} at "
                 f"positions {level.first_node}..{last_node}")
-        order, tiers_args = "level = ?", (level.name,)
+        tiers_sql, tiers_args = _LOWER_TIERS, (level.name,)
     expected = level.count * level.stride
     sql, level_args = (_TOP_VALUES, ()) if level.name is None else (_LOWER_VALUES, (level.position,))
     in_range, misplaced = q(sql, (run_id, *level_args, level.first, level.stride, level.first_node,
@@ -103,8 +106,7 @@ def level_problems(conn: sqlite3.Connection, run_id: int, level: LevelShape,
             f"expected {level.stride} nodes x {level.count} {level.noun}")
     elif total is not None and total != expected:
         say(f"{total} value rows, expected {expected}: {total - expected} inserted outside its id range")
-    tiers = q(f"SELECT count(*) FROM nodes WHERE run = ? AND tier IS NOT NULL AND {order}",
-              (run_id, *tiers_args)).fetchone()[0]
+    tiers = q(tiers_sql, (run_id, *tiers_args)).fetchone()[0]
     table = level.steps
     steps = q(f"SELECT count(*) FROM {table} WHERE {where}", (run_id, *args)).fetchone()[0]
     if steps != tiers * level.count:

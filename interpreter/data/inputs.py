@@ -38,12 +38,13 @@ def read_input(node: Node, table, rows: np.ndarray):
     """One input's column typed (every row), and the problems found in it. `table`: a Dataset,
     or a DataFrame of text cells."""
     column = input_column(node)
-    numbers = getattr(table, "numbers", {}).get(column) if input_base(node) == NUMBER else None
+    typed = isinstance(table, Dataset)
+    numbers = table.numbers.get(column) if typed and input_base(node) == NUMBER else None
     if numbers is not None:  # read as floats already: every cell a plain decimal or empty
         parsed, found = plain_number_column(node, column, numbers, rows, lambda: table.cells(column))
         empty = np.isnan(numbers) if node.required else None
     else:
-        cells = table.cells(column) if isinstance(table, Dataset) else table[column].to_numpy(dtype=object)
+        cells = table.cells(column) if typed else table[column].to_numpy(dtype=object)
         parsed, found = PARSERS[input_base(node)](node, column, cells, rows)
         empty = None
         if node.required:  # (emptiness is looked at only where an input is required)

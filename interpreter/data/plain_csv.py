@@ -196,12 +196,10 @@ def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
                 negative_zero = re.search(_NEGATIVE_INTEGER_ZERO.format(d=re.escape(delimiter)), text) is not None
             if not negative_zero:
                 numbers[name] = column.to_numpy(dtype=np.float64)
-                continue
         elif kind == np.float64:
             values = column.to_numpy(dtype=np.float64, copy=True)
             if not np.isinf(values).any():  # inf, Infinity, 1e400: the careful parser says why not
                 numbers[name] = values
-                continue
         elif kind.kind == "O" or pd.api.types.is_string_dtype(kind):
             cells = column.to_numpy(dtype=object, copy=True)
             missing = pd.isna(cells) | (cells == "")  # pandas leaves "" where it gave up on numbers
@@ -209,20 +207,14 @@ def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
             if missing.all() or pd.api.types.infer_dtype(cells[~missing], skipna=False) == "string":
                 cells[missing] = None
                 texts[name] = cells
-                continue
-    if len(numbers) + len(texts) < width:  # a column pandas typed otherwise (booleans): as text
-        cached: list[pd.DataFrame] = []
+    cached: list[pd.DataFrame] = []
 
-        def text_frame() -> pd.DataFrame:
-            if not cached:
-                cached.append(read_plain(text, delimiter))
-            return cached[0]
+    def text_frame() -> pd.DataFrame:
+        if not cached:
+            cached.append(read_plain(text, delimiter))
+        return cached[0]
 
-        for name in header:
-            if name not in numbers and name not in texts:
-                texts[name] = text_frame()[name].to_numpy(dtype=object)
-    else:
-        def text_frame() -> pd.DataFrame:
-            return read_plain(text, delimiter)
-
+    for name in header:  # a column pandas typed otherwise (booleans, inf...): its text
+        if name not in numbers and name not in texts:
+            texts[name] = text_frame()[name].to_numpy(dtype=object)
     return TypedTable(header, rows, numbers, texts, text_frame)
