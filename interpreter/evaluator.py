@@ -86,6 +86,7 @@ class Evaluator:
         self._lookup = lookup
         self.shared = shared or _Shared(methodology, frames)
         self.env: dict[str, Val] = self.shared.env
+        self._constants: dict[int, tuple[Const, Val]] = {}
         self.shared.evaluators.setdefault(self.level, self)
 
     def at(self, level: str | None) -> Evaluator:
@@ -206,7 +207,11 @@ class Evaluator:
         return method(self, expr)
 
     def _const(self, e: Const) -> Val:
-        return constant(e.value, e.type, self.n)
+        # made once per evaluator (a Val is never changed): a literal is read by many nodes
+        found = self._constants.get(id(e))
+        if found is None or found[0] is not e:
+            found = self._constants[id(e)] = (e, constant(e.value, e.type, self.n))
+        return found[1]
 
     def _label(self, e: LabelConst) -> Val:
         return finish(e.type, np.full(self.n, float(e.level.order(e.label))))

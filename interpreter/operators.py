@@ -61,7 +61,12 @@ def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
 
 def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     x, y = a.data, b.data
-    missing = a.missing | b.missing
+    a_missing, b_missing = bool(a.missing.any()), bool(b.missing.any())
+    if a_missing and b_missing:
+        missing = a.missing | b.missing
+        codes = np.where(a.missing, a.codes, b.codes)  # the first missing operand's reason
+    else:  # one operand (or none) missing somewhere: its mask and reasons as they are
+        missing, codes = (b.missing, b.codes) if b_missing else (a.missing, a.codes)
     with np.errstate(all="ignore"):
         if op == "+":
             out = x + y
@@ -73,15 +78,16 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
             out = x / y
         else:
             out = np.power(x, y)
-    codes = np.where(a.missing, a.codes, b.codes)  # the first missing operand's reason
     if op == "/":
-        zero = ~missing & (y == 0)
+        zero = y == 0
+        zero = zero & ~missing if zero.any() else None  # None: no divisor is zero
     elif op == "^":
         zero = ~missing & (x == 0) & (y < 0)
     else:
         zero = None
     result_missing = np.isnan(out)  # NaN where an operand is missing, and where undefined
-    if zero is None and not (result_missing ^ missing).any():
+    if zero is None and not (result_missing.any() if not (a_missing or b_missing)
+                             else (result_missing ^ missing).any()):
         return Val(t, out, codes, mask=missing)
     if zero is None:
         zero = np.zeros(n, dtype=bool)
@@ -135,11 +141,33 @@ def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
         return list_val(t, [where(c, x, y, item_type(t), n) for x, y in zip(a.items, b.items)])
     take_a = c.data == 1.0
     take_b = c.data == 0.0
+    if t.base != TEXT:
+        return _where_numbers(c, a, b, t, take_a, take_b)
     data = np.where(take_a, a.data, np.where(take_b, b.data, empty_like_type(t, n)))
     # the chosen branch's reason (0 where it is present); the condition's where it is missing
     codes = np.where(take_a, a.codes, np.where(take_b, b.codes, c.codes))
     if t.base == TEXT:
         return finish(t, data, codes)
+    return Val(t, data, codes)
+
+
+def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, take_b: np.ndarray) -> Val:
+    """`where` for float data, with the values of the nested form
+    `np.where(take_a, a, np.where(take_b, b, NaN))` (and the same for the codes) but one
+    selection by the condition (a condition splits the entities unpredictably, and each
+    selection by it costs more than all the other operations) and none where nothing is
+    undecided (`neither`: the condition missing) or no branch is missing."""
+    neither = ~(take_a | take_b)
+    undecided = bool(neither.any())
+    data = np.where(take_a, a.data, b.data)
+    if undecided:
+        data[neither] = np.nan
+    if a.missing.any() or b.missing.any():
+        codes = np.where(take_a, a.codes, b.codes)
+    else:  # both branches present: no reason but the condition's
+        codes = np.zeros(len(data), dtype=a.codes.dtype)
+    if undecided:
+        codes[neither] = c.codes[neither]
     return Val(t, data, codes)
 
 
