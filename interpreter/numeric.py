@@ -34,11 +34,33 @@ def close(a, b) -> np.ndarray:
     return (a == b) | near
 
 
+def _close_where_near(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """`close(a, b)` for two arrays of one shape, computed only for the pairs that may be close:
+    every pair's scale max(|a|, |b|, 1) is at most the largest magnitude M, so a pair further
+    apart than 1e-12 * M is not close. None when that bound cannot tell (M not finite, or many
+    pairs that near): `close` then compares every pair."""
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        bound = max(float(np.fmax.reduce(np.abs(a))), float(np.fmax.reduce(np.abs(b))), 1.0)
+        if not np.isfinite(bound):
+            return None
+        near = np.flatnonzero(np.abs(a - b) <= REL_TOL * bound)
+    if len(near) > len(a) // 8:
+        return None
+    eq = np.zeros(a.shape, dtype=bool)
+    if len(near):
+        eq[near] = close(a[near], b[near])
+    return eq
+
+
 def compare(op: str, a, b) -> np.ndarray:
     """`a op b` with decimal-safe equality; False where either side is NaN."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    eq = close(a, b)
+    eq = _close_where_near(a, b)
+    if eq is None:
+        eq = close(a, b)
     with np.errstate(invalid="ignore"):
         if op == "==":
             return eq

@@ -159,16 +159,35 @@ def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, take_b: 
     undecided (`neither`: the condition missing) or no branch is missing."""
     neither = ~(take_a | take_b)
     undecided = bool(neither.any())
-    data = np.where(take_a, a.data, b.data)
+    data = _select(take_a, a.data, b.data)
     if undecided:
         data[neither] = np.nan
     if a.missing.any() or b.missing.any():
-        codes = np.where(take_a, a.codes, b.codes)
+        codes = _select(take_a, a.codes, b.codes)
     else:  # both branches present: no reason but the condition's
         codes = np.zeros(len(data), dtype=a.codes.dtype)
     if undecided:
         codes[neither] = c.codes[neither]
     return Val(t, data, codes)
+
+
+_BITS = {np.dtype(np.float64): np.uint64, np.dtype(np.uint8): np.uint8}
+
+
+def _select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.where(mask, a, b)` as a new array, bit for bit, for two float64 or two uint8 arrays:
+    the bits chosen with a mask of all ones or all zeros, with no branch per entity (np.where
+    mispredicts about half of an unpredictable mask; this is several times faster)."""
+    bits = _BITS.get(a.dtype)
+    if bits is None or b.dtype != a.dtype or mask.dtype != bool:
+        return np.where(mask, a, b)
+    a_bits, b_bits = a.view(bits), b.view(bits)
+    ones = mask.view(np.uint8).astype(bits)  # 1 where mask holds, then all ones (two's complement)
+    np.negative(ones, out=ones)
+    out = a_bits ^ b_bits
+    out &= ones
+    out ^= b_bits
+    return out.view(a.dtype)
 
 
 class Choice:

@@ -258,7 +258,9 @@ def from_series(series: pd.Series, t: Type, index: pd.Index, reasons: np.ndarray
         frame = pd.DataFrame(s.tolist(), index=index) if len(index) else pd.DataFrame()
         items = [from_series(frame[col].astype(object), t.item, index) for col in frame.columns]
         return list_val(t, items)
-    if t.base == NUMBER:
+    if t.base == NUMBER and s.dtype == np.float64:  # a typed input's column: numbers already
+        data = s.to_numpy(dtype=float, copy=True)
+    elif t.base == NUMBER:
         data = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     elif t.base == BOOLEAN:
         data = _booleans(s)

@@ -5,13 +5,14 @@ missing value or of a division by no zero."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from dsl.types import NUMBER, Type
-from interpreter import operators
-from interpreter.functions.aggregations import row_sums
+from interpreter import numeric, operators
+from interpreter.functions.aggregations import row_sums, zero_where
 from interpreter.reason_codes import (
     COMPONENT_MISSING,
     DIVISION_BY_ZERO,
@@ -19,7 +20,7 @@ from interpreter.reason_codes import (
     INPUT_MISSING,
     OUT_OF_DOMAIN,
 )
-from interpreter.values import Val, finish
+from interpreter.values import Val, finish, from_series
 
 NUM = Type(NUMBER)
 BOOL = Type("boolean")
@@ -48,6 +49,8 @@ def same(x: np.ndarray, y: np.ndarray) -> bool:
 def test_row_sums_are_numpys_sums(matrix):
     with np.errstate(all="ignore"):
         assert np.array_equal(bits(row_sums(matrix)), bits(matrix.sum(axis=1)))
+        # a column-major matrix (aggregations' few columns) sums as the row-major one does
+        assert np.array_equal(bits(row_sums(np.asfortranarray(matrix))), bits(matrix.sum(axis=1)))
         assert np.array_equal(row_sums(np.isnan(matrix)), np.isnan(matrix).sum(axis=1))
         assert row_sums(np.isnan(matrix)).dtype == np.isnan(matrix).sum(axis=1).dtype
 
@@ -134,3 +137,69 @@ def test_arithmetic_is_the_general_form(op, pair, left_present, right_present):
     assert same(got.data, want.data)
     assert np.array_equal(got.codes, want.codes)
     assert np.array_equal(got.missing, want.missing)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 40).flatmap(lambda n: st.tuples(hnp.arrays(bool, n), arrays(n), arrays(n))))
+def test_select_is_numpys_where(masked):
+    mask, x, y = masked
+    assert same(operators._select(mask, x, y), np.where(mask, x, y))
+    codes_x, codes_y = (np.isnan(x) * 2 + (x > 0)).astype(DTYPE), np.isnan(y).astype(DTYPE)
+    got = operators._select(mask, codes_x, codes_y)
+    assert got.dtype == DTYPE and np.array_equal(got, np.where(mask, codes_x, codes_y))
+    assert not np.shares_memory(got, codes_x) and not np.shares_memory(got, codes_y)
+
+
+def general_compare(op, a, b):
+    """Decimal-safe comparison from `close` over every pair: the general form."""
+    eq = numeric.close(a, b)
+    with np.errstate(invalid="ignore"):
+        return {
+            "==": eq,
+            "!=": ~eq & ~np.isnan(a) & ~np.isnan(b),
+            "<": (a < b) & ~eq,
+            "<=": (a < b) | eq,
+            ">": (a > b) & ~eq,
+            ">=": (a > b) | eq,
+        }[op]
+
+
+NEAR = st.one_of(FLOATS, st.sampled_from([50.0, 50.0 + 1e-11, 50.0 - 1e-13, 1e-13, -1e-13, 3.0]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+    st.integers(0, 30).flatmap(lambda n: st.tuples(arrays(n, NEAR), arrays(n, NEAR))),
+    st.booleans(),
+)
+def test_ordering_is_the_general_form(op, pair, against_constant):
+    x, y = pair
+    if against_constant:  # `x > 50`: a literal repeated for every entity
+        y = np.full(len(x), 50.0)
+    got = numeric.compare(op, x, y)
+    assert got.dtype == bool and np.array_equal(got, general_compare(op, x, y))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 30).flatmap(lambda n: arrays(n)))
+def test_a_float_column_is_read_as_any_numeric_column(column):
+    index = pd.RangeIndex(len(column))
+    got = from_series(pd.Series(column, index=index), NUM, index)
+    want = from_series(
+        pd.Series(column, index=index, dtype=object), NUM, index
+    )  # pd.to_numeric's way
+    assert same(got.data, want.data) and np.array_equal(got.codes, want.codes)
+    assert not np.shares_memory(got.data, column)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 12).flatmap(
+        lambda k: hnp.arrays(float, st.tuples(st.integers(0, 30), st.just(k)), elements=FLOATS)
+    )
+)
+def test_zero_where_is_numpys_where(matrix):
+    mask = np.isnan(matrix)
+    assert same(zero_where(mask, matrix), np.where(mask, 0.0, matrix))
+    assert same(zero_where(~mask, matrix), np.where(~mask, 0.0, matrix))

@@ -102,9 +102,26 @@ def row_sums(matrix: np.ndarray) -> np.ndarray:
     return out
 
 
+def zero_where(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """`np.where(mask, 0.0, x)` bit for bit for float64 x, without a branch per value (np.where
+    mispredicts where the mask is irregular): x's bits kept, or all cleared (0.0)."""
+    if x.dtype != np.float64 or mask.dtype != bool or mask.shape != x.shape:
+        return np.where(mask, 0.0, x)
+    keep = mask.view(np.uint8).astype(np.uint64)
+    keep -= np.uint64(1)  # 0 where masked, all ones elsewhere
+    keep &= x.view(np.uint64)
+    return keep.view(np.float64)
+
+
 def _columns(arrays: list[np.ndarray]) -> np.ndarray:
-    """np.column_stack(arrays), built faster (one contiguous stack, then one transposing copy)."""
-    return np.ascontiguousarray(np.stack(arrays).T)
+    """np.column_stack(arrays): for fewer than 8 columns, a column-major view of one stack (no
+    transposing copy: every row sum of such a matrix is `row_sums`, one column at a time);
+    for more, row-major, so that numpy's own row sums add each row as they always have."""
+    stacked = np.stack(arrays)
+    return stacked.T if len(arrays) < _SHORT_ROW else np.ascontiguousarray(stacked.T)
+
+
+_UNIT_WEIGHTS = ("w", "wz", "w_all", "w_present")
 
 
 class _Components:
@@ -122,7 +139,7 @@ class _Components:
         self.count = row_sums(self.present) if any_missing else np.full(n, k, dtype=np.int64)
         self.skip = call.skip_missing or call.require is not None
         self.need = call.require if call.require is not None else (1 if self.skip else k)
-        self.xz = np.where(self.missing, 0.0, self.x) if any_missing else self.x
+        self.xz = zero_where(self.missing, self.x) if any_missing else self.x
         self.weighted = weights is not None
         if self.skip:
             self.invalid = self.count < self.need
@@ -149,12 +166,18 @@ class _Components:
             self.invalid |= w_missing
             self.wz = np.where(self.missing, 0.0, w) if any_missing else w
             self.w_present = row_sums(self.wz) if any_missing else self.w_all
-        else:
-            self.w = np.ones((n, k))
-            self.wz = self.present.astype(float)
-            self.w_all = np.full(n, float(k))
-            self.w_present = self.count.astype(float)
         self.reasons = reasons
+
+    def __getattr__(self, name: str):
+        """The weights of unweighted components (each 1), made only when read (explain's
+        components, `coefficients`): an unweighted sum or mean needs none of them."""
+        if name not in _UNIT_WEIGHTS or self.__dict__.get("weighted", True):
+            raise AttributeError(name)
+        self.w = np.ones((self.n, self.k))
+        self.wz = self.present.astype(float)
+        self.w_all = np.full(self.n, float(self.k))
+        self.w_present = self.count.astype(float)
+        return self.__dict__[name]
 
     def fail(self, mask: np.ndarray, reason: int) -> None:
         """Make the result missing with `reason` where mask holds (and it is not yet invalid)."""
@@ -204,7 +227,9 @@ def _mean_like(ev, call: Call, geometric: bool) -> Val:
         c.fail((c.present & ~(c.x > 0)).any(axis=1), OUT_OF_DOMAIN)
         with np.errstate(all="ignore"):
             x = np.where(c.present & (c.x > 0), np.log(np.where(c.x > 0, c.x, 1.0)), 0.0)
-    total = row_sums(c.wz * x)
+    # unweighted, each present component's weight is 1.0 and each missing one's (then 0.0) 0.0:
+    # `wz * x` would be x itself, bit for bit
+    total = row_sums(c.wz * x) if c.weighted or geometric else row_sums(x)
     if not c.weighted:
         with np.errstate(all="ignore"):
             data = total / c.count
