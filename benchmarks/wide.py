@@ -164,6 +164,10 @@ def main() -> None:
         f"recording one run: {record_seconds:.3f} s; {values:,} values; store {recorded:,} bytes "
         f"= {recorded / values:.1f} bytes/value; raw table {raw / raw_values:.1f} bytes/value"
     )
+    print(
+        f"per definition: evaluate {evaluation / args.definitions * 1e6:.1f} us, "
+        f"plain pandas/numpy {script / args.definitions * 1e6:.1f} us"
+    )
     print(f"ratio evaluate/pandas: {evaluation / script:.2f}   (target <= 3)")
     print(
         f"ratio store/raw-table: {(recorded / values) / (raw / raw_values):.2f}   (bytes per value)"

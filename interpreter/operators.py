@@ -107,7 +107,9 @@ def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
         holds = {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
     else:
         holds = numeric.compare(op, a.data, b.data)
-    out = np.where(missing, np.nan, holds.astype(float))
+    out = holds.astype(float)
+    if missing.any():
+        out[missing] = np.nan
     return Val(t, out, first_reason(n, a, b), mask=missing)
 
 

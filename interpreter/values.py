@@ -106,8 +106,9 @@ def first_reason(n: int, *vals: Val) -> np.ndarray:
         return no_reasons(n)
     out = vals[-1].codes
     for v in reversed(vals[:-1]):  # the first missing one is taken last
-        out = np.where(v.missing, v.codes, out)
-    return out.copy() if len(vals) == 1 else out
+        if v.missing.any():  # (a value missing nowhere takes no entity's reason)
+            out = np.where(v.missing, v.codes, out)
+    return out.copy() if out is vals[-1].codes else out
 
 
 def const_val(value, t: Type, n: int) -> Val:

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import dsl
 from dsl.types import NUMBER, Type
-from interpreter import numeric, operators
+from interpreter import evaluate, numeric, operators
 from interpreter.functions.aggregations import row_sums, zero_where
 from interpreter.reason_codes import (
     COMPONENT_MISSING,
@@ -207,3 +208,55 @@ def test_zero_where_is_numpys_where(matrix):
     mask = np.isnan(matrix)
     assert same(zero_where(mask, matrix), np.where(mask, 0.0, matrix))
     assert same(zero_where(~mask, matrix), np.where(~mask, 0.0, matrix))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+    st.integers(0, 30).flatmap(lambda n: st.tuples(arrays(n, NEAR), arrays(n, NEAR))),
+    st.booleans(),
+)
+def test_comparison_values_and_reasons_are_the_general_form(op, pair, right_present):
+    x, y = pair
+    if right_present:  # `x > 50`: the right side missing nowhere
+        y = np.nan_to_num(y, nan=50.0)
+    a, b = value(x, INPUT_MISSING), value(y, COMPONENT_MISSING)
+    got = operators.binary(op, a, b, BOOL, len(x))
+    missing = a.missing | b.missing
+    assert same(got.data, np.where(missing, np.nan, general_compare(op, x, y).astype(float)))
+    assert (
+        np.array_equal(got.codes, np.where(a.missing, a.codes, b.codes))
+        and got.codes.dtype == DTYPE
+    )
+    assert not np.shares_memory(got.codes, a.codes) and not np.shares_memory(got.codes, b.codes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["sum", "mean"]),
+    st.integers(1, 9).flatmap(
+        lambda k: st.lists(
+            arrays(6, st.one_of(SPECIAL, st.floats(-1e6, 1e6))), min_size=k, max_size=k
+        )
+    ),
+    st.booleans(),
+)
+def test_a_few_components_add_as_the_matrix_does(function, columns, skip):
+    """An unweighted sum or mean adds its components' columns; the matrix of them (what explain's
+    components read) sums to the same, bit for bit."""
+    names = [f"c{i}" for i in range(len(columns))]
+    source = 'methodology "m"\nentity org key id\n' + "".join(f"input {n}: number\n" for n in names)
+    source += f"let total = {function}({', '.join(names)}{', skip missing' if skip else ''})\n"
+    methodology = dsl.check_source(source, "<test>")
+    frame = pd.DataFrame(
+        {n: c for n, c in zip(names, columns)}, index=pd.Index([f"O{i}" for i in range(6)])
+    )
+    with np.errstate(all="ignore"):
+        trace = evaluate(methodology, frame).traces["total"]
+        components = trace.components
+        xz = np.where(np.isnan(components.values), 0.0, components.values)
+        total = xz.sum(axis=1)
+        present = (~np.isnan(components.values)).sum(axis=1)
+        want = total if function == "sum" else total / present
+    valid = ~np.isnan(trace.values.to_numpy())
+    assert same(trace.values.to_numpy()[valid], want[valid])

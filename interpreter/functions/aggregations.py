@@ -122,6 +122,7 @@ def _columns(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 _UNIT_WEIGHTS = ("w", "wz", "w_all", "w_present")
+_MATRICES = ("x", "missing", "present", "xz")
 
 
 class _Components:
@@ -132,14 +133,16 @@ class _Components:
         n, k = ev.n, len(values)
         self.n, self.k = n, k
         self.values = values
-        self.x = _columns([v.data for v in values]) if k else np.zeros((n, 0))
-        self.missing = np.isnan(self.x)  # components are numbers or booleans: NaN is missing
-        any_missing = bool(self.missing.any())
-        self.present = ~self.missing
-        self.count = row_sums(self.present) if any_missing else np.full(n, k, dtype=np.int64)
+        # the (entities x components) matrices x, missing, present, xz are made when read
+        # (_matrices): an unweighted sum or mean of a few components adds their columns
+        # (components are numbers or booleans: NaN is missing)
+        self._lacking = [v for v in values if v.missing.any()]
+        any_missing = bool(self._lacking)
+        self.count = np.full(n, k, dtype=np.int64)  # the present components: row_sums(present)
+        for v in self._lacking:
+            self.count -= v.missing
         self.skip = call.skip_missing or call.require is not None
         self.need = call.require if call.require is not None else (1 if self.skip else k)
-        self.xz = zero_where(self.missing, self.x) if any_missing else self.x
         self.weighted = weights is not None
         if self.skip:
             self.invalid = self.count < self.need
@@ -169,8 +172,15 @@ class _Components:
         self.reasons = reasons
 
     def __getattr__(self, name: str):
-        """The weights of unweighted components (each 1), made only when read (explain's
-        components, `coefficients`): an unweighted sum or mean needs none of them."""
+        """The matrices of the components and the weights of unweighted components (each 1),
+        made only when read (explain's components, `coefficients`, the other aggregations):
+        an unweighted sum or mean of a few components needs none of them."""
+        if name in _MATRICES and "values" in self.__dict__:
+            self.x = _columns([v.data for v in self.values]) if self.k else np.zeros((self.n, 0))
+            self.missing = np.isnan(self.x)
+            self.present = ~self.missing
+            self.xz = zero_where(self.missing, self.x) if self._lacking else self.x
+            return self.__dict__[name]
         if name not in _UNIT_WEIGHTS or self.__dict__.get("weighted", True):
             raise AttributeError(name)
         self.w = np.ones((self.n, self.k))
@@ -178,6 +188,18 @@ class _Components:
         self.w_all = np.full(self.n, float(self.k))
         self.w_present = self.count.astype(float)
         return self.__dict__[name]
+
+    def present_total(self) -> np.ndarray:
+        """row_sums(xz): the sum of the present components, per entity (0.0 if none); for a few
+        components, their columns added in row_sums' order without making the matrix."""
+        if "xz" in self.__dict__ or not 0 < self.k < _SHORT_ROW:
+            return row_sums(self.xz)
+        lacking = {id(v) for v in self._lacking}
+        columns = [zero_where(v.missing, v.data) if id(v) in lacking else v.data for v in self.values]
+        total = columns[0] + 0.0  # as row_sums: a sum of negative zeros is 0.0
+        for column in columns[1:]:
+            total += column
+        return total
 
     def fail(self, mask: np.ndarray, reason: int) -> None:
         """Make the result missing with `reason` where mask holds (and it is not yet invalid)."""
@@ -212,7 +234,7 @@ class _Components:
 def _sum(ev, call: Call) -> Val:
     c = _Components(ev, call)
     if not c.weighted:
-        result = c.result(call.type, row_sums(c.xz))
+        result = c.result(call.type, c.present_total())
         _trace_components(ev, call, c, lambda: c.present.astype(float), result)
         return result
     result = c.result(call.type, c.renormalised(row_sums(c.wz * c.xz), normalise=call.normalise))
@@ -222,14 +244,14 @@ def _sum(ev, call: Call) -> Val:
 
 def _mean_like(ev, call: Call, geometric: bool) -> Val:
     c = _Components(ev, call)
-    x = c.xz
+    x = c.xz if c.weighted or geometric else None  # unweighted: present_total
     if geometric:
         c.fail((c.present & ~(c.x > 0)).any(axis=1), OUT_OF_DOMAIN)
         with np.errstate(all="ignore"):
             x = np.where(c.present & (c.x > 0), np.log(np.where(c.x > 0, c.x, 1.0)), 0.0)
     # unweighted, each present component's weight is 1.0 and each missing one's (then 0.0) 0.0:
     # `wz * x` would be x itself, bit for bit
-    total = row_sums(c.wz * x) if c.weighted or geometric else row_sums(x)
+    total = row_sums(c.wz * x) if c.weighted or geometric else c.present_total()
     if not c.weighted:
         with np.errstate(all="ignore"):
             data = total / c.count
