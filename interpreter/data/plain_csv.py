@@ -105,14 +105,16 @@ def _spaces_only_cell(text: str, encoded: bytes, delimiter: str) -> bool:
 def _simple_layout(text: str, delimiter: str):
     """(width, line numbers from 0 of the lines pandas reads) of a text without an empty line
     whose every line has the header's delimiters, from counts alone; None otherwise."""
-    if text[:1] in ("\r", "\n") or "\n\n" in text or "\r\r" in text or "\n\r" in text:
+    carriage = "\r" in text  # most texts have none: the scans for CR are then skipped
+    if text[:1] in ("\r", "\n") or "\n\n" in text or (carriage and ("\r\r" in text or "\n\r" in text)):
         return None
     first = min([i for i in (text.find("\r"), text.find("\n")) if i >= 0], default=len(text))
     header = text[:first]
     if not header.strip(delimiter):
         return None
     width = header.count(delimiter) + 1
-    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (text[-1:] not in ("\r", "\n"))
+    lines = text.count("\n") + (text.count("\r") - text.count("\r\n") if carriage else 0)
+    lines += text[-1:] not in ("\r", "\n")
     # pandas refuses a line with more fields than the header: then none has fewer
     if lines < 2 or text.count(delimiter) != (width - 1) * lines:
         return None
