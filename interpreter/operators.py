@@ -78,6 +78,8 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
             out = x / y
         else:
             out = np.power(x, y)
+            if a_missing or b_missing:  # numpy: nan ** 0 == 1 ** nan == 1; a missing operand stays missing
+                out[missing] = np.nan
     if op == "/":
         zero = y == 0
         zero = zero & ~missing if zero.any() else None  # None: no divisor is zero

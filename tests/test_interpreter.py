@@ -93,6 +93,13 @@ def test_power_domain():
     assert reasons(res, "z") == ["division_by_zero", "out_of_domain", None]
 
 
+def test_power_of_a_missing_operand_is_missing():
+    # numpy gives nan ** 0 = 1 and 1 ** nan = 1; a missing operand still passes on its reason
+    res = single(b("^", X, Y), {"x": [None, 1.0, 2.0], "y": [0.0, None, 0.0]})
+    assert values(res, "z") == [None, None, 1.0]
+    assert reasons(res, "z") == ["component_missing", "component_missing", None]
+
+
 # ---------------------------------------------------------------- logic and comparisons
 
 
