@@ -109,6 +109,7 @@ def general_arithmetic(op, a: Val, b: Val, n: int):
         out = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power}[op](
             x, y
         )
+    out = np.where(missing, np.nan, out)  # a missing operand stays missing (nan ** 0 is 1)
     codes = np.where(a.missing, a.codes, b.codes)
     if op == "/":
         zero = ~missing & (y == 0)
