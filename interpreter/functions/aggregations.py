@@ -9,6 +9,8 @@ count (the number of entities where it holds).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -95,10 +97,16 @@ def row_sums(matrix: np.ndarray) -> np.ndarray:
     k = matrix.shape[1]
     if k == 0 or k >= _SHORT_ROW:
         return matrix.sum(axis=1)
+    return add_in_order([matrix[:, j] for j in range(k)])
+
+
+def add_in_order(columns) -> np.ndarray:
+    """The columns added one after another into a new array, as numpy sums a short row
+    (booleans counted as int64)."""
     # + 0.0: a sum of negative zeros is 0.0, as numpy's
-    out = matrix[:, 0].astype(np.int64) if matrix.dtype == bool else matrix[:, 0] + 0.0
-    for j in range(1, k):
-        out += matrix[:, j]
+    out = columns[0].astype(np.int64) if columns[0].dtype == bool else columns[0] + 0.0
+    for column in columns[1:]:
+        out += column
     return out
 
 
@@ -121,10 +129,6 @@ def _columns(arrays: list[np.ndarray]) -> np.ndarray:
     return stacked.T if len(arrays) < _SHORT_ROW else np.ascontiguousarray(stacked.T)
 
 
-_UNIT_WEIGHTS = ("w", "wz", "w_all", "w_present")
-_MATRICES = ("x", "missing", "present", "xz")
-
-
 class _Components:
     """The components of an aggregation as (entities x components) arrays."""
 
@@ -133,9 +137,6 @@ class _Components:
         n, k = ev.n, len(values)
         self.n, self.k = n, k
         self.values = values
-        # the (entities x components) matrices x, missing, present, xz are made when read
-        # (_matrices): an unweighted sum or mean of a few components adds their columns
-        # (components are numbers or booleans: NaN is missing)
         self._lacking = [v for v in values if v.missing.any()]
         any_missing = bool(self._lacking)
         self.count = np.full(n, k, dtype=np.int64)  # the present components: row_sums(present)
@@ -171,23 +172,43 @@ class _Components:
             self.w_present = row_sums(self.wz) if any_missing else self.w_all
         self.reasons = reasons
 
-    def __getattr__(self, name: str):
-        """The matrices of the components and the weights of unweighted components (each 1),
-        made only when read (explain's components, `coefficients`, the other aggregations):
-        an unweighted sum or mean of a few components needs none of them."""
-        if name in _MATRICES and "values" in self.__dict__:
-            self.x = _columns([v.data for v in self.values]) if self.k else np.zeros((self.n, 0))
-            self.missing = np.isnan(self.x)
-            self.present = ~self.missing
-            self.xz = zero_where(self.missing, self.x) if self._lacking else self.x
-            return self.__dict__[name]
-        if name not in _UNIT_WEIGHTS or self.__dict__.get("weighted", True):
-            raise AttributeError(name)
-        self.w = np.ones((self.n, self.k))
-        self.wz = self.present.astype(float)
-        self.w_all = np.full(self.n, float(self.k))
-        self.w_present = self.count.astype(float)
-        return self.__dict__[name]
+    # The (entities x components) matrices, made on first read (explain's components,
+    # `coefficients`, the other aggregations): an unweighted sum or mean of a few components
+    # adds their columns (present_total) and needs none of them.
+
+    @functools.cached_property
+    def x(self) -> np.ndarray:
+        return _columns([v.data for v in self.values]) if self.k else np.zeros((self.n, 0))
+
+    @functools.cached_property
+    def missing(self) -> np.ndarray:
+        return np.isnan(self.x)  # components are numbers or booleans: NaN is missing
+
+    @functools.cached_property
+    def present(self) -> np.ndarray:
+        return ~self.missing
+
+    @functools.cached_property
+    def xz(self) -> np.ndarray:
+        return zero_where(self.missing, self.x) if self._lacking else self.x
+
+    # The weights of unweighted components, each 1 (__init__ sets these four when weighted).
+
+    @functools.cached_property
+    def w(self) -> np.ndarray:
+        return np.ones((self.n, self.k))
+
+    @functools.cached_property
+    def wz(self) -> np.ndarray:
+        return self.present.astype(float)
+
+    @functools.cached_property
+    def w_all(self) -> np.ndarray:
+        return np.full(self.n, float(self.k))
+
+    @functools.cached_property
+    def w_present(self) -> np.ndarray:
+        return self.count.astype(float)
 
     def present_total(self) -> np.ndarray:
         """row_sums(xz): the sum of the present components, per entity (0.0 if none); for a few
@@ -195,11 +216,8 @@ class _Components:
         if "xz" in self.__dict__ or not 0 < self.k < _SHORT_ROW:
             return row_sums(self.xz)
         lacking = {id(v) for v in self._lacking}
-        columns = [zero_where(v.missing, v.data) if id(v) in lacking else v.data for v in self.values]
-        total = columns[0] + 0.0  # as row_sums: a sum of negative zeros is 0.0
-        for column in columns[1:]:
-            total += column
-        return total
+        return add_in_order([zero_where(v.missing, v.data) if id(v) in lacking else v.data
+                             for v in self.values])
 
     def fail(self, mask: np.ndarray, reason: int) -> None:
         """Make the result missing with `reason` where mask holds (and it is not yet invalid)."""
