@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interpreter.data import cells as cell_parsing
-from interpreter.data import delimited, read_dataset
+from interpreter.data import delimited, plain_csv, read_dataset
 from interpreter.errors import DataError
 
 
@@ -31,7 +31,7 @@ def read_both(tmp_path, text: str, name: str = "t.csv", monkeypatch=None):
 
     fast = outcome()
     original = delimited.read_plain
-    delimited.read_plain = lambda text, delimiter: None
+    delimited.read_plain = lambda text, delimiter, encoded=None: None
     try:
         slow = outcome()
     finally:
@@ -72,6 +72,11 @@ def test_fast_and_careful_reading_agree(tmp_path_factory, rows, newline):
         "a,b\r\r,1",  # CR line ends, a blank line, then an empty first cell (hypothesis found it)
         "a,b\r\n\r\n,1\r\n",  # the same with CRLF
         "code,x\nA, \nB,2\n",  # a cell of spaces only: empty
+        "code,x\n \t,1\nB,2\n",  # one of a space and a tab, first in its line
+        "code,x\nA,1\nB,\x1f",  # one of an information separator (a space to str.isspace), last
+        "code,x\nÉ,1\nB, \n",  # one of ASCII spaces in a text that is not ASCII
+        "code,x\nÉ,1\nB,\u3000\n",  # one of an ideographic space
+        "code,x\nA,a b\nB, c\n",  # spaces in and around cells that hold more
         "code,x\nA,1,\nB,2\n",  # a trailing comma
         "code,x\nA\nB,2\n",  # a short row
         "code,x\nA,1,2\n",  # a long row
@@ -79,7 +84,7 @@ def test_fast_and_careful_reading_agree(tmp_path_factory, rows, newline):
         "code,\nA,\n",  # an empty unnamed column
         'code,x\n"A,1",2\n',  # quoted
         "code,x\n",  # a header only
-    "\ufeffcode,x\nA,1\n",  # a byte-order mark left after decoding
+        "\ufeffcode,x\nA,1\n",  # a byte-order mark left after decoding
     ],
 )
 def test_fast_and_careful_reading_agree_on_edge_cases(tmp_path, text):
@@ -134,3 +139,11 @@ def test_plain_numbers_leave_the_rest_to_the_careful_parser():
         2000.0,
         -0.5,
     ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\x0b\x1c\x1f\xa0\u3000é,\n\rab", max_size=12), st.sampled_from([",", "\t"]))
+def test_a_cell_of_spaces_only_is_found_as_str_isspace_finds_it(text, delimiter):
+    cells = [c for line in text.replace("\r", "\n").split("\n") for c in line.split(delimiter)]
+    octets = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    assert plain_csv._spaces_only_cell(text, octets, delimiter) == any(c.isspace() for c in cells)

@@ -65,6 +65,10 @@ def _same_floats(x: np.ndarray, y: np.ndarray) -> bool:
 def test_the_typed_reader_reads_what_the_text_reader_reads(tmp_path, rows):
     path = tmp_path / "t.csv"
     path.write_text(_text(rows), encoding="utf-8")
+    _assert_same_reading(path)
+
+
+def _assert_same_reading(path):
     fast_dataset, fast = _read(path, typed=True)
     text_dataset, careful = _read(path, typed=False)
     assert fast_dataset.frame.equals(text_dataset.frame)
@@ -112,3 +116,23 @@ def test_an_integer_negative_zero_is_read_as_float_reads_it(tmp_path, cell):
     path.write_text(_text([("1", cell, "2", "true"), ("2", "3", "4", "false")]), encoding="utf-8")
     b = prepare_inputs(METHODOLOGY, read_dataset(path)).frame["b"].iloc[0]
     assert b == 0 and math.copysign(1.0, b) == -1.0
+
+
+def test_columns_typed_differently_in_two_blocks_of_rows_are_read_as_the_text_reader_reads(tmp_path):
+    """pandas types a long table in blocks of rows (fewer rows per block the wider the table:
+    2048 at 256 columns); a column of integers in one block and decimals in another comes out
+    as decimals, with a "-0" of the integer block read as 0, and one of empty cells in a block
+    and text in another as objects of both kinds."""
+    filler = [f"f{i:03d}" for i in range(250)]
+    lines = [",".join(["code", "name", "a", "b", "c", "flag", *filler])]
+    for i in range(5000):
+        a = "-0" if i == 7 else str(i % 90) if i < 2500 else f"{i % 90}.5"
+        name = "" if i < 3000 else f"Org {i}"
+        flag = "true" if i < 3000 else "yes"
+        c = "" if i < 4500 else "2.25"
+        lines.append(",".join([f"K{i}", name, a, "1", c, flag, *["1"] * len(filler)]))
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _assert_same_reading(path)
+    a = prepare_inputs(METHODOLOGY, read_dataset(path)).frame["a"]
+    assert a.iloc[7] == 0 and math.copysign(1.0, a.iloc[7]) == -1.0 and a.iloc[4999] == 49.5

@@ -51,7 +51,7 @@ def summary_table(result: RunResult, level: str | None = None) -> pd.DataFrame:
         table["score"] = traces[score_name].values.reindex(keys).astype("float64")
         table["tier"] = None
         ranks = traces[score_name].rank.reindex(keys).to_numpy(dtype="float64")  # as the interpreter ranked them
-        table["rank"] = pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64")
+        table["rank"] = _ranks(ranks)
         return table.reset_index()
     if name is None:
         table["score"] = np.nan
@@ -63,8 +63,14 @@ def summary_table(result: RunResult, level: str | None = None) -> pd.DataFrame:
     table["score"] = tier.from_values.reindex(keys).astype("float64") if tier.from_values is not None else np.nan
     table["tier"] = tier.display.reindex(keys)
     ranks = tier.rank.reindex(keys).to_numpy(dtype="float64")  # as the interpreter ranked them
-    table["rank"] = pd.array(np.where(np.isnan(ranks), pd.NA, ranks), dtype="Int64")
+    table["rank"] = _ranks(ranks)
     return table.reset_index()
+
+
+def _ranks(ranks: np.ndarray) -> pd.arrays.IntegerArray:
+    """Ranks (whole numbers, NaN for none) as Int64, none as <NA>."""
+    missing = np.isnan(ranks)
+    return pd.arrays.IntegerArray(np.where(missing, 0, ranks).astype(np.int64), missing)
 
 
 def tier_counts(result: RunResult, level: str | None = None) -> list[tuple[str, int]]:
@@ -75,10 +81,11 @@ def tier_counts(result: RunResult, level: str | None = None) -> list[tuple[str, 
     trace = _entities(result, level)[2][name]
     scale = trace.node.tier.scale.labels
     display = trace.tier.display
-    counts = [(label, int((display == label).sum())) for label in reversed(scale)]
+    shown = display.value_counts()  # of every label shown
+    counts = [(label, int(shown.get(label, 0))) for label in reversed(scale)]
     missing_label = trace.node.tier.missing_label
     if missing_label and missing_label not in scale:
-        counts.append((missing_label, int((display == missing_label).sum())))
+        counts.append((missing_label, int(shown.get(missing_label, 0))))
     unrated = int(display.isna().sum())
     if unrated:
         counts.append((UNRATED, unrated))

@@ -106,7 +106,7 @@ def plain_number_column(node: Node, column: str, values: np.ndarray, rows: np.nd
     problems = []
     if node.range is not None:
         problems = _range_problems(node.range, values, _LazyCells(cells), rows, column)
-    return values.copy(), problems
+    return values, problems  # the table read holds it: copied into the prepared frame
 
 
 class _LazyCells:

@@ -70,3 +70,11 @@ def wide_bom(data: bytes) -> str | None:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "UTF-16"
     return None
+
+
+def utf8_text(data: bytes, encoding: str) -> bytes | None:
+    """The bytes of the text `decode` gives, when the file is read as UTF-8 (the bytes after
+    its byte-order mark); None for another encoding."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        return None
+    return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data

@@ -13,7 +13,7 @@ import io
 import pandas as pd
 
 from interpreter.data.dataset import assemble
-from interpreter.data.decoding import decode, wide_bom
+from interpreter.data.decoding import decode, utf8_text, wide_bom
 from interpreter.data.plain_csv import TypedTable, read_plain, read_plain_typed
 from interpreter.errors import (
     BAD_ENCODING,
@@ -32,7 +32,7 @@ def read_delimited(data: bytes, path: str, encoding: str, delimiter: str,
     """The table of a CSV or TSV file (every problem located); with `typed`, a plain text's
     numbers read straight into floats (a TypedTable) where they can be."""
     text = decode(data, path, encoding)
-    if not text.strip():
+    if not text or text.isspace():  # (stops at the first cell; strip would copy the text)
         fail(path, DataProblem("the file is empty", code=EMPTY_FILE))
     if "\x00" in text:  # never in a text table: a binary file, or UTF-16/32 read as UTF-8
         nul = text.index("\x00")
@@ -46,11 +46,12 @@ def read_delimited(data: bytes, path: str, encoding: str, delimiter: str,
                 code=BAD_ENCODING,
             ),
         )
+    encoded = utf8_text(data, encoding)  # for pandas to read without encoding the text again
     if typed:
-        table = read_plain_typed(text, delimiter)
+        table = read_plain_typed(text, delimiter, encoded)
         if table is not None:
             return table
-    plain = read_plain(text, delimiter)
+    plain = read_plain(text, delimiter, encoded)
     if plain is not None:
         return plain
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

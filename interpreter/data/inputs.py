@@ -115,7 +115,8 @@ def missing_column(
 def input_series(node: Node, values, index: pd.Index) -> pd.Series:
     base = node.type.base
     if base == NUMBER:
-        return pd.Series(values, index=index, dtype="float64", name=node.name)
+        # not copied here: the prepared DataFrame built of these series copies them into its block
+        return pd.Series(values, index=index, dtype="float64", name=node.name, copy=False)
     if base == BOOLEAN:
         return pd.Series(pd.array(list(values), dtype="boolean"), index=index, name=node.name)
     if base == LEVEL:

@@ -49,14 +49,21 @@ def spaced_key(k: str, row: int, column: str) -> DataProblem:
 _KEY_HIDDEN = re.compile("[\t" + "".join(re.escape(chr(c)) for c in sorted(INVISIBLE_CHARACTERS)) + "]")
 
 
+# a key with whitespace (str.isspace, which is what \s matches) at its start or end, in keys
+# joined by U+E000 with one more at each end
+_SPACED = re.compile("\ue000\\s|\\s\ue000")
+_SPACE = re.compile("\\s")
+
 _KEY_CONTROL_NAMES = {"\t": "TAB", "\n": "NEWLINE", "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE"}
 
 
-def key_form_problems(keys: list, rows: list[int], column: str) -> list[DataProblem]:
+def key_form_problems(keys, rows, column: str, joined: str | None = None) -> list[DataProblem]:
     """Keys (non-empty, each with the row it is first in) holding a character that prints as
-    nothing or as something else, and keys the same once in Unicode normal form NFC."""
+    nothing or as something else, and keys the same once in Unicode normal form NFC.
+    `joined`: the keys joined by U+E000, when the caller has made it."""
     problems: list[DataProblem] = []
-    joined = "\ue000".join(keys)  # one search over every key (joined by a private-use character)
+    if joined is None:
+        joined = "\ue000".join(keys)  # one search over every key (joined by a private-use character)
     if _KEY_HIDDEN.search(joined) is not None:
         for k, row in zip(keys, rows):
             hidden = _KEY_HIDDEN.search(k.strip())  # whitespace around a key: key-whitespace
@@ -66,13 +73,13 @@ def key_form_problems(keys: list, rows: list[int], column: str) -> list[DataProb
                 problems.append(DataProblem(
                     f"key {quote(visible(k))} holds U+{ord(char):04X} ({name}), which prints as "
                     "nothing or as something else",
-                    row=row, column=column, code=KEY_HIDDEN,
+                    row=int(row), column=column, code=KEY_HIDDEN,
                     hint="remove it: a key must print as what it is"))
-    if not joined.isascii():
+    if not joined.replace("\ue000", "").isascii():  # (the private-use joiner is not ASCII)
         forms: dict[str, list[tuple[str, int]]] = {}
         for k, row in zip(keys, rows):
             if not k.isascii():
-                forms.setdefault(unicodedata.normalize("NFC", k), []).append((k, row))
+                forms.setdefault(unicodedata.normalize("NFC", k), []).append((k, int(row)))
         for same in forms.values():
             written = dict(same)  # each distinct spelling once, with its first row
             if len(written) > 1:
@@ -90,17 +97,18 @@ def _form(key: str) -> str:
 
 
 def check_keys(keys: np.ndarray, rows: np.ndarray, column: str) -> list[DataProblem]:
-    series = pd.Series(keys, dtype=object)
-    empty = series.isna().to_numpy()
+    keys = np.asarray(keys, dtype=object)
+    empty = pd.isna(keys)
     problems = empty_keys(empty, rows, column)
     present = np.flatnonzero(~empty)
-    for i in present:
-        k = keys[i]
-        if k != k.strip():
-            problems.append(spaced_key(k, int(rows[i]), column))
-    problems += key_form_problems([keys[i] for i in present], [int(rows[i]) for i in present], column)
+    if len(present) < len(keys):
+        keys, rows = keys[present], rows[present]
+    joined = "\ue000".join(keys)  # one search over every key (joined by a private-use character)
+    if _SPACE.search(joined) and _SPACED.search(f"\ue000{joined}\ue000"):  # then key by key, in row order
+        problems += [spaced_key(k, int(row), column) for k, row in zip(keys, rows) if k != k.strip()]
+    problems += key_form_problems(keys, rows, column, joined)
     repeated: dict[str, list[int]] = {}
-    for i in np.flatnonzero(series.duplicated(keep=False).to_numpy() & ~empty):
+    for i in np.flatnonzero(pd.Index(keys).duplicated(keep=False)):
         repeated.setdefault(keys[i], []).append(int(rows[i]))
     for k, where in repeated.items():
         problems.append(

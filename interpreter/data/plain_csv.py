@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from collections.abc import Callable
 
 import attrs
@@ -21,23 +22,24 @@ import pandas as pd
 
 from interpreter.data.dataset import make_frame
 
-_SPACE = "\t\x0b\x0c\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
+def read_plain(text: str, delimiter: str, encoded: bytes | None = None) -> pd.DataFrame | None:
     """The table of a CSV text that needs none of the csv module's care, read by pandas' C
     parser: no double quote, no byte-order mark left, no cell of spaces only, no field longer
     than the csv module allows, a named header without repeats, and every row as wide as the
     header (or blank). None for any other text, which `read_delimited` reads cell by cell
     with every problem located; both give the same frame for a text this reads
-    (tests/test_data_plain_csv.py)."""
-    layout = _plain_layout(text, delimiter)
+    (tests/test_data_plain_csv.py). `encoded`: the text in UTF-8, when the caller has it."""
+    if encoded is None:
+        encoded = text.encode("utf-8")
+    layout = _plain_layout(text, delimiter, encoded=encoded)
     if layout is None:
         return None
     width, lines = layout
     try:
-        parsed = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, header=None, dtype=object,
+        parsed = pd.read_csv(io.BytesIO(encoded), encoding="utf-8", sep=delimiter, header=None, dtype=object,
                              na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c",
                              names=range(width), low_memory=False)
     except Exception:  # noqa: BLE001 - whatever pandas refuses, the csv module reads and locates
@@ -62,59 +64,81 @@ def read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
     return make_frame(body, header, (lines[full[1:]] + 1).tolist())
 
 
-def _plain_layout(text: str, delimiter: str, simple_only: bool = False):
+def _plain_layout(text: str, delimiter: str, simple_only: bool = False, encoded: bytes | None = None):
     """(width, line numbers of the records pandas reads) of a text pandas reads as the csv
     module would (see read_plain), None otherwise; with `simple_only`, of a text without
-    empty lines whose every line has the header's delimiters only."""
+    empty lines whose every line has the header's delimiters only. `encoded`: the text in
+    UTF-8 (made here when not given)."""
     if '"' in text or text.startswith("\ufeff"):  # pandas would drop a second byte-order mark
         return None
-    if text.count("\r") != text.count("\r\n"):  # a lone CR ends a line: pandas' C parser then
-        return None  # drops the empty first cell of a line after a blank one ("a,b\r\r,1")
-    encoded = text.encode("utf-8")
-    if _spaces_only_cell(text, encoded, delimiter):
+    carriage = "\r" in text
+    if carriage and text.count("\r") != text.count("\r\n"):  # a lone CR ends a line: pandas' C
+        return None  # parser then drops the empty first cell of a line after a blank one ("a,b\r\r,1")
+    if encoded is None:
+        encoded = text.encode("utf-8")
+    octets = np.frombuffer(encoded, dtype=np.uint8)
+    if _spaces_only_cell(text, octets, delimiter):
         return None
-    breaks = np.flatnonzero(np.isin(np.frombuffer(encoded, dtype=np.uint8), (10, 13)))
+    ends = (octets == 10) | (octets == 13) if carriage else octets == 10
+    breaks = np.flatnonzero(ends)
     longest = int(np.diff(breaks, prepend=-1, append=len(encoded)).max())  # bytes >= characters
     if longest > csv.field_size_limit():
         return None
-    layout = _simple_layout(text, delimiter)
+    layout = _simple_layout(text, delimiter, None if carriage else breaks)
     if layout is None and not simple_only:
         layout = _line_layout(text, delimiter)
     return layout
 
 
-_ASCII_EDGES = bytes.maketrans(b"\r", b"\n")
-_ASCII_SPACES = bytes.maketrans(b"\t\x0b\x0c\x1c\x1d\x1e\x1f", b"       ")
+# What str.isspace calls a space, but for the line breaks \n and \r (cell edges)
+_SPACE = "\t\x0b\x0c\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WIDE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_ASCII_SPACE_BYTES = b"\t\x0b\x0c\x1c\x1d\x1e\x1f "
 
 
-def _spaces_only_cell(text: str, encoded: bytes, delimiter: str) -> bool:
-    """Whether a cell holds nothing but spaces (str.isspace characters). ASCII text is mapped
-    to one edge byte and one space byte, so that one literal-prefixed search finds it."""
-    if not text.isascii():
+def _spaces_only_cell(text: str, octets: np.ndarray, delimiter: str) -> bool:
+    """Whether a cell holds nothing but spaces (str.isspace characters). `octets`: the text in
+    UTF-8. A text whose spaces are all ASCII is searched byte-wise: every run of space bytes
+    that starts and ends at a cell's edge (a delimiter, a line break, the start or the end)
+    is such a cell. UTF-8 never uses an ASCII byte inside a wider character, so the runs and
+    edges found are those of the text."""
+    if not text.isascii() and _WIDE_SPACE.search(text) is not None:
         edge = f"{re.escape(delimiter)}\r\n"  # what ends a cell
         return re.search(f"(?:^|[{edge}])[{_SPACE}]+(?=[{edge}]|\\Z)", text) is not None
-    mapped = encoded.translate(_ASCII_EDGES).translate(_ASCII_SPACES)
-    if delimiter != "\t":
-        mapped = mapped.replace(delimiter.encode("ascii"), b"\n")
-    else:  # a tab is both the delimiter and a space: a cell of spaces has a space byte
-        mapped = encoded.translate(_ASCII_EDGES).replace(b"\t", b"\n").translate(_ASCII_SPACES)
-    return (re.match(rb" +(?:\n|\Z)", mapped) is not None
-            or re.search(rb"\n +(?:\n|\Z)", mapped) is not None)
+    present = [b for b in _ASCII_SPACE_BYTES if b != ord(delimiter) and chr(b) in text]
+    if not present:
+        return False
+    space = octets == present[0]
+    for byte in present[1:]:
+        space |= octets == byte
+    at = np.flatnonzero(space)
+    apart = np.diff(at) != 1
+    first, last = at[np.r_[True, apart]], at[np.r_[apart, True]]  # of each run of spaces
+    edges = (ord(delimiter), 10, 13)
+    before = (first == 0) | np.isin(octets[np.maximum(first - 1, 0)], edges)
+    after = (last == len(octets) - 1) | np.isin(octets[np.minimum(last + 1, len(octets) - 1)], edges)
+    return bool((before & after).any())
 
 
-def _simple_layout(text: str, delimiter: str):
+def _simple_layout(text: str, delimiter: str, newlines: np.ndarray | None = None):
     """(width, line numbers from 0 of the lines pandas reads) of a text without an empty line
-    whose every line has the header's delimiters, from counts alone; None otherwise."""
+    whose every line has the header's delimiters, from counts alone; None otherwise.
+    `newlines`: where the text's line feeds are in its UTF-8, for a text without a CR."""
     carriage = "\r" in text  # most texts have none: the scans for CR are then skipped
-    if text[:1] in ("\r", "\n") or "\n\n" in text or (carriage and ("\r\r" in text or "\n\r" in text)):
+    if newlines is not None:  # the empty lines, the lines
+        if len(newlines) and (newlines[0] == 0 or (np.diff(newlines) == 1).any()):
+            return None
+        lines = len(newlines) + (text[-1:] != "\n")
+    elif text[:1] in ("\r", "\n") or "\n\n" in text or (carriage and ("\r\r" in text or "\n\r" in text)):
         return None
+    else:
+        lines = text.count("\n") + (text.count("\r") - text.count("\r\n") if carriage else 0)
+        lines += text[-1:] not in ("\r", "\n")
     first = min([i for i in (text.find("\r"), text.find("\n")) if i >= 0], default=len(text))
     header = text[:first]
     if not header.strip(delimiter):
         return None
     width = header.count(delimiter) + 1
-    lines = text.count("\n") + (text.count("\r") - text.count("\r\n") if carriage else 0)
-    lines += text[-1:] not in ("\r", "\n")
     # pandas refuses a line with more fields than the header: then none has fewer
     if lines < 2 or text.count(delimiter) != (width - 1) * lines:
         return None
@@ -154,15 +178,31 @@ class TypedTable:
     text_frame: Callable[[], pd.DataFrame]
 
 
-# A cell "-0", "-00", ...: pandas reads it as the integer 0, float() as -0.0 (a cell is between
-# delimiters or line ends; the text has no quotes and no lone CR)
-_NEGATIVE_INTEGER_ZERO = r"(?:^|[{d}\n])[ \t]*-0+[ \t]*(?=[{d}\r\n]|\Z)"
+# A cell "-0", "-00", ...: pandas reads it as the integer 0, float() as -0.0. Searched from its
+# literal "-0" (fast), then what is before it checked (a cell is between delimiters or line
+# ends; the text has no quotes and no lone CR)
+_NEGATIVE_ZERO_END = r"-0+[ \t]*(?=[{d}\r\n]|\Z)"
 
 
-def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
+def _has_integer_negative_zero(text: str, delimiter: str) -> bool:
+    if "-0" not in text:
+        return False
+    for found in re.finditer(_NEGATIVE_ZERO_END.format(d=re.escape(delimiter)), text):
+        start = found.start()
+        while start > 0 and text[start - 1] in " \t" and text[start - 1] != delimiter:
+            start -= 1
+        if start == 0 or text[start - 1] in (delimiter, "\n"):
+            return True
+    return False
+
+
+def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None) -> TypedTable | None:
     """The table of a plain text (read_plain's, with every line as wide as the header and no
-    empty line) with its numbers typed; None for any other text (read_plain reads it)."""
-    layout = _plain_layout(text, delimiter, simple_only=True)
+    empty line) with its numbers typed; None for any other text (read_plain reads it).
+    `encoded`: the text in UTF-8, when the caller has it."""
+    if encoded is None:
+        encoded = text.encode("utf-8")
+    layout = _plain_layout(text, delimiter, simple_only=True, encoded=encoded)
     if layout is None:
         return None
     width, lines = layout
@@ -172,10 +212,16 @@ def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
         return None
     options = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
     try:
-        parsed = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, header=None, skiprows=1,
-                             names=range(width), keep_default_na=False, na_values=[""],
-                             quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c", low_memory=False,
-                             **options)
+        # low_memory (pandas' default): typed in blocks of rows, a column typed differently in two
+        # blocks comes out as objects of both kinds (read from its text below, as any column
+        # pandas typed otherwise), integers and decimals as decimals; its DtypeWarning says so
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            # header=0 with names: the header line read and named by position (skiprows=1 would
+            # make pandas test every line against the rows to skip)
+            parsed = pd.read_csv(io.BytesIO(encoded), encoding="utf-8", sep=delimiter, header=0,
+                                 names=range(width), keep_default_na=False, na_values=[""],
+                                 quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c", **options)
     except Exception:  # noqa: BLE001 - whatever pandas refuses, the csv module reads and locates
         return None
     if len(parsed) != len(lines) - 1:
@@ -187,19 +233,20 @@ def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
     if blank.any():
         parsed = parsed.iloc[full]
     rows = (full + 2).astype(np.int64)  # the header is row 1
+    # an integer "-0" in a block of integers is 0, and stays 0 when another block makes its
+    # column decimal: if the text has one, no integer or decimal column is taken from pandas
     negative_zero = None
     numbers: dict[str, np.ndarray] = {}
     texts: dict[str, np.ndarray] = {}
     for position, name in enumerate(header):
         column = parsed[position]
         kind = column.dtype
-        if kind == np.int64:
+        if kind in (np.int64, np.float64):
             if negative_zero is None:
-                negative_zero = re.search(_NEGATIVE_INTEGER_ZERO.format(d=re.escape(delimiter)), text) is not None
-            if not negative_zero:
-                numbers[name] = column.to_numpy(dtype=np.float64)
-        elif kind == np.float64:
-            values = column.to_numpy(dtype=np.float64, copy=True)
+                negative_zero = _has_integer_negative_zero(text, delimiter)
+            if negative_zero:
+                continue
+            values = column.to_numpy(dtype=np.float64)  # read-only: a view of pandas' block, never written
             if not np.isinf(values).any():  # inf, Infinity, 1e400: the careful parser says why not
                 numbers[name] = values
         elif kind.kind == "O" or pd.api.types.is_string_dtype(kind):
@@ -213,7 +260,7 @@ def read_plain_typed(text: str, delimiter: str) -> TypedTable | None:
 
     def text_frame() -> pd.DataFrame:
         if not cached:
-            cached.append(read_plain(text, delimiter))
+            cached.append(read_plain(text, delimiter))  # (encoded again: the bytes are not kept)
         return cached[0]
 
     for name in header:  # a column pandas typed otherwise (booleans, inf...): its text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from interpreter.data.dataset import Dataset
 from interpreter.data.delimited import read_delimited
@@ -42,14 +43,21 @@ def read_dataset(
                     code=UNREADABLE,
                 ),
             )
-        frame = read_delimited(data, shown, encoding, delimiter, typed=typed)
+        # the digest is taken on another thread while the text is read: hashlib and pandas'
+        # tokenizer both let go of the GIL over large buffers
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+            try:
+                frame = read_delimited(data, shown, encoding, delimiter, typed=typed)
+            finally:
+                sha256 = digest.result()
         sheet_name = None
         if isinstance(frame, TypedTable):
             return Dataset(
                 frame=frame.text_frame,
                 path=shown,
                 format=fmt,
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=sha256,
                 rows=len(frame.row_numbers),
                 columns=tuple(frame.header),
                 numbers=frame.numbers,
@@ -58,11 +66,12 @@ def read_dataset(
             )
     else:
         frame, sheet_name = read_xlsx(data, shown, sheet)
+        sha256 = hashlib.sha256(data).hexdigest()
     return Dataset(
         frame=frame,
         path=shown,
         format=fmt,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         rows=len(frame),
         columns=tuple(frame.columns),
         sheet=sheet_name,
