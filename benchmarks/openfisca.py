@@ -9,13 +9,15 @@ quantiles, decimal-safe comparisons at 1e-12, `skip missing` with `require 3`, `
 ceil(10% n) entities with ties included). Then, medians of --repeat, alternating:
   (a) OpenFisca's whole command: a fresh process reading the CSV with pandas, computing every
       variable, writing the tiers to a CSV;
-  (b) `tierlang run --no-audit --out FILE` in a fresh process (start-up, reading and checking
-      the data, evaluating, writing every value of every node, printing a screenful), and the
-      same without `--out` (the tiers printed, a screenful: OpenFisca's output is the tiers);
+  (b) `tierlang run --no-audit --format csv > FILE` in a fresh process (start-up, reading and
+      checking the data, evaluating, writing every entity's key, label, score, tier and rank
+      as CSV: OpenFisca's output and more); the same with `--out FILE` (every value of every
+      node written, a screenful printed) and with neither (a screenful printed);
   (c) in-process computation only: OpenFisca's `calculate` of every variable vs
       `interpreter.evaluate` over prepared inputs;
-and the tiers of both are compared entity by entity. Prints `ratio command/openfisca` (target
-<= 2), `ratio command without --out/openfisca` and `ratio evaluate/openfisca`.
+and the tiers of both are compared entity by entity. Prints `ratio command/openfisca` (the
+`--format csv` command; target <= 2), the ratios of the other two commands and
+`ratio evaluate/openfisca`.
 
     .venv/bin/python benchmarks/openfisca.py [--entities 100000] [--repeat 3]
 """
@@ -207,6 +209,11 @@ def main() -> None:
             subprocess.run([TIERLANG, "run", str(d / "m.tier"), "--data", str(d / "data.csv"), "--no-audit",
                             "--out", str(d / "tl.csv")], capture_output=True, text=True, check=True)
 
+        def tierlang_tiers_csv():  # OpenFisca's output: every entity's tier, as CSV
+            with open(d / "tiers.csv", "w", encoding="utf-8") as out:
+                subprocess.run([TIERLANG, "run", str(d / "m.tier"), "--data", str(d / "data.csv"), "--no-audit",
+                                "--format", "csv"], stdout=out, stderr=subprocess.PIPE, text=True, check=True)
+
         def tierlang_printed():
             subprocess.run([TIERLANG, "run", str(d / "m.tier"), "--data", str(d / "data.csv"), "--no-audit"],
                            capture_output=True, text=True, check=True)
@@ -214,28 +221,33 @@ def main() -> None:
         def tierlang_evaluate():
             evaluate(methodology, prepared.frame, params={}, labels=prepared.labels)
 
-        times: dict[str, list[float]] = {"openfisca": [], "command": [], "printed": [], "evaluate": []}
+        times: dict[str, list[float]] = {"openfisca": [], "command": [], "tiers": [], "printed": [], "evaluate": []}
         openfisca_command(), tierlang_command(), tierlang_evaluate()  # warm the file cache and imports
         computes.clear()
         for _ in range(args.repeat):
             times["openfisca"].append(timed(openfisca_command))
             times["command"].append(timed(tierlang_command))
+            times["tiers"].append(timed(tierlang_tiers_csv))
             times["printed"].append(timed(tierlang_printed))
             times["evaluate"].append(timed(tierlang_evaluate))
         ours = pd.read_csv(d / "tl.csv", keep_default_na=False, usecols=["key", "grade"]).set_index("key")["grade"]
         theirs = pd.read_csv(d / "of.csv", keep_default_na=False).set_index("org_id")["grade"]
         agree = int((ours.reindex(theirs.index) == theirs).sum())
+        tiers = pd.read_csv(d / "tiers.csv", keep_default_na=False).set_index("key")["tier"]
+        agree_csv = int((tiers.reindex(theirs.index) == theirs).sum())
 
     m = {k: statistics.median(v) for k, v in times.items()}
     compute = statistics.median(computes)
     print(f"OpenFisca {version}; data: {args.entities:,} entities x {INDICATORS} indicators; medians of {args.repeat}")
     print(f"(a) OpenFisca, whole command (python worker.py):  {m['openfisca']:.3f} s   calculate {compute:.3f}")
-    print(f"(b) `tierlang run --no-audit --out FILE`:          {m['command']:.3f} s")
-    print(f"    the same without --out (tiers printed):        {m['printed']:.3f} s")
+    print(f"(b) `tierlang run --no-audit --format csv`:       {m['tiers']:.3f} s   (every tier as CSV, as (a))")
+    print(f"    the same with --out FILE instead:              {m['command']:.3f} s   (every value of every node)")
+    print(f"    with neither:                                  {m['printed']:.3f} s   (a screenful printed)")
     print(f"(c) interpreter.evaluate:                          {m['evaluate']:.3f} s")
-    print(f"tiers agreeing: {agree:,} of {len(theirs):,}")
-    print(f"ratio command/openfisca: {m['command'] / m['openfisca']:.2f}   (target <= 2)")
-    print(f"ratio command without --out/openfisca: {m['printed'] / m['openfisca']:.2f}   (the tiers printed)")
+    print(f"tiers agreeing: {agree:,} of {len(theirs):,} (--out), {agree_csv:,} (--format csv)")
+    print(f"ratio command/openfisca: {m['tiers'] / m['openfisca']:.2f}   (target <= 2; `--format csv`: the same output)")
+    print(f"ratio command with --out/openfisca: {m['command'] / m['openfisca']:.2f}   (every value of every node)")
+    print(f"ratio command printing a screenful/openfisca: {m['printed'] / m['openfisca']:.2f}")
     print(f"ratio evaluate/openfisca: {m['evaluate'] / compute:.2f}   (in-process computation)")
 
 

@@ -165,6 +165,8 @@ def _range_problems(
     bounds, values: np.ndarray, cells: np.ndarray, rows: np.ndarray, column: str
 ) -> list[DataProblem]:
     low, high = float(bounds[0]), float(bounds[1])
+    if len(values) and np.fmin.reduce(values) >= low and np.fmax.reduce(values) <= high:
+        return []  # every value within the bounds themselves (fmin, fmax: NaN only if all are)
     with np.errstate(invalid="ignore"):
         # decimal-safe, as comparisons in the language: within 1e-12 of the bound is on it
         below = values < low - 1e-12 * np.maximum(np.maximum(np.abs(values), abs(low)), 1.0)
