@@ -86,7 +86,7 @@ class Evaluator:
         self._lookup = lookup
         self.shared = shared or _Shared(methodology, frames)
         self.env: dict[str, Val] = self.shared.env
-        self._constants: dict[int, tuple[Const, Val]] = {}
+        self._constants: dict[tuple, Val] = {}
         self.shared.evaluators.setdefault(self.level, self)
 
     def at(self, level: str | None) -> Evaluator:
@@ -207,11 +207,13 @@ class Evaluator:
         return method(self, expr)
 
     def _const(self, e: Const) -> Val:
-        # made once per evaluator (a Val is never changed): a literal is read by many nodes
-        found = self._constants.get(id(e))
-        if found is None or found[0] is not e:
-            found = self._constants[id(e)] = (e, constant(e.value, e.type, self.n))
-        return found[1]
+        # made once per evaluator for each literal value (a Val is never changed): the same
+        # literal is written in many nodes, and read again in every block of samples
+        key = _literal_key(e)
+        found = self._constants.get(key)
+        if found is None:
+            found = self._constants[key] = constant(e.value, e.type, self.n)
+        return found
 
     def _label(self, e: LabelConst) -> Val:
         return finish(e.type, np.full(self.n, float(e.level.order(e.label))))
@@ -405,6 +407,13 @@ def _rowwise_scalar(expr: Expr) -> bool:
     if isinstance(expr, Binary):
         return _rowwise_scalar(expr.left) and _rowwise_scalar(expr.right)
     return False
+
+
+def _literal_key(e: Const) -> tuple:
+    """What makes two literals the same value: their type, and the value's own class and
+    exact value (a float by its bits: 0.0 == -0.0 and 1 == True, but they are not the same)."""
+    value = e.value
+    return (e.type, value.__class__, value.hex() if isinstance(value, float) else value)
 
 
 def _first_of_blocks(v: Val, entities: int) -> Val:

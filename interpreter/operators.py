@@ -39,7 +39,7 @@ def unary(op: str, a: Val, t: Type) -> Val:
     if a.is_list:
         return list_val(t, [unary(op, item, item_type(t)) for item in a.items])
     data = -a.data if op == "-" else 1.0 - a.data
-    return Val(t, data, a.codes, mask=a.missing)  # missing where a is
+    return Val(t, data, a.codes, mask=a.missing, missing_somewhere=a._somewhere)  # missing where a is
 
 
 def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -61,7 +61,7 @@ def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
 
 def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     x, y = a.data, b.data
-    a_missing, b_missing = bool(a.missing.any()), bool(b.missing.any())
+    a_missing, b_missing = a.missing_somewhere, b.missing_somewhere
     if a_missing and b_missing:
         missing = a.missing | b.missing
         codes = np.where(a.missing, a.codes, b.codes)  # the first missing operand's reason
@@ -90,7 +90,7 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     result_missing = np.isnan(out)  # NaN where an operand is missing, and where undefined
     if zero is None and not (result_missing.any() if not (a_missing or b_missing)
                              else (result_missing ^ missing).any()):
-        return Val(t, out, codes, mask=missing)
+        return Val(t, out, codes, mask=missing, missing_somewhere=a_missing or b_missing)
     if zero is None:
         zero = np.zeros(n, dtype=bool)
     undefined = ~missing & ~zero & result_missing
@@ -102,7 +102,8 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
 
 
 def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
-    missing = a.missing | b.missing
+    somewhere = a.missing_somewhere or b.missing_somewhere
+    missing = a.missing | b.missing if somewhere else a.missing
     if a.type.base == TEXT or b.type.base == TEXT:
         x = np.where(a.missing, "", a.data).astype(str)
         y = np.where(b.missing, "", b.data).astype(str)
@@ -110,9 +111,9 @@ def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     else:
         holds = numeric.compare(op, a.data, b.data)
     out = holds.astype(float)
-    if missing.any():
+    if somewhere:
         out[missing] = np.nan
-    return Val(t, out, first_reason(n, a, b), mask=missing)
+    return Val(t, out, first_reason(n, a, b), mask=missing, missing_somewhere=somewhere)
 
 
 def _logic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -135,7 +136,8 @@ def is_missing(a: Val, negated: bool, t: Type, n: int) -> Val:
             missing |= item.missing
     else:
         missing = a.missing
-    return Val(t, (~missing if negated else missing).astype(float), no_reasons(n), mask=np.zeros(n, dtype=bool))
+    return Val(t, (~missing if negated else missing).astype(float), no_reasons(n), mask=np.zeros(n, dtype=bool),
+               missing_somewhere=False)
 
 
 def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -166,7 +168,7 @@ def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, take_b: 
     data = _select(take_a, a.data, b.data)
     if undecided:
         data[neither] = np.nan
-    if a.missing.any() or b.missing.any():
+    if a.missing_somewhere or b.missing_somewhere:
         codes = _select(take_a, a.codes, b.codes)
     else:  # both branches present: no reason but the condition's
         codes = np.zeros(len(data), dtype=a.codes.dtype)

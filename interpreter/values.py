@@ -31,6 +31,8 @@ class Val:
     items: tuple[Val, ...] | None = None  # lists only
     # the mask of missing values, when the maker knows it already (else computed when read)
     _missing: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="mask", repr=False)
+    # whether any value is missing, when the maker knows it (else computed when first asked)
+    _somewhere: bool | None = attrs.field(default=None, kw_only=True, alias="missing_somewhere", repr=False)
 
     @property
     def is_list(self) -> bool:
@@ -43,6 +45,13 @@ class Val:
             assert self.data is not None, "a list has no single missing mask"
             object.__setattr__(self, "_missing", is_missing(self.data))
         return self._missing
+
+    @property
+    def missing_somewhere(self) -> bool:
+        """Whether any entity's value is missing (`missing.any()`), computed once."""
+        if self._somewhere is None:
+            object.__setattr__(self, "_somewhere", bool(self.missing.any()))
+        return self._somewhere
 
     @property
     def present(self) -> np.ndarray:
@@ -84,16 +93,16 @@ def finish(t: Type, data: np.ndarray, codes=None) -> Val:
     if t.base == TEXT:
         data = np.where(miss, None, data).astype(object)
     if not miss.any():
-        return Val(t, data, no_reasons(len(data)), mask=miss)
+        return Val(t, data, no_reasons(len(data)), mask=miss, missing_somewhere=False)
     if codes is None:
-        return Val(t, data, miss.astype(DTYPE) * DTYPE(COMPONENT_MISSING), mask=miss)
+        return Val(t, data, miss.astype(DTYPE) * DTYPE(COMPONENT_MISSING), mask=miss, missing_somewhere=True)
     if isinstance(codes, str):
         codes = code(codes)
     out = np.where(miss, codes, 0).astype(DTYPE, copy=False)
     unexplained = miss & (out == 0)
     if unexplained.any():
         out[unexplained] = COMPONENT_MISSING
-    return Val(t, data, out, mask=miss)
+    return Val(t, data, out, mask=miss, missing_somewhere=True)
 
 
 def list_val(t: Type, items) -> Val:
@@ -106,7 +115,7 @@ def first_reason(n: int, *vals: Val) -> np.ndarray:
         return no_reasons(n)
     out = vals[-1].codes
     for v in reversed(vals[:-1]):  # the first missing one is taken last
-        if v.missing.any():  # (a value missing nowhere takes no entity's reason)
+        if v.missing_somewhere:  # (a value missing nowhere takes no entity's reason)
             out = np.where(v.missing, v.codes, out)
     return out.copy() if out is vals[-1].codes else out
 
@@ -177,13 +186,16 @@ def as_component(v: Val, t: Type) -> Val:
     if t.base != v.type.base:  # pragma: no cover - the checker guarantees the type
         t = v.type.as_scalar(t.scalar)
     missing = v.missing
-    return Val(t, v.data, missing.view(DTYPE) * DTYPE(COMPONENT_MISSING), mask=missing)
+    return Val(t, v.data, missing.view(DTYPE) * DTYPE(COMPONENT_MISSING), mask=missing,
+               missing_somewhere=v._somewhere)
 
 
 def retype(v: Val, t: Type) -> Val:
+    if v.items is None and v.type == t:  # (a Val is never changed: the same one will do)
+        return v
     if v.is_list:
         return list_val(t, [retype(item, item_type(t)) for item in v.items])
-    return Val(t, v.data, v.codes, mask=v._missing)
+    return Val(t, v.data, v.codes, mask=v._missing, missing_somewhere=v._somewhere)
 
 
 # ---------------------------------------------------------------- recorded representation

@@ -21,14 +21,18 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit import seals
 from dsl.escaping import csv_text, json_text, spreadsheet_cell, terminal_text
 from dsl.paths import FileTooLarge, read_regular_file
 from interpreter.numeric import round_half_away
 from tierlang.cli import main
+from tierlang.render import files
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "tests" / "bad_inputs" / "base.tier"
@@ -532,3 +536,17 @@ def test_writers_in_several_processes_queue_instead_of_failing(project):
     recorded = sorted(int(re.search(r"run (\d+) recorded", out).group(1)) for out, _err in results)
     assert recorded == [2, 3, 4, 5, 6]
     assert "ok: 6 runs reproduced, store intact" in invoke("verify", "--all", "--audit", "s.db").output
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.just(float("nan")), st.just(pd.NA), st.sampled_from(["=1+1", "+x", "-", "@a", "ok", "\tt", ""]),
+                          st.text(max_size=4), st.integers(-2, 2), st.booleans(), st.floats(allow_nan=False)),
+                max_size=12))
+def test_text_columns_are_neutralised_cell_by_cell_as_map_would(cells):
+    """tierlang.render.files makes each distinct text safe once: the same cells as mapping
+    spreadsheet_cell over every one (a missing cell NaN, as map makes it)."""
+    column = pd.Series(cells, dtype=object)
+    expected = column.map(spreadsheet_cell, na_action="ignore")
+    got = files._each_text(column, spreadsheet_cell)
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    assert all(g is e or g == e or (g != g and e != e) for g, e in zip(got, expected))

@@ -104,7 +104,8 @@ def _spaces_only_cell(text: str, octets: np.ndarray, delimiter: str) -> bool:
     edges found are those of the text."""
     if not text.isascii() and _WIDE_SPACE.search(text) is not None:
         edge = f"{re.escape(delimiter)}\r\n"  # what ends a cell
-        return re.search(f"(?:^|[{edge}])[{_SPACE}]+(?=[{edge}]|\\Z)", text) is not None
+        spaces = _SPACE.replace(delimiter, "")  # a tab delimiter is no space in a cell
+        return re.search(f"(?:^|[{edge}])[{spaces}]+(?=[{edge}]|\\Z)", text) is not None
     present = [b for b in _ASCII_SPACE_BYTES if b != ord(delimiter) and chr(b) in text]
     if not present:
         return False

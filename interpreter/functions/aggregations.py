@@ -137,7 +137,7 @@ class _Components:
         n, k = ev.n, len(values)
         self.n, self.k = n, k
         self.values = values
-        self._lacking = [v for v in values if v.missing.any()]
+        self._lacking = [v for v in values if v.missing_somewhere]
         any_missing = bool(self._lacking)
         self.count = np.full(n, k, dtype=np.int64)  # the present components: row_sums(present)
         for v in self._lacking:

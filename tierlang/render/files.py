@@ -9,6 +9,7 @@ import io
 import os
 import tempfile
 
+import numpy as np
 import pandas as pd
 
 from dsl.escaping import csv_text, spreadsheet_cell
@@ -41,10 +42,23 @@ def _text_cells(frame: pd.DataFrame, cell) -> pd.DataFrame:
              or pd.api.types.is_string_dtype(frame[c].dtype)]
     if not texts:
         return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)  # its text columns replaced, the frame's own left as they are
     for c in texts:
-        out[c] = out[c].astype(object).map(cell, na_action="ignore")
+        out[c] = _each_text(out[c].astype(object), cell)
     return out
+
+
+def _each_text(column: pd.Series, cell) -> pd.Series:
+    """`column.map(cell, na_action="ignore")`, calling `cell` once per distinct text when every
+    value is a text (a column of tiers or labels holds a few, each many times)."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":  # 1, 1.0 and True factorize as one
+        return column.map(cell, na_action="ignore")
+    codes, uniques = pd.factorize(values)
+    present = codes >= 0
+    out = np.full(len(values), np.nan, dtype=object)  # map gives NaN for every missing cell
+    out[present] = np.array([cell(u) for u in uniques], dtype=object)[codes[present]]
+    return pd.Series(out, index=column.index, name=column.name, dtype=object)
 
 
 def frame_csv(frame: pd.DataFrame) -> str:
