@@ -143,6 +143,7 @@ def test_arithmetic_is_the_general_form(op, pair, left_present, right_present):
     assert same(got.data, want.data)
     assert np.array_equal(got.codes, want.codes)
     assert np.array_equal(got.missing, want.missing)
+    assert got.missing_somewhere == bool(want.missing.any())  # as its maker knew it
 
 
 @settings(max_examples=300, deadline=None)
@@ -230,6 +231,7 @@ def test_comparison_values_and_reasons_are_the_general_form(op, pair, right_pres
         and got.codes.dtype == DTYPE
     )
     assert not np.shares_memory(got.codes, a.codes) and not np.shares_memory(got.codes, b.codes)
+    assert got.missing_somewhere == bool(np.isnan(got.data).any())
 
 
 @settings(max_examples=150, deadline=None)
@@ -261,3 +263,20 @@ def test_a_few_components_add_as_the_matrix_does(function, columns, skip):
         want = total if function == "sum" else total / present
     valid = ~np.isnan(trace.values.to_numpy())
     assert same(trace.values.to_numpy()[valid], want[valid])
+
+
+def test_a_literal_is_made_once_per_value_and_type():
+    """Literals of the same value and type share one Val; 0.0 and -0.0, 1.0 and True, 1.0 and
+    "1" are different literals (equal in Python, or of another type)."""
+    from dsl.model import Const
+    from interpreter.evaluator import Evaluator
+
+    methodology = dsl.check_source('methodology "m" version "1"\nentity org key k\ninput a: number\n')
+    ev = Evaluator(methodology, pd.Index(["A", "B"]), {})
+    zero, negative_zero = ev.eval(Const(0.0, NUM)), ev.eval(Const(-0.0, NUM))
+    assert ev.eval(Const(0.0, NUM)) is zero and zero is not negative_zero
+    assert np.signbit(negative_zero.data).all() and not np.signbit(zero.data).any()
+    one, true = ev.eval(Const(1.0, NUM)), ev.eval(Const(True, BOOL))
+    assert one is not true and one.type == NUM and true.type == BOOL
+    text = ev.eval(Const("1", Type("text")))
+    assert list(text.data) == ["1", "1"] and text is not one
