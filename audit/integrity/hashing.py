@@ -116,8 +116,93 @@ def _cell(value: Any, kind: str) -> Any:
     return _tagged(value)
 
 
+class RealColumn(Sequence):
+    """A REAL column held as one float64 array (a run's numbers as `record` builds them):
+    read like the list of its floats, encoded from the array without building that list."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = np.asarray(array, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index):  # a float, or a list for a slice
+        return self.array[index].tolist()
+
+    def __iter__(self):
+        return iter(self.array.tolist())
+
+
+class SparseColumn(Sequence):
+    """A column of `length` cells, NULL except at `positions` (ascending int64), where it holds
+    `values` (an object array, no None): a run's texts, flags and missing reasons, mostly NULL,
+    read like the list of its cells and encoded without building that list."""
+
+    __slots__ = ("length", "positions", "values", "_dense")
+
+    def __init__(self, length: int, positions: np.ndarray, values: np.ndarray) -> None:
+        self.length = int(length)
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.values = np.asarray(values, dtype=object)
+        self._dense: np.ndarray | None = None
+
+    def dense(self) -> np.ndarray:
+        """Every cell, as an object array (None where NULL)."""
+        if self._dense is None:
+            self._dense = self.between(0, self.length, as_array=True)
+        return self._dense
+
+    def between(self, start: int, end: int, as_array: bool = False):
+        """The cells `start .. end - 1` as a list (a repeat of None when all are NULL)."""
+        first, last = np.searchsorted(self.positions, [start, end]).tolist()
+        if first == last and not as_array:
+            return itertools.repeat(None, end - start)
+        cells = np.full(end - start, None, dtype=object)
+        cells[self.positions[first:last] - start] = self.values[first:last]
+        return cells if as_array else cells.tolist()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index):  # a cell, or a list for a slice
+        cell = self.dense()[index]
+        return cell.tolist() if isinstance(cell, np.ndarray) else cell
+
+    def __iter__(self):
+        return iter(self.dense().tolist())
+
+
+def _encode_sparse(column: SparseColumn, kind: str) -> bytes | None:
+    """`_encode_column` of a TEXT or FLAG SparseColumn from its present cells alone (the same
+    bytes as from the list of every cell); None for another kind or cells it cannot map."""
+    values = column.values.tolist()
+    if kind == TEXT:
+        if not set(map(type, values)) <= {str}:
+            values = [_cell(v, kind) for v in values]  # never None: the positions stay
+        positions = column.positions.astype("<i8").tobytes()
+        return b"T" + len(positions).to_bytes(8, "little") + positions + _json(values)
+    if kind == FLAG:
+        try:
+            codes = list(map(_FLAG_CODES.__getitem__, values))
+        except (KeyError, TypeError):
+            return None
+        cells = np.full(column.length, 255, dtype=np.uint8)
+        cells[column.positions] = codes
+        return b"B" + cells.tobytes()
+    return None
+
+
 def _encode_column(values: Sequence, kind: str) -> bytes:
     """The canonical bytes of one column (see the module docstring)."""
+    if isinstance(values, SparseColumn):
+        encoded = _encode_sparse(values, kind)
+        if encoded is not None:
+            return encoded
+        values = values.dense().tolist()
+    elif isinstance(values, RealColumn):
+        values = values.array if kind == REAL else values.array.tolist()
     if kind == REAL:
         try:
             a = np.asarray(values, dtype=np.float64)
@@ -300,20 +385,19 @@ def lower_body_of_rows(lower) -> LowerBody:
     """The LowerBody of an `audit.recorder.LowerRows`."""
     members = _sorted_columns(_columns_of(lower.members, len(MEMBER_COLUMNS)), 0, 1)
     steps = _sorted_columns([lower.tier_levels, *lower.tiers.columns()], 1, 2)
-    v = lower.values
     return LowerBody(
         levels=_columns_of(lower.levels, len(LEVEL_COLUMNS)),
         node_levels=[list(range(len(lower.node_levels)))]
         + [list(c) for c in _columns_of(lower.node_levels, 2)],
         members=members,
-        values=[v.num, v.text, v.bool, v.reason],
+        values=lower.hashed_values(),
         tier_steps=steps,
     )
 
 
 def body_of_rows(rows) -> Body:
     """The Body of an `audit.recorder.RunRows` (the rows `record` is about to insert)."""
-    v, t = rows.values, rows.tiers
+    t = rows.tiers
     scalars = sorted(rows.scalars, key=lambda r: (r[0], r[2]))
     tier_order = sorted(range(len(t.tier)), key=lambda i: (t.tier[i], t.entity[i]))
     tier_columns = t.columns()
@@ -323,7 +407,7 @@ def body_of_rows(rows) -> Body:
     return Body(
         entities=_columns_of(rows.entities, len(ENTITY_COLUMNS)),
         nodes=_columns_of(sorted(rows.nodes, key=lambda r: r[1]), len(NODE_COLUMNS)),
-        values=[v.num, v.text, v.bool, v.reason],
+        values=rows.values.hashed(),
         scalars=_columns_of(scalars, len(SCALAR_COLUMNS)),
         tier_steps=tier_columns,
         lower=None if lower is None else lower_body_of_rows(lower),

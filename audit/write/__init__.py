@@ -4,7 +4,7 @@ before the write lock is taken), then written in one transaction and sealed (`tr
     run_id = record_run(conn, path, result, dataset)   # what AuditStore.record calls
 """
 
-from audit.write.columns import FactRows, TierColumns, ValueColumns, matrix_blob, value_columns
+from audit.write.columns import FactRows, TierColumns, matrix_blob
 from audit.write.nodes import NODE_COLUMNS, aggregates, expression_text, fold, node_row
 from audit.write.rows import (
     LEVEL_COLUMNS,
@@ -19,6 +19,7 @@ from audit.write.rows import (
 )
 from audit.write.synthetic import synthetic_result, value_rows
 from audit.write.transaction import WRITE_WAIT_S, begin_write, record_run
+from audit.write.values import ValueColumns, value_columns
 
 __all__ = [
     "LEVEL_COLUMNS",

@@ -1,5 +1,6 @@
-"""The value columns of a run, vectorised (numpy arrays -> `tolist` -> `zip`): node values,
-tier steps, scalars and the recorded facts of schema version 7.
+"""The other columns of a run, vectorised (numpy arrays -> `tolist` -> `zip`): tier steps,
+scalars and the recorded facts of schema version 7; the cell helpers the values use too
+(the values themselves: audit/write/values.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pandas as pd
 
 from audit.write.nodes import _plain
 from dsl import model as M
-from dsl import types as T
 from interpreter.trace import NodeTrace
 
 # ---------------------------------------------------------------- values
@@ -48,63 +48,6 @@ def _list_json(value: Any) -> str | None:
 def _texts(series: pd.Series) -> np.ndarray:
     out = series.to_numpy(dtype=object, na_value=None)
     return np.array([None if v is None else str(v) for v in out], dtype=object) if len(out) else out
-
-
-@attrs.define
-class ValueColumns:
-    """`node_values` rows as parallel lists, entity-major (the primary-key order)."""
-
-    entity: list
-    node: list
-    num: list
-    text: list
-    bool: list
-    reason: list
-
-    def __len__(self) -> int:
-        return len(self.entity)
-
-
-def value_columns(
-    traces: Sequence[NodeTrace], keys: pd.Index, first_node: int = 0
-) -> ValueColumns:
-    """The values of `traces` for the entities `keys`, entity-major; node `i` of `traces` is
-    recorded as node position `first_node + i`."""
-    n_nodes, n_entities = len(traces), len(keys)
-    num = np.full((n_nodes, n_entities), np.nan)
-    text = np.full((n_nodes, n_entities), None, dtype=object)
-    boolean = np.full((n_nodes, n_entities), None, dtype=object)
-    reason = np.full((n_nodes, n_entities), None, dtype=object)
-    for i, trace in enumerate(traces):
-        values = _aligned(trace.values, keys)
-        base = trace.node.type.base
-        if base == T.NUMBER:
-            num[i] = values.to_numpy(dtype=np.float64, na_value=np.nan)
-            any_missing = bool(np.isnan(num[i]).any())
-        else:
-            if base == T.BOOLEAN:
-                column = values.astype("boolean").to_numpy(dtype=object, na_value=None)
-            elif base == T.LEVEL:
-                column = _labels(values)
-            elif base == T.LIST:
-                column = np.array(
-                    [_list_json(v) for v in values.to_numpy(dtype=object)], dtype=object
-                )
-            else:
-                column = _texts(values)
-            (boolean if base == T.BOOLEAN else text)[i] = column
-            any_missing = any(v is None for v in column.tolist())
-        # By the trace contract a reason is given only where the value is missing.
-        if any_missing and trace.reasons is not None:
-            reason[i] = _aligned(trace.reasons, keys).to_numpy(dtype=object, na_value=None)
-    return ValueColumns(
-        entity=np.repeat(np.arange(n_entities), n_nodes).tolist(),
-        node=np.tile(np.arange(first_node, first_node + n_nodes), n_entities).tolist(),
-        num=num.T.ravel().tolist(),
-        text=text.T.ravel().tolist(),
-        bool=boolean.T.ravel().tolist(),
-        reason=reason.T.ravel().tolist(),
-    )
 
 
 def _combination_json(matrix: np.ndarray, render) -> list[str]:

@@ -35,15 +35,14 @@ import attrs
 from audit.write.columns import (
     FactRows,
     TierColumns,
-    ValueColumns,
     _aligned,
     _texts,
     fact_rows,
     scalar_rows,
     tier_columns,
-    value_columns,
 )
 from audit.write.nodes import _json, _plain, aggregates, node_row
+from audit.write.values import ValueColumns, hashed_values, value_columns
 from dsl import model as M
 from interpreter.trace import LevelResult, RunResult
 
@@ -96,10 +95,13 @@ class LowerRows:
     levels: list[tuple]  # LEVEL_COLUMNS without run and first_value_id, by position
     node_levels: list[tuple]  # (level, aggregates JSON) of every node, in node position order
     members: list[tuple]  # (level, position, key, label, parent_key), level by level
-    values: ValueColumns  # level by level, member-major; `entity` is the member position
-    value_levels: list  # the level (its position) of each value row
+    values: list[ValueColumns]  # one per level, by position; `entity` is the member position
     tiers: TierColumns  # `entity` is the member position
     tier_levels: list  # the level of each tier step
+
+    def hashed_values(self) -> list[Sequence]:
+        """The `member_values` columns the body digest covers: the levels' one after the other."""
+        return hashed_values(self.values)
 
 
 LEVEL_COLUMNS = (
@@ -208,7 +210,6 @@ def lower_rows(result: RunResult, nodes: Sequence[M.Node], first_node: int) -> L
     lower levels' nodes from `first_node` on, level by level as in `result.members`."""
     levels, members = [], []
     values: list[ValueColumns] = []
-    value_levels: list = []
     tiers = TierColumns([], [], [], [], [], [], [], [])
     tier_levels: list = []
     level_of: dict[str, str] = {}
@@ -241,18 +242,12 @@ def lower_rows(result: RunResult, nodes: Sequence[M.Node], first_node: int) -> L
                 len(traces),
             )
         )
-        columns = value_columns(traces, keys, first_node)
-        values.append(columns)
-        value_levels += [position] * len(columns)
+        values.append(value_columns(traces, keys, first_node))
         steps = tier_columns(traces, keys)
         for field in attrs.fields(TierColumns):
             getattr(tiers, field.name).extend(getattr(steps, field.name))
         tier_levels += [name] * len(steps.tier)
         first_node += len(traces)
-    merged = ValueColumns([], [], [], [], [], [])
-    for columns in values:
-        for field in attrs.fields(ValueColumns):
-            getattr(merged, field.name).extend(getattr(columns, field.name))
     top = result.methodology.entity
     node_levels = [
         (
@@ -263,7 +258,7 @@ def lower_rows(result: RunResult, nodes: Sequence[M.Node], first_node: int) -> L
         )
         for node in nodes
     ]
-    return LowerRows(levels, node_levels, members, merged, value_levels, tiers, tier_levels)
+    return LowerRows(levels, node_levels, members, values, tiers, tier_levels)
 
 
 

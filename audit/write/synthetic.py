@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from audit.write.columns import value_columns
+from audit.write.values import value_columns
 from dsl import model as M
 from dsl import types as T
 from interpreter.trace import LimitTrace, NodeTrace, RunResult, TierTrace
@@ -20,7 +20,7 @@ def value_rows(result: RunResult, run_id: int = 1) -> list[tuple]:
     (run, entity, node, num, text, bool, missing_reason): what a bare `executemany` baseline
     should insert to compare with `record`."""
     v = value_columns(list(result.traces.values()), result.keys)
-    return list(zip([run_id] * len(v), v.entity, v.node, v.num, v.text, v.bool, v.reason))
+    return list(v.rows(run_id))
 
 
 def synthetic_result(n_nodes: int = 50, n_entities: int = 10_000, seed: int = 0) -> RunResult:

@@ -223,27 +223,20 @@ def _write_lower(conn: sqlite3.Connection, run_id: int, rows: RunRows) -> None:
         "VALUES (?,?,?,?,?,?)",
         [(run_id, *row) for row in lower.members],
     )
-    v = lower.values
     first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM member_values").fetchone()[0]
     conn.executemany(
         "INSERT INTO member_values (run, level, member, node, num, text, bool, "
         "missing_reason) VALUES (?,?,?,?,?,?,?,?)",
-        zip(
-            itertools.repeat(run_id),
-            lower.value_levels,
-            v.entity,
-            v.node,
-            v.num,
-            v.text,
-            v.bool,
-            v.reason,
+        itertools.chain.from_iterable(
+            v.rows(run_id, position) for position, v in enumerate(lower.values)
         ),
     )
+    count = sum(len(v) for v in lower.values)
     last = conn.execute("SELECT coalesce(max(id), 0) FROM member_values").fetchone()[0]
-    if last != first + len(v) - 1:
+    if last != first + count - 1:
         raise AuditError(
             f"member_values ids of run {run_id} are not consecutive "
-            f"({first}..{last} for {len(v)} rows)"
+            f"({first}..{last} for {count} rows)"
         )
     level_rows = []
     for row in lower.levels:
@@ -270,7 +263,7 @@ def _write_values(conn: sqlite3.Connection, run_id: int, rows: RunRows) -> int:
     conn.executemany(
         "INSERT INTO node_values (run, entity, node, num, text, bool, missing_reason) "
         "VALUES (?,?,?,?,?,?,?)",
-        zip(itertools.repeat(run_id), v.entity, v.node, v.num, v.text, v.bool, v.reason),
+        v.rows(run_id),
     )
     last = conn.execute("SELECT coalesce(max(id), 0) FROM node_values").fetchone()[0]
     if last != first + len(v) - 1:
