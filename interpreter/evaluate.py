@@ -16,7 +16,7 @@ import pandas as pd
 
 from dsl.model import INPUT, PARAM, TIER, Expr, Methodology
 from dsl.types import NUMBER
-from interpreter import ranking
+from interpreter import numeric, ranking
 from interpreter.call_statistics import tier_statistics
 from interpreter.evaluator import Evaluator
 from interpreter.inputs import input_value, level_table, parents
@@ -41,6 +41,7 @@ __all__ = ["evaluate", "evaluate_expression", "evaluate_value", "scalar_value", 
            "block_constant", "needed_nodes", "resolve_params", "varying_nodes"]
 
 
+@numeric.float_errors_ignored
 def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None = None,
              tracer: Tracer | None = None, labels: pd.Series | None = None,
              members: Mapping[str, LevelInputs] | None = None) -> RunResult:
@@ -130,6 +131,7 @@ def scalar_value(v: Val):
 
 
 
+@numeric.float_errors_ignored
 def evaluate_value(result: RunResult, expr: Expr, level: str | None = None) -> Val:
     """The internal value of `expr` evaluated against a finished run (every node readable),
     for the entities of `level` (None: the top level)."""

@@ -15,6 +15,8 @@ All functions take and return numpy arrays (or scalars) and never loop over elem
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 REL_TOL = 1e-12
@@ -23,14 +25,33 @@ REL_TOL = 1e-12
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
+def float_errors_ignored(function):
+    """`function` run with numpy's floating-point warnings off. An evaluation turns 0/0,
+    overflow and invalid operations into missing values with reasons (interpreter.operators),
+    so the evaluator's entry points (evaluate, evaluate_value, SampleEvaluator.run and its
+    first evaluation of the nodes no sample changes) set this once and the operators under
+    them set no errstate of their own (one costs about as much as an operation on 5,000
+    entities)."""
+
+    @functools.wraps(function)
+    def ignoring(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return ignoring
+
+
 def close(a, b) -> np.ndarray:
     """Decimal-safe equality, element-wise (False where either side is NaN)."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
     with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(a - b)
-        scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)
-        near = np.isfinite(a) & np.isfinite(b) & (diff <= REL_TOL * scale)
+        return _close(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`close` of two float arrays, under the caller's errstate."""
+    diff = np.abs(a - b)
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)
+    near = np.isfinite(a) & np.isfinite(b) & (diff <= REL_TOL * scale)
     return (a == b) | near
 
 
@@ -38,19 +59,18 @@ def _close_where_near(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """`close(a, b)` for two arrays of one shape, computed only for the pairs that may be close:
     every pair's scale max(|a|, |b|, 1) is at most the largest magnitude M, so a pair further
     apart than 1e-12 * M is not close. None when that bound cannot tell (M not finite, or many
-    pairs that near): `close` then compares every pair."""
+    pairs that near): `close` then compares every pair. Under the caller's errstate."""
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         return None
-    with np.errstate(invalid="ignore", over="ignore"):
-        bound = max(float(np.fmax.reduce(np.abs(a))), float(np.fmax.reduce(np.abs(b))), 1.0)
-        if not np.isfinite(bound):
-            return None
-        near = np.flatnonzero(np.abs(a - b) <= REL_TOL * bound)
+    bound = max(float(np.fmax.reduce(np.abs(a))), float(np.fmax.reduce(np.abs(b))), 1.0)
+    if not np.isfinite(bound):
+        return None
+    near = np.flatnonzero(np.abs(a - b) <= REL_TOL * bound)
     if len(near) > len(a) // 8:
         return None
     eq = np.zeros(a.shape, dtype=bool)
     if len(near):
-        eq[near] = close(a[near], b[near])
+        eq[near] = _close(a[near], b[near])
     return eq
 
 
@@ -58,10 +78,10 @@ def compare(op: str, a, b) -> np.ndarray:
     """`a op b` with decimal-safe equality; False where either side is NaN."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    eq = _close_where_near(a, b)
-    if eq is None:
-        eq = close(a, b)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        eq = _close_where_near(a, b)
+        if eq is None:
+            eq = _close(a, b)
         if op == "==":
             return eq
         if op == "!=":

@@ -28,6 +28,7 @@ from interpreter.values import (
     first_reason,
     item_type,
     list_val,
+    select,
 )
 
 ARITHMETIC = ("+", "-", "*", "/", "^")
@@ -64,22 +65,22 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     a_missing, b_missing = a.missing_somewhere, b.missing_somewhere
     if a_missing and b_missing:
         missing = a.missing | b.missing
-        codes = np.where(a.missing, a.codes, b.codes)  # the first missing operand's reason
+        codes = select(a.missing, a.codes, b.codes)  # the first missing operand's reason
     else:  # one operand (or none) missing somewhere: its mask and reasons as they are
         missing, codes = (b.missing, b.codes) if b_missing else (a.missing, a.codes)
-    with np.errstate(all="ignore"):
-        if op == "+":
-            out = x + y
-        elif op == "-":
-            out = x - y
-        elif op == "*":
-            out = x * y
-        elif op == "/":
-            out = x / y
-        else:
-            out = np.power(x, y)
-            if a_missing or b_missing:  # numpy: nan ** 0 == 1 ** nan == 1; a missing operand stays missing
-                out[missing] = np.nan
+    # (numpy's floating-point warnings are off: numeric.float_errors_ignored)
+    if op == "+":
+        out = x + y
+    elif op == "-":
+        out = x - y
+    elif op == "*":
+        out = x * y
+    elif op == "/":
+        out = x / y
+    else:
+        out = np.power(x, y)
+        if a_missing or b_missing:  # numpy: nan ** 0 == 1 ** nan == 1; a missing operand stays missing
+            out[missing] = np.nan
     if op == "/":
         zero = y == 0
         zero = zero & ~missing if zero.any() else None  # None: no divisor is zero
@@ -165,35 +166,16 @@ def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, take_b: 
     undecided (`neither`: the condition missing) or no branch is missing."""
     neither = ~(take_a | take_b)
     undecided = bool(neither.any())
-    data = _select(take_a, a.data, b.data)
+    data = select(take_a, a.data, b.data)
     if undecided:
         data[neither] = np.nan
     if a.missing_somewhere or b.missing_somewhere:
-        codes = _select(take_a, a.codes, b.codes)
+        codes = select(take_a, a.codes, b.codes)
     else:  # both branches present: no reason but the condition's
         codes = np.zeros(len(data), dtype=a.codes.dtype)
     if undecided:
         codes[neither] = c.codes[neither]
     return Val(t, data, codes)
-
-
-_BITS = {np.dtype(np.float64): np.uint64, np.dtype(np.uint8): np.uint8}
-
-
-def _select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`np.where(mask, a, b)` as a new array, bit for bit, for two float64 or two uint8 arrays:
-    the bits chosen with a mask of all ones or all zeros, with no branch per entity (np.where
-    mispredicts about half of an unpredictable mask; this is several times faster)."""
-    bits = _BITS.get(a.dtype)
-    if bits is None or b.dtype != a.dtype or mask.dtype != bool:
-        return np.where(mask, a, b)
-    a_bits, b_bits = a.view(bits), b.view(bits)
-    ones = mask.view(np.uint8).astype(bits)  # 1 where mask holds, then all ones (two's complement)
-    np.negative(ones, out=ones)
-    out = a_bits ^ b_bits
-    out &= ones
-    out ^= b_bits
-    return out.view(a.dtype)
 
 
 class Choice:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from dsl.constants import WEIGHT_TOLERANCE, WeightRule, walk, weight_sums, weighted_calls
 from dsl.model import INPUT, PARAM, TIER, Methodology, Node, Ref
+from interpreter import numeric
 from interpreter.evaluator import Evaluator
 from interpreter.inputs import input_value, level_table
 from interpreter.levels import LevelInputs, build_frames
@@ -85,6 +86,7 @@ class SampleEvaluator:
         self._tiled: dict[str, Val] = {}
         self._tiled_blocks = 0
 
+    @numeric.float_errors_ignored
     def _evaluate_once(self, nodes: list[Node]) -> dict[str, Val]:
         ev = Evaluator(self.methodology, self.index, self.params, frames=self.frames)
         for node in nodes:
@@ -119,6 +121,7 @@ class SampleEvaluator:
         ev.begin(node.expr)
         return ev.eval(node.expr)
 
+    @numeric.float_errors_ignored
     def run(self, samples: dict) -> dict[str, Val]:
         """The wanted nodes' values for these samples: {param: one value per sample} for every
         sampled param (numbers, booleans, labels or texts), all of the same length."""

@@ -98,11 +98,37 @@ def finish(t: Type, data: np.ndarray, codes=None) -> Val:
         return Val(t, data, miss.astype(DTYPE) * DTYPE(COMPONENT_MISSING), mask=miss, missing_somewhere=True)
     if isinstance(codes, str):
         codes = code(codes)
-    out = np.where(miss, codes, 0).astype(DTYPE, copy=False)
+    if isinstance(codes, np.ndarray) and codes.dtype == DTYPE:
+        out = codes * miss  # np.where(miss, codes, 0) without a branch per value
+    else:
+        out = np.where(miss, codes, 0).astype(DTYPE, copy=False)
     unexplained = miss & (out == 0)
     if unexplained.any():
         out[unexplained] = COMPONENT_MISSING
     return Val(t, data, out, mask=miss, missing_somewhere=True)
+
+
+_BITS = {np.dtype(np.float64): np.uint64, np.dtype(np.uint8): np.uint8}
+
+
+def select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.where(mask, a, b)` as a new array, bit for bit, for two float64 or two uint8 arrays:
+    the bits chosen with a mask of all ones or all zeros, with no branch per entity (np.where
+    mispredicts about half of an unpredictable mask; this is several times faster)."""
+    bits = _BITS.get(a.dtype)
+    if bits is None or b.dtype != a.dtype or mask.dtype != bool:
+        return np.where(mask, a, b)
+    a_bits, b_bits = a.view(bits), b.view(bits)
+    # 1 where mask holds, then all ones (two's complement)
+    if bits is np.uint8:
+        ones = np.negative(mask.view(np.uint8))
+    else:
+        ones = mask.view(np.uint8).astype(bits)
+        np.negative(ones, out=ones)
+    out = a_bits ^ b_bits
+    out &= ones
+    out ^= b_bits
+    return out.view(a.dtype)
 
 
 def list_val(t: Type, items) -> Val:
@@ -116,7 +142,7 @@ def first_reason(n: int, *vals: Val) -> np.ndarray:
     out = vals[-1].codes
     for v in reversed(vals[:-1]):  # the first missing one is taken last
         if v.missing_somewhere:  # (a value missing nowhere takes no entity's reason)
-            out = np.where(v.missing, v.codes, out)
+            out = select(v.missing, v.codes, out)
     return out.copy() if out is vals[-1].codes else out
 
 

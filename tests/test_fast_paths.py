@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import dsl
 from dsl.types import NUMBER, Type
-from interpreter import evaluate, numeric, operators
+from interpreter import evaluate, numeric, operators, values
 from interpreter.functions.aggregations import row_sums, zero_where
 from interpreter.reason_codes import (
     COMPONENT_MISSING,
@@ -138,7 +138,8 @@ def test_arithmetic_is_the_general_form(op, pair, left_present, right_present):
     if right_present:
         y = np.nan_to_num(y, nan=0.0)
     a, b = value(x, INPUT_MISSING), value(y, COMPONENT_MISSING)
-    got = operators.binary(op, a, b, NUM, len(x))
+    with np.errstate(all="ignore"):  # as under the evaluator (numeric.float_errors_ignored)
+        got = operators.binary(op, a, b, NUM, len(x))
     want = general_arithmetic(op, a, b, len(x))
     assert same(got.data, want.data)
     assert np.array_equal(got.codes, want.codes)
@@ -150,9 +151,9 @@ def test_arithmetic_is_the_general_form(op, pair, left_present, right_present):
 @given(st.integers(0, 40).flatmap(lambda n: st.tuples(hnp.arrays(bool, n), arrays(n), arrays(n))))
 def test_select_is_numpys_where(masked):
     mask, x, y = masked
-    assert same(operators._select(mask, x, y), np.where(mask, x, y))
+    assert same(values.select(mask, x, y), np.where(mask, x, y))
     codes_x, codes_y = (np.isnan(x) * 2 + (x > 0)).astype(DTYPE), np.isnan(y).astype(DTYPE)
-    got = operators._select(mask, codes_x, codes_y)
+    got = values.select(mask, codes_x, codes_y)
     assert got.dtype == DTYPE and np.array_equal(got, np.where(mask, codes_x, codes_y))
     assert not np.shares_memory(got, codes_x) and not np.shares_memory(got, codes_y)
 
@@ -280,3 +281,33 @@ def test_a_literal_is_made_once_per_value_and_type():
     assert one is not true and one.type == NUM and true.type == BOOL
     text = ev.eval(Const("1", Type("text")))
     assert list(text.data) == ["1", "1"] and text is not one
+
+
+def test_evaluation_raises_no_floating_point_warning():
+    """The operators set no errstate of their own: evaluate, evaluate_value and
+    SampleEvaluator.run turn numpy's warnings off for the whole evaluation (0/0, overflow and
+    invalid operations become missing values with reasons, not warnings)."""
+    import warnings
+
+    from dsl.model import Binary, Ref
+    from interpreter.evaluate import SampleEvaluator, evaluate_value
+
+    source = (
+        'methodology "m" version "1"\nentity org key k\ninput a: number\ninput b: number\n'
+        "param w = 2 range 0..5\n"
+        "let q = a / b\nlet big = a ^ 400 * 1e300 - a ^ 400 * 1e300\n"
+        "let m = mean(q, big, skip missing) * w\n"
+    )
+    methodology = dsl.check_source(source, "<test>")
+    frame = pd.DataFrame({"a": [0.0, 10.0, 1.0], "b": [0.0, 0.0, 2.0]}, index=pd.Index(["A", "B", "C"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = evaluate(methodology, frame)
+        again = evaluate_value(result, Binary("/", Ref("a", NUM), Ref("b", NUM), NUM))
+        sampled = SampleEvaluator(methodology, frame, sampled=["w"], wanted=["m"]).run(
+            {"w": np.array([1.0, 3.0])}
+        )
+    assert result.traces["q"].reasons.tolist() == ["division_by_zero", "division_by_zero", None]
+    assert np.isnan(result.traces["big"].values.to_numpy()[1])  # inf - inf
+    assert np.isnan(again.data[:2]).all() and again.data[2] == 0.5
+    assert len(sampled["m"].data) == 6

@@ -129,6 +129,19 @@ def _columns(arrays: list[np.ndarray]) -> np.ndarray:
     return stacked.T if len(arrays) < _SHORT_ROW else np.ascontiguousarray(stacked.T)
 
 
+def _present_counts(k: int, missing: list[np.ndarray], n: int) -> np.ndarray:
+    """Per entity, k less the number of `missing` masks that hold there (int64): the missing
+    ones counted as bytes, one conversion at the end (fewer than 256 masks)."""
+    if not missing:
+        return np.full(n, k, dtype=np.int64)
+    if len(missing) > 255:
+        return k - np.sum(missing, axis=0, dtype=np.int64)
+    gone = missing[0].view(np.uint8).copy()
+    for mask in missing[1:]:
+        gone += mask.view(np.uint8)
+    return np.subtract(k, gone, dtype=np.int64)
+
+
 class _Components:
     """The components of an aggregation as (entities x components) arrays."""
 
@@ -139,16 +152,14 @@ class _Components:
         self.values = values
         self._lacking = [v for v in values if v.missing_somewhere]
         any_missing = bool(self._lacking)
-        self.count = np.full(n, k, dtype=np.int64)  # the present components: row_sums(present)
-        for v in self._lacking:
-            self.count -= v.missing
+        self.count = _present_counts(k, [v.missing for v in self._lacking], n)  # row_sums(present)
         self.skip = call.skip_missing or call.require is not None
         self.need = call.require if call.require is not None else (1 if self.skip else k)
         self.weighted = weights is not None
         if self.skip:
             self.invalid = self.count < self.need
             reason = BELOW_REQUIRE if call.require is not None else COMPONENT_MISSING
-            reasons = np.where(self.invalid, reason, 0).astype(np.uint8) if self.invalid.any() else no_reasons(n)
+            reasons = self.invalid.view(np.uint8) * np.uint8(reason) if self.invalid.any() else no_reasons(n)
         else:
             self.invalid = self.count < k
             reasons = first_reason(n, *values) if any_missing else no_reasons(n)
@@ -227,13 +238,12 @@ class _Components:
 
     def renormalised(self, total: np.ndarray, normalise: bool) -> np.ndarray:
         """total (a weighted sum over present components) re-normalised per the semantics."""
-        with np.errstate(all="ignore"):
-            if normalise:
-                self.fail(self.w_present == 0, DIVISION_BY_ZERO)
-                return total / self.w_present
-            partial = self.count < self.k
-            self.fail(partial & (self.w_present == 0), DIVISION_BY_ZERO)
-            return np.where(partial, total * self.w_all / self.w_present, total)
+        if normalise:
+            self.fail(self.w_present == 0, DIVISION_BY_ZERO)
+            return total / self.w_present
+        partial = self.count < self.k
+        self.fail(partial & (self.w_present == 0), DIVISION_BY_ZERO)
+        return np.where(partial, total * self.w_all / self.w_present, total)
 
     def result(self, t: Type, data: np.ndarray) -> Val:
         return finish(t, np.where(self.invalid, np.nan, data), self.reasons)
@@ -265,21 +275,18 @@ def _mean_like(ev, call: Call, geometric: bool) -> Val:
     x = c.xz if c.weighted or geometric else None  # unweighted: present_total
     if geometric:
         c.fail((c.present & ~(c.x > 0)).any(axis=1), OUT_OF_DOMAIN)
-        with np.errstate(all="ignore"):
-            x = np.where(c.present & (c.x > 0), np.log(np.where(c.x > 0, c.x, 1.0)), 0.0)
+        x = np.where(c.present & (c.x > 0), np.log(np.where(c.x > 0, c.x, 1.0)), 0.0)
     # unweighted, each present component's weight is 1.0 and each missing one's (then 0.0) 0.0:
     # `wz * x` would be x itself, bit for bit
     total = row_sums(c.wz * x) if c.weighted or geometric else c.present_total()
     if not c.weighted:
-        with np.errstate(all="ignore"):
-            data = total / c.count
+        data = total / c.count
     else:
         # `mean` with weights always normalises; weighted_mean / geometric_mean unless normalise
         normalise = call.normalise or call.function == "mean"
         data = c.renormalised(total, normalise)
     if geometric:
-        with np.errstate(all="ignore"):
-            data = np.exp(data)
+        data = np.exp(data)
         return c.result(call.type, data)
     result = c.result(call.type, data)
     if c.weighted:
