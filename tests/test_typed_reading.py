@@ -136,3 +136,15 @@ def test_columns_typed_differently_in_two_blocks_of_rows_are_read_as_the_text_re
     _assert_same_reading(path)
     a = prepare_inputs(METHODOLOGY, read_dataset(path)).frame["a"]
     assert a.iloc[7] == 0 and math.copysign(1.0, a.iloc[7]) == -1.0 and a.iloc[4999] == 49.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(CELL, min_size=1, max_size=4), min_size=1, max_size=6), st.sampled_from([",", ";", "\t"]))
+def test_an_integer_negative_zero_is_found_in_the_bytes_as_in_the_text(rows, delimiter):
+    """The search for a cell "-0" over the text's bytes (a "-" then a "0" first) finds what the
+    search over the text finds."""
+    from interpreter.data.plain_csv import _has_integer_negative_zero
+
+    text = "\n".join(delimiter.join(row) for row in rows) + "\n"
+    octets = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    assert _has_integer_negative_zero(text, delimiter, octets) == _has_integer_negative_zero(text, delimiter)

@@ -37,7 +37,7 @@ def read_plain(text: str, delimiter: str, encoded: bytes | None = None) -> pd.Da
     layout = _plain_layout(text, delimiter, encoded=encoded)
     if layout is None:
         return None
-    width, lines = layout
+    width, lines, _ = layout
     try:
         parsed = pd.read_csv(io.BytesIO(encoded), encoding="utf-8", sep=delimiter, header=None, dtype=object,
                              na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c",
@@ -65,10 +65,12 @@ def read_plain(text: str, delimiter: str, encoded: bytes | None = None) -> pd.Da
 
 
 def _plain_layout(text: str, delimiter: str, simple_only: bool = False, encoded: bytes | None = None):
-    """(width, line numbers of the records pandas reads) of a text pandas reads as the csv
-    module would (see read_plain), None otherwise; with `simple_only`, of a text without
-    empty lines whose every line has the header's delimiters only. `encoded`: the text in
-    UTF-8 (made here when not given)."""
+    """(width, line numbers of the records pandas reads, shortest line) of a text pandas reads
+    as the csv module would (see read_plain), None otherwise; with `simple_only`, of a text
+    without empty lines whose every line has the header's delimiters only. The shortest
+    line is in UTF-8 bytes with its line break (a line of delimiters only, a blank record, is
+    `width` long; a lone CR or LF counts as a line of 1). `encoded`: the text in UTF-8
+    (made here when not given)."""
     if '"' in text or text.startswith("\ufeff"):  # pandas would drop a second byte-order mark
         return None
     carriage = "\r" in text
@@ -81,13 +83,15 @@ def _plain_layout(text: str, delimiter: str, simple_only: bool = False, encoded:
         return None
     ends = (octets == 10) | (octets == 13) if carriage else octets == 10
     breaks = np.flatnonzero(ends)
-    longest = int(np.diff(breaks, prepend=-1, append=len(encoded)).max())  # bytes >= characters
-    if longest > csv.field_size_limit():
+    spans = np.diff(breaks, prepend=-1, append=len(encoded))  # each line's bytes, its break included
+    if len(breaks) and breaks[-1] == len(encoded) - 1:
+        spans = spans[:-1]  # no line after the last break
+    if int(spans.max()) > csv.field_size_limit():  # bytes >= characters
         return None
-    layout = _simple_layout(text, delimiter, None if carriage else breaks)
+    layout = _simple_layout(text, delimiter, None if carriage else breaks, octets)
     if layout is None and not simple_only:
         layout = _line_layout(text, delimiter)
-    return layout
+    return None if layout is None else (*layout, int(spans.min()))
 
 
 # What str.isspace calls a space, but for the line breaks \n and \r (cell edges)
@@ -121,10 +125,13 @@ def _spaces_only_cell(text: str, octets: np.ndarray, delimiter: str) -> bool:
     return bool((before & after).any())
 
 
-def _simple_layout(text: str, delimiter: str, newlines: np.ndarray | None = None):
+def _simple_layout(text: str, delimiter: str, newlines: np.ndarray | None = None,
+                   octets: np.ndarray | None = None):
     """(width, line numbers from 0 of the lines pandas reads) of a text without an empty line
     whose every line has the header's delimiters, from counts alone; None otherwise.
-    `newlines`: where the text's line feeds are in its UTF-8, for a text without a CR."""
+    `newlines`: where the text's line feeds are in its UTF-8, for a text without a CR;
+    `octets`: its UTF-8 bytes (an ASCII delimiter is then counted there, several times
+    faster than str.count)."""
     carriage = "\r" in text  # most texts have none: the scans for CR are then skipped
     if newlines is not None:  # the empty lines, the lines
         if len(newlines) and (newlines[0] == 0 or (np.diff(newlines) == 1).any()):
@@ -141,7 +148,13 @@ def _simple_layout(text: str, delimiter: str, newlines: np.ndarray | None = None
         return None
     width = header.count(delimiter) + 1
     # pandas refuses a line with more fields than the header: then none has fewer
-    if lines < 2 or text.count(delimiter) != (width - 1) * lines:
+    if lines < 2:
+        return None
+    if octets is not None and delimiter.isascii():
+        delimiters = int(np.count_nonzero(octets == ord(delimiter)))
+    else:
+        delimiters = text.count(delimiter)
+    if delimiters != (width - 1) * lines:
         return None
     return width, np.arange(lines)
 
@@ -185,8 +198,16 @@ class TypedTable:
 _NEGATIVE_ZERO_END = r"-0+[ \t]*(?=[{d}\r\n]|\Z)"
 
 
-def _has_integer_negative_zero(text: str, delimiter: str) -> bool:
-    if "-0" not in text:
+def _has_integer_negative_zero(text: str, delimiter: str, octets: np.ndarray | None = None) -> bool:
+    """Whether a cell of `text` is an integer -0. `octets`: its UTF-8 bytes, where "-0" is
+    looked for first (str's search for a two-character needle is slow where "-" is common)."""
+    if "-" not in text:
+        return False
+    if octets is not None:
+        dash = np.flatnonzero(octets[:-1] == 45)  # "-"
+        if not (octets[dash + 1] == 48).any():  # "0"
+            return False
+    elif "-0" not in text:
         return False
     for found in re.finditer(_NEGATIVE_ZERO_END.format(d=re.escape(delimiter)), text):
         start = found.start()
@@ -206,7 +227,7 @@ def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None) ->
     layout = _plain_layout(text, delimiter, simple_only=True, encoded=encoded)
     if layout is None:
         return None
-    width, lines = layout
+    width, lines, shortest = layout
     first = min([i for i in (text.find("\r"), text.find("\n")) if i >= 0], default=len(text))
     header = text[:first].split(delimiter)
     if len(header) != width or "" in header or len(set(header)) != width:
@@ -227,7 +248,8 @@ def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None) ->
         return None
     if len(parsed) != len(lines) - 1:
         return None
-    blank = parsed.isna().all(axis=1).to_numpy()  # a line of delimiters only: dropped, its number kept
+    # a line of delimiters only (no line is, when every line is longer): dropped, its number kept
+    blank = parsed.isna().all(axis=1).to_numpy() if shortest <= width else np.zeros(len(parsed), dtype=bool)
     full = np.flatnonzero(~blank)
     if len(full) < 1:
         return None
@@ -244,7 +266,7 @@ def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None) ->
         kind = column.dtype
         if kind in (np.int64, np.float64):
             if negative_zero is None:
-                negative_zero = _has_integer_negative_zero(text, delimiter)
+                negative_zero = _has_integer_negative_zero(text, delimiter, np.frombuffer(encoded, dtype=np.uint8))
             if negative_zero:
                 continue
             values = column.to_numpy(dtype=np.float64)  # read-only: a view of pandas' block, never written
