@@ -109,6 +109,48 @@ indicator s = sum(a, b)
     assert 'row 2, column "a": 150 is outside the range 0 to 100' in str(error.value)
 
 
+def _large_texts(value, seen=None) -> list:
+    """Every str or bytes longer than 1000 reachable from a function's closure."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if isinstance(value, (str, bytes)):
+        return [value] if len(value) > 1000 else []
+    found = []
+    if callable(value) and getattr(value, "__closure__", None):
+        for cell in value.__closure__:
+            found += _large_texts(cell.cell_contents, seen)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found += _large_texts(item, seen)
+    return found
+
+
+def test_a_read_table_holds_neither_its_text_nor_its_bytes(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("code,name,a,b\n" + "".join(f"K{i},Org {i},{i % 100},{i}\n" for i in range(2000)), encoding="utf-8")
+    dataset = read_dataset(path)
+    assert callable(dataset._frame) and _large_texts(dataset._frame) == []
+    assert dataset.frame["a"].tolist()[:3] == ["0", "1", "2"]  # read again when asked for
+
+
+def test_a_file_changed_before_its_text_is_read_again_is_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("code,name,a,b\n101,Org 1,1,2\n102,Org 2,3,4\n", encoding="utf-8")
+    dataset = read_dataset(path)  # every column numbers but the label: the key's text is read again
+    assert "code" in dataset.numbers
+    path.write_text("code,name,a,b\n101,Org 1,1,2\n103,Org 2,3,4\n", encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        prepare_inputs(METHODOLOGY, dataset)
+    assert "the file changed (or went) after it was read, and before its cells were read as text" in str(error.value)
+    assert str(path) in str(error.value)
+    unchanged = tmp_path / "u.csv"
+    unchanged.write_text("code,name,a,b\n101,Org 1,1,2\n102,Org 2,3,4\n", encoding="utf-8")
+    dataset = read_dataset(unchanged)
+    assert list(dataset.cells("code")) == ["101", "102"]
+
+
 @pytest.mark.parametrize("cell", ["-0", "-00"])
 def test_an_integer_negative_zero_is_read_as_float_reads_it(tmp_path, cell):
     """pandas reads "-0" in a column of integers as 0; float() (and the text reader) as -0.0."""

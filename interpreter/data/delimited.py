@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -28,9 +29,11 @@ from interpreter.errors import (
 
 
 def read_delimited(data: bytes, path: str, encoding: str, delimiter: str,
-                   typed: bool = False) -> pd.DataFrame | TypedTable:
+                   typed: bool = False, data_again: Callable[[], bytes] | None = None) -> pd.DataFrame | TypedTable:
     """The table of a CSV or TSV file (every problem located); with `typed`, a plain text's
-    numbers read straight into floats (a TypedTable) where they can be."""
+    numbers read straight into floats (a TypedTable) where they can be. `data_again`: the same
+    bytes, read again (the TypedTable then keeps neither them nor their text: it reads them
+    again for a text frame asked for later)."""
     text = decode(data, path, encoding)
     if not text or text.isspace():  # (stops at the first cell; strip would copy the text)
         fail(path, DataProblem("the file is empty", code=EMPTY_FILE))
@@ -48,7 +51,8 @@ def read_delimited(data: bytes, path: str, encoding: str, delimiter: str,
         )
     encoded = utf8_text(data, encoding)  # for pandas to read without encoding the text again
     if typed:
-        table = read_plain_typed(text, delimiter, encoded)
+        text_again = None if data_again is None else (lambda: decode(data_again(), path, encoding))
+        table = read_plain_typed(text, delimiter, encoded, text_again)
         if table is not None:
             return table
     plain = read_plain(text, delimiter, encoded)

@@ -218,10 +218,13 @@ def _has_integer_negative_zero(text: str, delimiter: str, octets: np.ndarray | N
     return False
 
 
-def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None) -> TypedTable | None:
+def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None,
+                     text_again: Callable[[], str] | None = None) -> TypedTable | None:
     """The table of a plain text (read_plain's, with every line as wide as the header and no
     empty line) with its numbers typed; None for any other text (read_plain reads it).
-    `encoded`: the text in UTF-8, when the caller has it."""
+    `encoded`: the text in UTF-8, when the caller has it. `text_again`: the same text, read
+    again, for a text frame asked for after reading: the table then holds neither the text nor
+    its bytes (as large as the file) while a run uses it."""
     if encoded is None:
         encoded = text.encode("utf-8")
     layout = _plain_layout(text, delimiter, simple_only=True, encoded=encoded)
@@ -280,13 +283,26 @@ def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None) ->
                 cells[missing] = None
                 texts[name] = cells
     cached: list[pd.DataFrame] = []
-
-    def text_frame() -> pd.DataFrame:
-        if not cached:
-            cached.append(read_plain(text, delimiter))  # (encoded again: the bytes are not kept)
-        return cached[0]
-
     for name in header:  # a column pandas typed otherwise (booleans, inf...): its text
         if name not in numbers and name not in texts:
-            texts[name] = text_frame()[name].to_numpy(dtype=object)
-    return TypedTable(header, rows, numbers, texts, text_frame)
+            if not cached:
+                cached.append(read_plain(text, delimiter))  # (encoded again: the bytes are not kept)
+            texts[name] = cached[0][name].to_numpy(dtype=object)
+    return TypedTable(header, rows, numbers, texts, _text_frame(cached, text_again or _holding(text), delimiter))
+
+
+def _holding(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
+def _text_frame(cached: list[pd.DataFrame], text: Callable[[], str], delimiter: str) -> Callable[[], pd.DataFrame]:
+    """read_plain of the text, once, on first use (a closure over neither text nor bytes
+    unless `text` holds it)."""
+    def text_frame() -> pd.DataFrame:
+        if not cached:
+            frame = read_plain(text(), delimiter)
+            if frame is None:  # the text read again is not the text read (checked by the caller)
+                raise AssertionError("the text read again is not plain")
+            cached.append(frame)
+        return cached[0]
+    return text_frame

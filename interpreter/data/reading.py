@@ -15,6 +15,7 @@ from interpreter.data.plain_csv import TypedTable
 from interpreter.data.xlsx import read_xlsx
 from interpreter.errors import (
     UNREADABLE,
+    DataError,
     DataProblem,
     fail,
     quote,
@@ -48,9 +49,11 @@ def read_dataset(
         with ThreadPoolExecutor(max_workers=1) as pool:
             digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
             try:
-                frame = read_delimited(data, shown, encoding, delimiter, typed=typed)
+                frame = read_delimited(data, shown, encoding, delimiter, typed=typed,
+                                       data_again=lambda: _same_bytes(shown, digest.result()))
             finally:
                 sha256 = digest.result()
+        del data  # (a TypedTable reads the file again, the rare time it needs every cell's text)
         sheet_name = None
         if isinstance(frame, TypedTable):
             return Dataset(
@@ -76,3 +79,20 @@ def read_dataset(
         columns=tuple(frame.columns),
         sheet=sheet_name,
     )
+
+
+def _same_bytes(path: str, sha256: str) -> bytes:
+    """The file's bytes read again, when they are those read first (their sha256)."""
+    problem = DataProblem(
+        "the file changed (or went) after it was read, and before its cells were read as text: "
+        "not read again",
+        hint="run again on a file that does not change while it is read",
+        code=UNREADABLE,
+    )
+    try:
+        again = read_bytes(path)
+    except DataError:
+        fail(path, problem)
+    if hashlib.sha256(again).hexdigest() != sha256:
+        fail(path, problem)
+    return again
