@@ -77,23 +77,45 @@ def _rank_one_row(codes: np.ndarray, scores: np.ndarray) -> np.ndarray:
         return out
     code = codes[rated].astype(np.int64)
     s = scores[rated]
-    s = np.where(np.isnan(s), -np.inf, s)  # a missing score ranks below every score of its tier
+    s[np.isnan(s)] = -np.inf  # a missing score ranks below every score of its tier
     per_tier = np.bincount(code)
     better = np.cumsum(per_tier[::-1])[::-1]  # better[c]: entities with codes >= c
-    ranks = np.empty(len(s))
     for tier in np.flatnonzero(per_tier):  # a loop over tiers, not entities
-        members = np.flatnonzero(code == tier) if len(per_tier) > 1 else None
-        scored = s if members is None else s[members]
+        members = rated if len(per_tier) == 1 else rated[code == tier]
+        scored = s if len(per_tier) == 1 else s[code == tier]
         order = np.argsort(scored)  # the order of ties is immaterial: tied scores get one rank
         ascending = scored[order]
-        bound = ascending.copy()
-        finite = np.isfinite(bound)
-        bound[finite] += numeric.tolerance(bound[finite])
-        greater = len(scored) - np.searchsorted(ascending, bound, side="right")
         above_tier = better[tier + 1] if tier + 1 < len(better) else 0
-        ranks[order if members is None else members[order]] = 1.0 + above_tier + greater
-    out[rated] = ranks
+        greater = len(scored) - np.searchsorted(ascending, _bounds(ascending, +1), side="right")
+        out[members[order]] = 1.0 + above_tier + greater
     return out
+
+
+def _bounds(ascending: np.ndarray, side: int) -> np.ndarray:
+    """Each value + (side +1) or - (side -1) its tolerance; an infinite value itself."""
+    bounds = numeric.tolerance(ascending)
+    with np.errstate(invalid="ignore"):  # inf - inf: replaced below
+        if side > 0:
+            np.add(ascending, bounds, out=bounds)
+        else:
+            np.subtract(ascending, bounds, out=bounds)
+    np.copyto(bounds, ascending, where=~np.isfinite(ascending))
+    return bounds
+
+
+def competition_ranks_both(values) -> tuple[np.ndarray, np.ndarray]:
+    """`competition_ranks(values, "top")` and `(values, "bottom")` from one sort: below v -
+    tolerance(v) is, negated, above -v + tolerance(-v), exactly (IEEE rounding is symmetric)."""
+    values = np.asarray(values, dtype="float64")
+    top = np.full(len(values), np.nan)
+    bottom = np.full(len(values), np.nan)
+    present = np.flatnonzero(~np.isnan(values))
+    order = np.argsort(values[present])
+    ascending = values[present][order]
+    entities = present[order]
+    top[entities] = 1.0 + (len(ascending) - np.searchsorted(ascending, _bounds(ascending, +1), side="right"))
+    bottom[entities] = 1.0 + np.searchsorted(ascending, _bounds(ascending, -1), side="left")
+    return top, bottom
 
 
 def rank_by_tier_and_score(tier_codes, scores) -> np.ndarray:

@@ -62,7 +62,7 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
     from_values = None
     if spec.source is not None:
         source = ev.eval(spec.source)
-        from_values = source.data.astype(float)
+        from_values = source.data.astype(float, copy=False)  # (never written: recorded as is)
         src_missing = source.missing
         reasons = source.codes.copy()  # 0 where present
         decided |= src_missing
@@ -154,18 +154,22 @@ def evaluate_tier(ev, node: Node, *, trace: bool = True) -> tuple[Val, TierTrace
         missing_data = np.isnan(current) & (final.codes != NO_RULE)
         shown = np.where(missing_data, spec.missing_label, shown)
     scores = np.full(n, np.nan) if from_values is None else from_values
-    ranks = {
-        "rank": ranking.rank_by_tier_and_score(np.where(np.isnan(current), -1, current), scores),
-        "from_rank_top": None if from_values is None else ranking.competition_ranks(from_values, "top"),
-        "from_rank_bottom": None if from_values is None else ranking.competition_ranks(from_values, "bottom"),
-    }
+
+    def recorded(values: np.ndarray) -> pd.Series:  # (not copied: the arrays are not written)
+        return pd.Series(values, index=index, dtype="float64", copy=False)
+
+    top = bottom = None
+    if from_values is not None:
+        top, bottom = map(recorded, ranking.competition_ranks_both(from_values))
     trace = TierTrace(
-        **{k: None if v is None else pd.Series(v, index=index, dtype="float64") for k, v in ranks.items()},
-        from_values=None if from_values is None else pd.Series(from_values, index=index, dtype="float64"),
-        rule_index=pd.Series(rule_index, index=index, dtype="int64"),
+        rank=recorded(ranking.rank_by_tier_and_score(np.where(np.isnan(current), -1, current), scores)),
+        from_rank_top=top,
+        from_rank_bottom=bottom,
+        from_values=None if from_values is None else recorded(from_values),
+        rule_index=pd.Series(rule_index, index=index, dtype="int64", copy=False),
         before_limits=before_series,
         limits=tuple(limit_traces),
-        display=pd.Series(shown.astype(object), index=index, dtype=object),
+        display=pd.Series(shown.astype(object, copy=False), index=index, dtype=object, copy=False),
     )
     return final, trace, stats
 

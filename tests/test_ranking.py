@@ -46,6 +46,15 @@ def test_one_row_ranks_as_many_rows_and_as_the_rule_reads(entities):
     np.testing.assert_array_equal(one, _brute_force(codes, scores))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SCORE, min_size=0, max_size=40))
+def test_both_competition_ranks_from_one_sort_are_each_direction_s(values):
+    values = np.array(values, dtype=float)
+    top, bottom = ranking.competition_ranks_both(values)
+    np.testing.assert_array_equal(top, ranking.competition_ranks(values, "top"))
+    np.testing.assert_array_equal(bottom, ranking.competition_ranks(values, "bottom"))
+
+
 def test_many_rows_rank_each_row_as_one_row():
     rng = np.random.default_rng(3)
     codes = rng.integers(-1, 4, size=(6, 50)).astype(float)
