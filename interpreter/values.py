@@ -298,7 +298,7 @@ def from_series(series: pd.Series, t: Type, index: pd.Index, reasons: np.ndarray
         items = [from_series(frame[col].astype(object), t.item, index) for col in frame.columns]
         return list_val(t, items)
     if t.base == NUMBER and s.dtype == np.float64:  # a typed input's column: numbers already
-        data = s.to_numpy(dtype=float, copy=True)
+        data = s.to_numpy(dtype=float, copy=False)  # (read-only: a value is never written)
     elif t.base == NUMBER:
         data = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     elif t.base == BOOLEAN:

@@ -190,3 +190,16 @@ def test_an_integer_negative_zero_is_found_in_the_bytes_as_in_the_text(rows, del
     text = "\n".join(delimiter.join(row) for row in rows) + "\n"
     octets = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     assert _has_integer_negative_zero(text, delimiter, octets) == _has_integer_negative_zero(text, delimiter)
+
+
+def test_the_prepared_inputs_are_the_read_numbers_shared_and_read_only(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("code,name,a,b,c,flag\nK1,Org 1,1.5,2,3,true\nK2,Org 2,97,4,5,false\n", encoding="utf-8")
+    dataset = read_dataset(path)
+    prepared = prepare_inputs(METHODOLOGY, dataset)
+    assert np.shares_memory(prepared.frame["a"].to_numpy(), dataset.numbers["a"])  # not copied
+    with pytest.raises(ValueError, match="read-only"):
+        prepared.frame.loc["K1", "a"] = 99.0
+    changed = prepared.frame.copy()
+    changed.loc["K1", "a"] = 99.0
+    assert dataset.numbers["a"].tolist() == [1.5, 97.0] and prepared.frame["a"].tolist() == [1.5, 97.0]

@@ -26,7 +26,9 @@ from interpreter.levels import LevelInputs
 
 @attrs.frozen(eq=False)
 class PreparedInputs:
-    frame: pd.DataFrame  # index: entity keys (name = methodology.key); one column per input
+    # index: entity keys (name = methodology.key); one column per input. Its numbers are
+    # read-only: the inputs as read (frame.copy() for a table to change)
+    frame: pd.DataFrame
     labels: pd.Series | None  # display names from methodology.label_column, indexed by key
     dataset: Dataset  # the table read; several tables: combine_datasets of them
     # the lower levels' entities and inputs by level name, in methodology.lower_levels order;
@@ -115,8 +117,11 @@ def missing_column(
 def input_series(node: Node, values, index: pd.Index) -> pd.Series:
     base = node.type.base
     if base == NUMBER:
-        # not copied here: the prepared DataFrame built of these series copies them into its block
-        return pd.Series(values, index=index, dtype="float64", name=node.name, copy=False)
+        # not copied: the prepared DataFrame holds these arrays, read-only (the inputs as read;
+        # a column read typed is the Dataset's own)
+        view = np.asarray(values, dtype="float64").view()
+        view.flags.writeable = False
+        return pd.Series(view, index=index, dtype="float64", name=node.name, copy=False)
     if base == BOOLEAN:
         return pd.Series(pd.array(list(values), dtype="boolean"), index=index, name=node.name)
     if base == LEVEL:

@@ -272,7 +272,8 @@ def read_plain_typed(text: str, delimiter: str, encoded: bytes | None = None,
                 negative_zero = _has_integer_negative_zero(text, delimiter, np.frombuffer(encoded, dtype=np.uint8))
             if negative_zero:
                 continue
-            values = column.to_numpy(dtype=np.float64)  # read-only: a view of pandas' block, never written
+            values = column.to_numpy(dtype=np.float64).view()  # a view of pandas' block, never written
+            values.flags.writeable = False
             if not np.isinf(values).any():  # inf, Infinity, 1e400: the careful parser says why not
                 numbers[name] = values
         elif kind.kind == "O" or pd.api.types.is_string_dtype(kind):

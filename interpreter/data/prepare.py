@@ -105,6 +105,7 @@ def _prepare_one_level(methodology: Methodology, dataset: Dataset) -> PreparedIn
             if name in values  # an absent optional input has no column: evaluate gives `column_absent`
         },
         index=index,
+        copy=False,  # a column per block, not one block copied of them all (copy on write keeps them apart)
     )
     labels = None
     if methodology.label_column:
