@@ -5,7 +5,9 @@ small methodology over it, then runs, each in a fresh process, measuring wall ti
 resident memory (RSS):
   (a) the floor: `pandas.read_csv` of the file;
   (b) `tierlang run --no-audit` of the methodology over the file (prints a screenful);
-and prints the peak RSS of each, `ratio rss/floor` and `ratio seconds/floor`.
+and prints the peak RSS of each, `ratio rss/floor` and `ratio seconds/floor`. Bounded memory:
+the run's peak within 2x the floor's, and its bytes per row the same at N/4 rows and at N
+(memory in proportion to the table, not more: (c)).
 
     .venv/bin/python benchmarks/large_table.py [--rows 4000000]
 """
@@ -78,11 +80,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4_000_000)
     args = parser.parse_args()
+    quarter = measure(max(args.rows // 4, 1))
+    full = measure(args.rows)
+    (size, floor_seconds, floor_rss, run_seconds, run_rss) = full
+    print(f"data: {args.rows:,} rows, {size:,.0f} MiB of CSV")
+    print(f"(a) pandas.read_csv:        {floor_seconds:8.2f} s   peak RSS {floor_rss:8,.0f} MiB")
+    print(f"(b) tierlang run --no-audit: {run_seconds:7.2f} s   peak RSS {run_rss:8,.0f} MiB")
+    per_row = [(rows, (r[4] - baseline_mib()) * 2**20 / rows) for rows, r in ((max(args.rows // 4, 1), quarter),
+                                                                              (args.rows, full))]
+    print("(c) run's peak RSS per row, above the interpreter's own start: "
+          + ", ".join(f"{b:,.0f} bytes at {rows:,} rows" for rows, b in per_row))
+    print(f"peak rss MiB: {run_rss:.0f}   ({run_rss / (size or 1):.1f}x the file)")
+    print(f"ratio rss/floor: {run_rss / floor_rss:.2f}   (target <= 2)")
+    print(f"ratio rss per row {args.rows:,}/{per_row[0][0]:,}: {per_row[1][1] / per_row[0][1]:.2f}   (target <= 1.1)")
+    print(f"ratio seconds/floor: {run_seconds / floor_seconds:.2f}")
+
+
+def measure(rows: int) -> tuple[float, float, float, float, float]:
+    """(MiB of CSV, floor seconds, floor peak RSS, run seconds, run peak RSS) at `rows`."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "large.csv"
         tier = Path(folder) / "large.tier"
         tier.write_text(METHODOLOGY, encoding="utf-8")
-        write_table(data, args.rows)
+        write_table(data, rows)
         size = data.stat().st_size / 2**20
         floor_seconds, floor_rss = measured(
             [sys.executable, "-c", f"import pandas; pandas.read_csv({str(data)!r})"]
@@ -90,12 +110,17 @@ def main() -> None:
         run_seconds, run_rss = measured(
             [TIERLANG, "run", str(tier), "--data", str(data), "--no-audit"]
         )
-    print(f"data: {args.rows:,} rows, {size:,.0f} MiB of CSV")
-    print(f"(a) pandas.read_csv:        {floor_seconds:8.2f} s   peak RSS {floor_rss:8,.0f} MiB")
-    print(f"(b) tierlang run --no-audit: {run_seconds:7.2f} s   peak RSS {run_rss:8,.0f} MiB")
-    print(f"peak rss MiB: {run_rss:.0f}   ({run_rss / (size or 1):.1f}x the file)")
-    print(f"ratio rss/floor: {run_rss / floor_rss:.2f}")
-    print(f"ratio seconds/floor: {run_seconds / floor_seconds:.2f}")
+    return size, floor_seconds, floor_rss, run_seconds, run_rss
+
+
+_BASELINE: list[float] = []
+
+
+def baseline_mib() -> float:
+    """Peak RSS of `tierlang --version`-like start: the interpreter with tierlang's run imported."""
+    if not _BASELINE:
+        _BASELINE.append(measured([sys.executable, "-c", "import tierlang.api, interpreter"])[1])
+    return _BASELINE[0]
 
 
 if __name__ == "__main__":
