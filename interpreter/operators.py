@@ -89,8 +89,8 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     else:
         zero = None
     result_missing = np.isnan(out)  # NaN where an operand is missing, and where undefined
-    if zero is None and not (result_missing.any() if not (a_missing or b_missing)
-                             else (result_missing ^ missing).any()):
+    # NaN wherever an operand is (IEEE; for ^ set above): the masks are equal when their counts are
+    if zero is None and (np.count_nonzero(result_missing) == (np.count_nonzero(missing) if a_missing or b_missing else 0)):
         return Val(t, out, codes, mask=missing, missing_somewhere=a_missing or b_missing)
     if zero is None:
         zero = np.zeros(n, dtype=bool)
@@ -147,9 +147,10 @@ def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
         assert a.is_list and b.is_list and len(a.items) == len(b.items)
         return list_val(t, [where(c, x, y, item_type(t), n) for x, y in zip(a.items, b.items)])
     take_a = c.data == 1.0
-    take_b = c.data == 0.0
     if t.base != TEXT:
-        return _where_numbers(c, a, b, t, take_a, take_b)
+        # a condition is 1.0, 0.0 or missing (NaN): neither branch is taken where it is missing
+        return _where_numbers(c, a, b, t, take_a, c.missing if c.missing_somewhere else None)
+    take_b = c.data == 0.0
     data = np.where(take_a, a.data, np.where(take_b, b.data, empty_like_type(t, n)))
     # the chosen branch's reason (0 where it is present); the condition's where it is missing
     codes = np.where(take_a, a.codes, np.where(take_b, b.codes, c.codes))
@@ -158,14 +159,14 @@ def where(c: Val, a: Val, b: Val, t: Type, n: int) -> Val:
     return Val(t, data, codes)
 
 
-def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, take_b: np.ndarray) -> Val:
+def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, neither: np.ndarray | None) -> Val:
     """`where` for float data, with the values of the nested form
     `np.where(take_a, a, np.where(take_b, b, NaN))` (and the same for the codes) but one
     selection by the condition (a condition splits the entities unpredictably, and each
     selection by it costs more than all the other operations) and none where nothing is
-    undecided (`neither`: the condition missing) or no branch is missing."""
-    neither = ~(take_a | take_b)
-    undecided = bool(neither.any())
+    undecided (`neither`: the condition missing; None where it is nowhere) or no branch is
+    missing."""
+    undecided = neither is not None
     data = select(take_a, a.data, b.data)
     if undecided:
         data[neither] = np.nan

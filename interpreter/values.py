@@ -212,8 +212,10 @@ def as_component(v: Val, t: Type) -> Val:
     if t.base != v.type.base:  # pragma: no cover - the checker guarantees the type
         t = v.type.as_scalar(t.scalar)
     missing = v.missing
+    if not v.missing_somewhere:  # no reason to change: every code is 0
+        return Val(t, v.data, v.codes, mask=missing, missing_somewhere=False)
     return Val(t, v.data, missing.view(DTYPE) * DTYPE(COMPONENT_MISSING), mask=missing,
-               missing_somewhere=v._somewhere)
+               missing_somewhere=True)
 
 
 def retype(v: Val, t: Type) -> Val:
