@@ -50,8 +50,10 @@ def _key(stat: str, group: str | None) -> str:
     return stat if group is None else f"{stat}[{group}]"
 
 
-def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> Val:
-    """Apply kernel(values) -> (out, bad, stats) to the present values of each group.
+def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None, sorted_values: bool = True) -> Val:
+    """Apply kernel(sorted values, values) -> (out, bad, stats) to the present values of each
+    group (`sorted_values` False: the values as they are, twice, for a kernel that needs no
+    order, as np.quantile's partition does not).
 
     Per-entity functions (`scalar_result` False): `out` is aligned with the present values,
     `bad` is None or a reason for all of them (a degenerate statistic). Scalar functions:
@@ -69,7 +71,7 @@ def _population(ev, call: Call, kernel, scalar_result: bool, kernel2d=None) -> V
     for group, members in groups:
         use = members & x.present
         values = x.data[use]
-        out, bad, group_stats = kernel(np.sort(values), values)
+        out, bad, group_stats = kernel(np.sort(values) if sorted_values else values, values)
         for name, value in group_stats.items():
             stats[_key(name, group)] = value
             if group is not None:

@@ -72,7 +72,7 @@ def _quantile_band(ev, call: Call, bands) -> Val:
     levels = [k / bands for k in range(1, bands)]
     method = _method(call)
 
-    def kernel(s, v):
+    def kernel(s, v):  # s: the values in any order (the quantiles of a partition are a sort's)
         stats: dict[str, float] = {}
         out = np.ones(len(v))
         cuts = np.quantile(s, levels, method=method) if len(s) else [np.nan] * len(levels)
@@ -92,7 +92,7 @@ def _quantile_band(ev, call: Call, bands) -> Val:
             out += numeric.compare("<" if lower else ">", v, cut[:, None])
         return out, None
 
-    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d)
+    return _population(ev, call, kernel, scalar_result=False, kernel2d=kernel2d, sorted_values=False)
 
 
 @builtin("quantile_band")
