@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from interp_helpers import run_text, values
 
 from dsl.builtins import QUANTILE_METHODS
@@ -92,3 +94,15 @@ def test_a_method_sampled_in_blocks_equals_single_runs():
               "indicator w = winsorize(x, q, 0.9, method: 2)\n")
     inputs = inputs_of(m, table(x=np.array(SAMPLE)))
     assert_blocks_equal_single_runs(m, inputs, {"q": np.array([0.1, 0.3, 0.3, 0.45])}, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e15]), st.floats(-1e6, 1e6)), min_size=1, max_size=60),
+       st.sampled_from(sorted(set(QUANTILE_METHODS.values()))))
+def test_quantile_bands_cut_the_values_as_they_are_where_a_sort_would(values, method):
+    """interpreter.functions.ranks computes a band's cuts from the values unsorted: numpy's
+    quantiles of a partition are bit for bit those of the sorted values."""
+    levels = [0.25, 0.5, 0.75, 0.1, 0.9]
+    unsorted = np.quantile(np.array(values), levels, method=method)
+    ordered = np.quantile(np.sort(np.array(values)), levels, method=method)
+    assert unsorted.view(np.uint64).tolist() == ordered.view(np.uint64).tolist()
