@@ -32,7 +32,7 @@ LEVEL = "level"
 LIST = "list"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the evaluator's per-read caches: hashed often
 class Type:
     base: str  # NUMBER, BOOLEAN, TEXT, LEVEL or LIST
     level: LevelType | None = None  # for LEVEL

@@ -76,24 +76,29 @@ def _close_where_near(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
 
 def compare(op: str, a, b) -> np.ndarray:
     """`a op b` with decimal-safe equality; False where either side is NaN."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return compare_unguarded(op, a, b)
+
+
+def compare_unguarded(op: str, a, b) -> np.ndarray:
+    """`compare` under the caller's errstate (an evaluation's: float_errors_ignored)."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    with np.errstate(invalid="ignore", over="ignore"):
-        eq = _close_where_near(a, b)
-        if eq is None:
-            eq = _close(a, b)
-        if op == "==":
-            return eq
-        if op == "!=":
-            return ~eq & ~np.isnan(a) & ~np.isnan(b)
-        if op == "<":
-            return (a < b) & ~eq
-        if op == "<=":
-            return (a < b) | eq
-        if op == ">":
-            return (a > b) & ~eq
-        if op == ">=":
-            return (a > b) | eq
+    eq = _close_where_near(a, b)
+    if eq is None:
+        eq = _close(a, b)
+    if op == "==":
+        return eq
+    if op == "!=":
+        return ~eq & ~np.isnan(a) & ~np.isnan(b)
+    if op == "<":
+        return (a < b) & ~eq
+    if op == "<=":
+        return (a < b) | eq
+    if op == ">":
+        return (a > b) & ~eq
+    if op == ">=":
+        return (a > b) | eq
     raise ValueError(f"unknown comparison {op!r}")
 
 

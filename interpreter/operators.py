@@ -20,14 +20,17 @@ import numpy as np
 
 from dsl.types import BOOLEAN, LEVEL, LIST, TEXT, Type
 from interpreter import numeric
-from interpreter.reason_codes import DIVISION_BY_ZERO, NO_RULE, OUT_OF_DOMAIN, no_reasons
+from interpreter.reason_codes import DIVISION_BY_ZERO, DTYPE, NO_RULE, OUT_OF_DOMAIN, no_reasons
 from interpreter.values import (
+    LazyCodes,
     Val,
     empty_like_type,
     finish,
     first_reason,
+    first_reason_later,
     item_type,
     list_val,
+    resolved,
     select,
 )
 
@@ -40,7 +43,7 @@ def unary(op: str, a: Val, t: Type) -> Val:
     if a.is_list:
         return list_val(t, [unary(op, item, item_type(t)) for item in a.items])
     data = -a.data if op == "-" else 1.0 - a.data
-    return Val(t, data, a.codes, mask=a.missing, missing_somewhere=a._somewhere)  # missing where a is
+    return Val(t, data, a.codes_or_later, mask=a.missing, missing_somewhere=a._somewhere)  # missing where a is
 
 
 def binary(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -65,9 +68,9 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     a_missing, b_missing = a.missing_somewhere, b.missing_somewhere
     if a_missing and b_missing:
         missing = a.missing | b.missing
-        codes = select(a.missing, a.codes, b.codes)  # the first missing operand's reason
+        codes = _first_reason_later(a, b)
     else:  # one operand (or none) missing somewhere: its mask and reasons as they are
-        missing, codes = (b.missing, b.codes) if b_missing else (a.missing, a.codes)
+        missing, codes = (b.missing, b.codes_or_later) if b_missing else (a.missing, a.codes_or_later)
     # (numpy's floating-point warnings are off: numeric.float_errors_ignored)
     if op == "+":
         out = x + y
@@ -96,10 +99,17 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
         zero = np.zeros(n, dtype=bool)
     undefined = ~missing & ~zero & result_missing
     failed = zero | undefined
+    codes = resolved(codes)
     if failed.any():
         out = np.where(failed, np.nan, out)
         codes = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, codes))
     return finish(t, out, codes)
+
+
+def _first_reason_later(a: Val, b: Val) -> LazyCodes:
+    """The first missing operand's reason, computed when read."""
+    a_missing, a_codes, b_codes = a.missing, a.codes_or_later, b.codes_or_later
+    return LazyCodes(lambda: select(a_missing, resolved(a_codes), resolved(b_codes)))
 
 
 def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -110,11 +120,11 @@ def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
         y = np.where(b.missing, "", b.data).astype(str)
         holds = {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
     else:
-        holds = numeric.compare(op, a.data, b.data)
+        holds = numeric.compare_unguarded(op, a.data, b.data)  # (an evaluation ignores float errors)
     out = holds.astype(float)
     if somewhere:
         out[missing] = np.nan
-    return Val(t, out, first_reason(n, a, b), mask=missing, missing_somewhere=somewhere)
+    return Val(t, out, first_reason_later(n, a, b), mask=missing, missing_somewhere=somewhere)
 
 
 def _logic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
@@ -170,13 +180,20 @@ def _where_numbers(c: Val, a: Val, b: Val, t: Type, take_a: np.ndarray, neither:
     data = select(take_a, a.data, b.data)
     if undecided:
         data[neither] = np.nan
-    if a.missing_somewhere or b.missing_somewhere:
-        codes = select(take_a, a.codes, b.codes)
-    else:  # both branches present: no reason but the condition's
-        codes = np.zeros(len(data), dtype=a.codes.dtype)
-    if undecided:
-        codes[neither] = c.codes[neither]
-    return Val(t, data, codes)
+    branches_missing = a.missing_somewhere or b.missing_somewhere
+    a_codes, b_codes = a.codes_or_later, b.codes_or_later
+    c_codes = c.codes_or_later if undecided else None
+
+    def codes() -> np.ndarray:
+        if branches_missing:
+            out = select(take_a, resolved(a_codes), resolved(b_codes))
+        else:  # both branches present: no reason but the condition's
+            out = np.zeros(len(take_a), dtype=DTYPE)
+        if undecided:
+            out[neither] = resolved(c_codes)[neither]
+        return out
+
+    return Val(t, data, LazyCodes(codes))
 
 
 class Choice:

@@ -23,11 +23,36 @@ from dsl.types import BOOLEAN, LEVEL, LIST, NUMBER, TEXT, Type
 from interpreter.reason_codes import COMPONENT_MISSING, DTYPE, code, codes_of, no_reasons, texts
 
 
+class LazyCodes:
+    """A value's reasons, computed when first read: an evaluation nobody records or explains
+    never needs the reasons of most values (a node read by another becomes component_missing
+    whatever its own reasons). Holds what computing them needs (masks, other LazyCodes), never
+    a value's data."""
+
+    __slots__ = ("_make", "_codes")
+
+    def __init__(self, make):
+        self._make = make
+        self._codes = None
+
+    def get(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes, self._make = self._make(), None
+        return self._codes
+
+
+def resolved(codes):
+    """Codes as an array (a LazyCodes computed)."""
+    return codes.get() if isinstance(codes, LazyCodes) else codes
+
+
 @attrs.frozen(eq=False)
 class Val:
     type: Type
     data: np.ndarray | None  # None for lists
-    codes: np.ndarray | None  # None for lists: uint8, a reason's code where missing, else 0
+    # None for lists: uint8, a reason's code where missing, else 0 (`codes`), or a LazyCodes
+    # that computes them when first read
+    _codes: np.ndarray | LazyCodes | None = attrs.field(alias="codes")
     items: tuple[Val, ...] | None = None  # lists only
     # the mask of missing values, when the maker knows it already (else computed when read)
     _missing: np.ndarray | None = attrs.field(default=None, kw_only=True, alias="mask", repr=False)
@@ -37,6 +62,20 @@ class Val:
     @property
     def is_list(self) -> bool:
         return self.items is not None
+
+    @property
+    def codes(self) -> np.ndarray | None:
+        """The reasons' codes (computed now if they were left for later)."""
+        codes = self._codes
+        if isinstance(codes, LazyCodes):
+            codes = codes.get()
+            object.__setattr__(self, "_codes", codes)
+        return codes
+
+    @property
+    def codes_or_later(self) -> np.ndarray | LazyCodes | None:
+        """The codes, or what computes them when first read: for another LazyCodes to hold."""
+        return self._codes
 
     @property
     def missing(self) -> np.ndarray:
@@ -137,13 +176,25 @@ def list_val(t: Type, items) -> Val:
 
 def first_reason(n: int, *vals: Val) -> np.ndarray:
     """Per entity, the reason of the first of `vals` that is missing there (0 if none is)."""
-    if not vals:
-        return no_reasons(n)
-    out = vals[-1].codes
-    for v in reversed(vals[:-1]):  # the first missing one is taken last
-        if v.missing_somewhere:  # (a value missing nowhere takes no entity's reason)
-            out = select(v.missing, v.codes, out)
-    return out.copy() if out is vals[-1].codes else out
+    return first_reason_later(n, *vals).get()
+
+
+def first_reason_later(n: int, *vals: Val) -> LazyCodes:
+    """`first_reason`, computed when read (holding the values' masks and codes, not their data)."""
+    # (a value missing nowhere takes no entity's reason: no mask)
+    parts = [(v.missing if v.missing_somewhere else None, v.codes_or_later) for v in vals]
+
+    def codes() -> np.ndarray:
+        if not parts:
+            return no_reasons(n)
+        last = resolved(parts[-1][1])
+        out = last
+        for mask, v_codes in reversed(parts[:-1]):  # the first missing one is taken last
+            if mask is not None:
+                out = select(mask, resolved(v_codes), out)
+        return out.copy() if out is last else out
+
+    return LazyCodes(codes)
 
 
 def const_val(value, t: Type, n: int) -> Val:
@@ -213,8 +264,8 @@ def as_component(v: Val, t: Type) -> Val:
         t = v.type.as_scalar(t.scalar)
     missing = v.missing
     if not v.missing_somewhere:  # no reason to change: every code is 0
-        return Val(t, v.data, v.codes, mask=missing, missing_somewhere=False)
-    return Val(t, v.data, missing.view(DTYPE) * DTYPE(COMPONENT_MISSING), mask=missing,
+        return Val(t, v.data, v.codes_or_later, mask=missing, missing_somewhere=False)
+    return Val(t, v.data, LazyCodes(lambda: missing.view(DTYPE) * DTYPE(COMPONENT_MISSING)), mask=missing,
                missing_somewhere=True)
 
 
@@ -223,7 +274,7 @@ def retype(v: Val, t: Type) -> Val:
         return v
     if v.is_list:
         return list_val(t, [retype(item, item_type(t)) for item in v.items])
-    return Val(t, v.data, v.codes, mask=v._missing, missing_somewhere=v._somewhere)
+    return Val(t, v.data, v.codes_or_later, mask=v._missing, missing_somewhere=v._somewhere)
 
 
 # ---------------------------------------------------------------- recorded representation

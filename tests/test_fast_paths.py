@@ -224,7 +224,8 @@ def test_comparison_values_and_reasons_are_the_general_form(op, pair, right_pres
     if right_present:  # `x > 50`: the right side missing nowhere
         y = np.nan_to_num(y, nan=50.0)
     a, b = value(x, INPUT_MISSING), value(y, COMPONENT_MISSING)
-    got = operators.binary(op, a, b, BOOL, len(x))
+    with np.errstate(all="ignore"):  # as an evaluation calls it (numeric.float_errors_ignored)
+        got = operators.binary(op, a, b, BOOL, len(x))
     missing = a.missing | b.missing
     assert same(got.data, np.where(missing, np.nan, general_compare(op, x, y).astype(float)))
     assert (
@@ -311,3 +312,52 @@ def test_evaluation_raises_no_floating_point_warning():
     assert np.isnan(result.traces["big"].values.to_numpy()[1])  # inf - inf
     assert np.isnan(again.data[:2]).all() and again.data[2] == 0.5
     assert len(sampled["m"].data) == 6
+
+
+def _arrays_reachable(value, seen=None) -> list[np.ndarray]:
+    """Every numpy array a LazyCodes (or what it holds) can reach before it is computed."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return [value]
+    found = []
+    if isinstance(value, values.LazyCodes):
+        found += _arrays_reachable(value._make, seen)
+    elif callable(value) and getattr(value, "__closure__", None):
+        for cell in value.__closure__:
+            found += _arrays_reachable(cell.cell_contents, seen)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found += _arrays_reachable(item, seen)
+    return found
+
+
+def test_reasons_left_for_later_are_those_computed_at_once_and_hold_no_value_data():
+    methodology = dsl.check_source("""
+methodology "lazy reasons" version "1"
+entity org key code
+input a: number
+input b: number
+indicator c = a * 2 + b / (a + 1)
+indicator d = if a > 1 then c - b else b
+""")
+    frame = pd.DataFrame({"a": [1.0, np.nan, 3.0, 0.0, np.nan], "b": [np.nan, 2.0, 5.0, 1.0, np.nan]},
+                         index=pd.Index(list("vwxyz"), name="code"))
+    result = evaluate(methodology, frame)
+    expected = ["component_missing", "component_missing", None, None, "component_missing"]
+    assert result.traces["c"].reasons.tolist() == expected and result.traces["d"].reasons.tolist() == expected
+    with np.errstate(all="ignore"):
+        a = value([1.0, np.nan, 3.0], INPUT_MISSING)
+        b = value([np.nan, 2.0, 5.0], COMPONENT_MISSING)
+        summed = operators.binary("+", a, b, NUM, 3)
+        compared = operators.binary(">", summed, b, BOOL, 3)
+        chosen = operators.where(compared, summed, b, NUM, 3)
+    for v in (summed, compared, chosen):
+        assert isinstance(v.codes_or_later, values.LazyCodes)
+        held = _arrays_reachable(v.codes_or_later)
+        assert held and all(h.dtype in (np.bool_, DTYPE) for h in held), [h.dtype for h in held]
+    assert summed.codes.tolist() == [COMPONENT_MISSING, INPUT_MISSING, 0]
+    assert compared.codes.tolist() == [COMPONENT_MISSING, INPUT_MISSING, 0]
+    assert isinstance(summed.codes_or_later, np.ndarray)  # computed once, then kept
