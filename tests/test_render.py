@@ -10,11 +10,16 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsl.numbers import format_number
 from tierlang.cli import main
+from tierlang.render.run import stable_order_ends
 
 # scores with more than four significant digits, as an index of real data has
 INDEX = '''methodology "An index"
@@ -110,3 +115,14 @@ def test_cells_show_numbers_with_the_one_formatter():
     assert cells.signed(0.25) == "+0.25" and cells.signed(-1.5) == "-1.5" and cells.signed(0.0) == "0"
     assert [cells.percent(x) for x in (0.0, 0.001, 0.5, 0.999, 1.0)] == ["0%", "<1%", "50%", ">99%", "100%"]
     assert cells.exact(98765.4321) == "98765.4321" and cells.exact(3.0) == "3" and cells.exact(None) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([1.0, 2.0, 2.0, 5.0]), st.just(float("nan")), st.integers(1, 50).map(float)),
+                min_size=1, max_size=60), st.integers(0, 30), st.integers(0, 30))
+def test_a_screenful_shows_the_ends_of_the_stable_sort_by_rank(ranks, first, last):
+    ranks = np.array(ranks)
+    order = pd.Series(ranks).sort_values(kind="stable", na_position="last").index.to_numpy()
+    head, tail = stable_order_ends(ranks, first, last)
+    assert head.tolist() == order[:first].tolist()
+    assert tail.tolist() == order[len(order) - min(last, len(order)):].tolist()

@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 
+import numpy as np
 import pandas as pd
 from rich import box
 
@@ -67,14 +68,14 @@ def render_run(outcome, output_format: str = "table", rows: int | None = None, o
         grid.add_column(index_name or "score", justify="right")
     if index_name is None:
         grid.add_column(tier_name)
-    ordered = table.sort_values(["rank"], kind="stable", na_position="last")
     left_out = 0
-    if rows is not None and len(ordered) > rows:
+    if rows is not None and len(table) > rows:
         head = (rows + 1) // 2
-        left_out = len(ordered) - rows
-        shown = [ordered.iloc[:head], None, ordered.iloc[len(ordered) - (rows - head):]]
+        left_out = len(table) - rows
+        first, last = stable_order_ends(table["rank"].to_numpy(dtype="float64"), head, rows - head)
+        shown = [table.iloc[first], None, table.iloc[last]]
     else:
-        shown = [ordered]
+        shown = [table.sort_values(["rank"], kind="stable", na_position="last")]
     for part in shown:
         if part is None:
             grid.add_row(*["..."] * len(grid.columns))
@@ -86,6 +87,33 @@ def render_run(outcome, output_format: str = "table", rows: int | None = None, o
         text += f"... {left_out:,} more row{'s' if left_out != 1 else ''}: {where}\n"
     text += "\n" + render_counts(outcome) + "\n"
     return text
+
+
+def stable_order_ends(ranks: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the first `first` and the last `last` rows of the stable sort of
+    `ranks` (missing last), in that order, without sorting every row: the rows a screenful
+    shows of millions (`tests/test_render.py` checks them against the sort)."""
+    key = np.where(np.isnan(ranks), np.inf, ranks)  # a rank is finite: missing sorts last
+    n = len(key)
+    if first + last >= n:
+        order = np.argsort(key, kind="stable")
+        return order[:first], order[max(n - last, 0):]
+
+    def ordered(positions: np.ndarray) -> np.ndarray:  # positions ascending: a stable sort of their keys
+        return positions[np.argsort(key[positions], kind="stable")]
+
+    head = np.zeros(0, dtype=np.int64)
+    if first:
+        edge = np.partition(key, first - 1)[first - 1]
+        below = np.flatnonzero(key < edge)
+        head = ordered(np.sort(np.concatenate([below, np.flatnonzero(key == edge)[:first - len(below)]])))
+    tail = np.zeros(0, dtype=np.int64)
+    if last:
+        edge = np.partition(key, n - last)[n - last]
+        above = np.flatnonzero(key > edge)
+        ties = np.flatnonzero(key == edge)
+        tail = ordered(np.sort(np.concatenate([above, ties[len(ties) - (last - len(above)):]])))
+    return head, tail
 
 
 def _add_rows(grid, rows: pd.DataFrame, label_column, within: bool, has_score: bool, index_name) -> None:
