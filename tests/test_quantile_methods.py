@@ -101,8 +101,9 @@ def test_a_method_sampled_in_blocks_equals_single_runs():
        st.sampled_from(sorted(set(QUANTILE_METHODS.values()))))
 def test_quantile_bands_cut_the_values_as_they_are_where_a_sort_would(values, method):
     """interpreter.functions.ranks computes a band's cuts from the values unsorted: numpy's
-    quantiles of a partition are bit for bit those of the sorted values."""
+    quantiles of a partition are bit for bit those of the sorted values, but for which of
+    -0.0 and 0.0 (equal) comes first: a cut of zero is made 0.0 (+ 0.0)."""
     levels = [0.25, 0.5, 0.75, 0.1, 0.9]
-    unsorted = np.quantile(np.array(values), levels, method=method)
-    ordered = np.quantile(np.sort(np.array(values)), levels, method=method)
+    unsorted = np.quantile(np.array(values), levels, method=method) + 0.0
+    ordered = np.quantile(np.sort(np.array(values)), levels, method=method) + 0.0
     assert unsorted.view(np.uint64).tolist() == ordered.view(np.uint64).tolist()

@@ -75,7 +75,8 @@ def _quantile_band(ev, call: Call, bands) -> Val:
     def kernel(s, v):  # s: the values in any order (the quantiles of a partition are a sort's)
         stats: dict[str, float] = {}
         out = np.ones(len(v))
-        cuts = np.quantile(s, levels, method=method) if len(s) else [np.nan] * len(levels)
+        # + 0.0: a cut of zero is 0.0 whichever of -0.0 and 0.0 (equal) the partition put first
+        cuts = np.quantile(s, levels, method=method) + 0.0 if len(s) else [np.nan] * len(levels)
         for k, cut in enumerate(cuts, start=1):
             stats[f"cut_{k}"] = float(cut)
             out += numeric.compare("<" if lower else ">", v, cut)
@@ -85,7 +86,7 @@ def _quantile_band(ev, call: Call, bands) -> Val:
     def kernel2d(s, v, rows):
         out = np.ones(v.shape)
         if s.shape[1]:
-            cuts = np.quantile(s, levels, axis=1, method=method)
+            cuts = np.quantile(s, levels, axis=1, method=method) + 0.0  # (as kernel's)
         else:
             cuts = np.full((len(levels), len(s)), np.nan)
         for cut in cuts:
