@@ -189,3 +189,26 @@ def values(result, name: str) -> list:
 
 def reasons(result, name: str) -> list:
     return result.traces[name].reasons.tolist()
+
+
+def held_by(value, leaf, seen=None) -> list:
+    """Every object `leaf` accepts that `value` holds through closures (a function's cells,
+    a LazyCodes' maker), lists and tuples: what a lazily computed thing keeps alive."""
+    from interpreter.values import LazyCodes
+
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if leaf(value):
+        return [value]
+    found = []
+    if isinstance(value, LazyCodes):
+        found += held_by(value._make, leaf, seen)
+    elif callable(value) and getattr(value, "__closure__", None):
+        for cell in value.__closure__:
+            found += held_by(cell.cell_contents, leaf, seen)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found += held_by(item, leaf, seen)
+    return found

@@ -9,6 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from interp_helpers import held_by
 
 import dsl
 from dsl.types import NUMBER, Type
@@ -314,26 +315,6 @@ def test_evaluation_raises_no_floating_point_warning():
     assert len(sampled["m"].data) == 6
 
 
-def _arrays_reachable(value, seen=None) -> list[np.ndarray]:
-    """Every numpy array a LazyCodes (or what it holds) can reach before it is computed."""
-    seen = set() if seen is None else seen
-    if id(value) in seen:
-        return []
-    seen.add(id(value))
-    if isinstance(value, np.ndarray):
-        return [value]
-    found = []
-    if isinstance(value, values.LazyCodes):
-        found += _arrays_reachable(value._make, seen)
-    elif callable(value) and getattr(value, "__closure__", None):
-        for cell in value.__closure__:
-            found += _arrays_reachable(cell.cell_contents, seen)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            found += _arrays_reachable(item, seen)
-    return found
-
-
 def test_reasons_left_for_later_are_those_computed_at_once_and_hold_no_value_data():
     methodology = dsl.check_source("""
 methodology "lazy reasons" version "1"
@@ -356,7 +337,7 @@ indicator d = if a > 1 then c - b else b
         chosen = operators.where(compared, summed, b, NUM, 3)
     for v in (summed, compared, chosen):
         assert isinstance(v.codes_or_later, values.LazyCodes)
-        held = _arrays_reachable(v.codes_or_later)
+        held = held_by(v.codes_or_later, lambda x: isinstance(x, np.ndarray))
         assert held and all(h.dtype in (np.bool_, DTYPE) for h in held), [h.dtype for h in held]
     assert summed.codes.tolist() == [COMPONENT_MISSING, INPUT_MISSING, 0]
     assert compared.codes.tolist() == [COMPONENT_MISSING, INPUT_MISSING, 0]

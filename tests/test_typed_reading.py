@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from interp_helpers import held_by
 
 import dsl
 from interpreter.data import prepare_inputs, read_dataset
@@ -109,29 +110,12 @@ indicator s = sum(a, b)
     assert 'row 2, column "a": 150 is outside the range 0 to 100' in str(error.value)
 
 
-def _large_texts(value, seen=None) -> list:
-    """Every str or bytes longer than 1000 reachable from a function's closure."""
-    seen = set() if seen is None else seen
-    if id(value) in seen:
-        return []
-    seen.add(id(value))
-    if isinstance(value, (str, bytes)):
-        return [value] if len(value) > 1000 else []
-    found = []
-    if callable(value) and getattr(value, "__closure__", None):
-        for cell in value.__closure__:
-            found += _large_texts(cell.cell_contents, seen)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            found += _large_texts(item, seen)
-    return found
-
-
 def test_a_read_table_holds_neither_its_text_nor_its_bytes(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("code,name,a,b\n" + "".join(f"K{i},Org {i},{i % 100},{i}\n" for i in range(2000)), encoding="utf-8")
     dataset = read_dataset(path)
-    assert callable(dataset._frame) and _large_texts(dataset._frame) == []
+    assert callable(dataset._frame)
+    assert held_by(dataset._frame, lambda v: isinstance(v, (str, bytes)) and len(v) > 1000) == []
     assert dataset.frame["a"].tolist()[:3] == ["0", "1", "2"]  # read again when asked for
 
 
