@@ -108,6 +108,7 @@ def evaluate(methodology: Methodology, inputs: pd.DataFrame, params: dict | None
             top.shared.reads.pop(dep, None)
         if tracer is not None:
             tracer.on_node(trace)
+    top.done()
     lower = {lv.name: LevelResult(lv, frames[lv.name].index, members[lv.name].labels if lv.name in (members or {})
                                   else None, parents(members, lv.name, frames), level_traces[lv.name])
              for lv in methodology.lower_levels}
@@ -149,7 +150,9 @@ def evaluate_value(result: RunResult, expr: Expr, level: str | None = None) -> V
     frames = build_frames(result.methodology, index, result.members) if result.methodology.is_multilevel else None
     ev = Evaluator(result.methodology, index, result.params, lookup=lookup, frames=frames).at(level)
     ev.begin(expr)
-    return ev.eval(expr)
+    value = ev.eval(expr)
+    ev.done()
+    return value
 
 
 def evaluate_expression(result: RunResult, expr: Expr, level: str | None = None) -> pd.Series:

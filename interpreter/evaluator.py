@@ -89,6 +89,12 @@ class Evaluator:
         self._constants: dict[tuple, Val] = {}
         self.shared.evaluators.setdefault(self.level, self)
 
+    def done(self) -> None:
+        """The evaluation is over: the evaluators of its levels let go of one another (they
+        refer to each other through what they share, a reference cycle that would keep every
+        node's values until Python's cycle collector runs)."""
+        self.shared.evaluators.clear()
+
     def at(self, level: str | None) -> Evaluator:
         """The evaluator of the entities of another level (docs/language.md, "Entities at
         several levels"), sharing this one's values and statistics."""
@@ -234,21 +240,22 @@ class Evaluator:
             return self._additive(e)
         return operators.binary(e.op, self.eval(e.left), self.eval(e.right), e.type, self.n)
 
+    def _terms(self, x: Expr, sign: float, terms: list) -> Val:
+        """`x` evaluated as written, each term of a sum appended to `terms` with its sign (a
+        method, not a recursive closure: that would be a reference cycle holding the terms)."""
+        if isinstance(x, Binary) and x.op in ("+", "-") and x.type.base == NUMBER:
+            left = self._terms(x.left, sign, terms)
+            right = self._terms(x.right, sign if x.op == "+" else -sign, terms)
+            return operators.binary(x.op, left, right, x.type, self.n)
+        v = self.eval(x)
+        terms.append((x, sign, v))
+        return v
+
     def _additive(self, e: Binary) -> Val:
         """A node that is a sum of terms (`a + b - c`): evaluated as written, each term once,
         its terms recorded as components with coefficient +1 or -1 (ComponentTrace)."""
         terms: list[tuple[Expr, float, Val]] = []
-
-        def walk(x: Expr, sign: float) -> Val:
-            if isinstance(x, Binary) and x.op in ("+", "-") and x.type.base == NUMBER:
-                left = walk(x.left, sign)
-                right = walk(x.right, sign if x.op == "+" else -sign)
-                return operators.binary(x.op, left, right, x.type, self.n)
-            v = self.eval(x)
-            terms.append((x, sign, v))
-            return v
-
-        value = walk(e, 1.0)
+        value = self._terms(e, 1.0, terms)
         if any(v.is_list for _, _, v in terms):
             return value
 

@@ -91,6 +91,7 @@ class SampleEvaluator:
         ev = Evaluator(self.methodology, self.index, self.params, frames=self.frames)
         for node in nodes:
             ev.env[node.name] = self._value_at_level(ev, node, self.params)
+        ev.done()
         return ev.env
 
     def _value_at_level(self, ev: Evaluator, node: Node, params: dict) -> Val:
@@ -153,6 +154,7 @@ class SampleEvaluator:
             for d in node.deps:
                 if self._last_use.get(d) == i and d not in keep:
                     ev.env.pop(d, None)
+        ev.done()
         return {name: ev.env[name] if name in ev.env else lookup(name) for name in self.wanted}
 
     def _check_weights(self, params: dict, samples: dict) -> None:

@@ -4,6 +4,8 @@ missing value or of a division by no zero."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -342,3 +344,44 @@ indicator d = if a > 1 then c - b else b
     assert summed.codes.tolist() == [COMPONENT_MISSING, INPUT_MISSING, 0]
     assert compared.codes.tolist() == [COMPONENT_MISSING, INPUT_MISSING, 0]
     assert isinstance(summed.codes_or_later, np.ndarray)  # computed once, then kept
+
+
+def test_an_evaluation_leaves_no_reference_cycle():
+    """Every node's values are freed with the run's result, not when Python's cycle collector
+    gets to them (a cycle of evaluators, or a recursive closure holding a sum's terms, kept
+    an evaluation's memory until then)."""
+    import gc
+
+    from tierlang import api
+
+    methodology = api.load(Path(__file__).parent.parent / "methodologies" / "stp_dashboard_2017.tier")
+    folder = Path(__file__).parent.parent / "examples" / "stp_2017"
+    data = api.Tables(str(folder / "stp_2017.csv"), {"organisation": str(folder / "organisations.csv")})
+    prepared = api.prepare(methodology, api.read_data(data))
+    wide_sum = dsl.check_source("""
+methodology "sums" version "1"
+entity org key code
+input a: number
+input b: number
+indicator c = a + b - a * 2
+indicator d = if a > 1 then c else mean(a, b, skip missing)
+tier t from d {
+  high: >= 2
+  low: otherwise
+}
+""")
+    frame = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [2.0, 2.0, np.nan]}, index=pd.Index(list("xyz"), name="code"))
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for run in (lambda: evaluate(methodology, prepared.frame, members=prepared.members, labels=prepared.labels),
+                    lambda: evaluate(wide_sum, frame)):
+            result = run()
+            for trace in result.traces.values():  # every lazy part built, then all let go
+                assert len(trace.values) == len(trace.reasons) and (trace.components, trace.branch) is not None
+            del result
+            gc.collect()
+            assert gc.garbage == [], sorted({type(o).__name__ for o in gc.garbage})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
