@@ -15,6 +15,7 @@ the run's peak within 2x the floor's, and its bytes per row the same at N/4 rows
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import sys
 import tempfile
@@ -86,8 +87,8 @@ def main() -> None:
     print(f"data: {args.rows:,} rows, {size:,.0f} MiB of CSV")
     print(f"(a) pandas.read_csv:        {floor_seconds:8.2f} s   peak RSS {floor_rss:8,.0f} MiB")
     print(f"(b) tierlang run --no-audit: {run_seconds:7.2f} s   peak RSS {run_rss:8,.0f} MiB")
-    per_row = [(rows, (r[4] - baseline_mib()) * 2**20 / rows) for rows, r in ((max(args.rows // 4, 1), quarter),
-                                                                              (args.rows, full))]
+    per_row = [(rows, (run[4] - baseline_mib()) * 2**20 / rows)
+               for rows, run in ((max(args.rows // 4, 1), quarter), (args.rows, full))]
     print("(c) run's peak RSS per row, above the interpreter's own start: "
           + ", ".join(f"{b:,.0f} bytes at {rows:,} rows" for rows, b in per_row))
     print(f"peak rss MiB: {run_rss:.0f}   ({run_rss / (size or 1):.1f}x the file)")
@@ -113,14 +114,10 @@ def measure(rows: int) -> tuple[float, float, float, float, float]:
     return size, floor_seconds, floor_rss, run_seconds, run_rss
 
 
-_BASELINE: list[float] = []
-
-
+@functools.cache
 def baseline_mib() -> float:
-    """Peak RSS of `tierlang --version`-like start: the interpreter with tierlang's run imported."""
-    if not _BASELINE:
-        _BASELINE.append(measured([sys.executable, "-c", "import tierlang.api, interpreter"])[1])
-    return _BASELINE[0]
+    """Peak RSS of the interpreter's own start, with tierlang's run imported."""
+    return measured([sys.executable, "-c", "import tierlang.api, interpreter"])[1]
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
     a_missing, b_missing = a.missing_somewhere, b.missing_somewhere
     if a_missing and b_missing:
         missing = a.missing | b.missing
-        codes = _first_reason_later(a, b)
+        codes = first_reason_later(n, a, b)
     else:  # one operand (or none) missing somewhere: its mask and reasons as they are
         missing, codes = (b.missing, b.codes_or_later) if b_missing else (a.missing, a.codes_or_later)
     # (numpy's floating-point warnings are off: numeric.float_errors_ignored)
@@ -105,11 +105,6 @@ def _arithmetic(op: str, a: Val, b: Val, t: Type, n: int) -> Val:
         codes = np.where(zero, DIVISION_BY_ZERO, np.where(undefined, OUT_OF_DOMAIN, codes))
     return finish(t, out, codes)
 
-
-def _first_reason_later(a: Val, b: Val) -> LazyCodes:
-    """The first missing operand's reason, computed when read."""
-    a_missing, a_codes, b_codes = a.missing, a.codes_or_later, b.codes_or_later
-    return LazyCodes(lambda: select(a_missing, resolved(a_codes), resolved(b_codes)))
 
 
 def _comparison(op: str, a: Val, b: Val, t: Type, n: int) -> Val:

@@ -86,9 +86,13 @@ def _rank_one_row(codes: np.ndarray, scores: np.ndarray) -> np.ndarray:
         order = np.argsort(scored)  # the order of ties is immaterial: tied scores get one rank
         ascending = scored[order]
         above_tier = better[tier + 1] if tier + 1 < len(better) else 0
-        greater = len(scored) - np.searchsorted(ascending, _bounds(ascending, +1), side="right")
-        out[members[order]] = 1.0 + above_tier + greater
+        out[members[order]] = 1.0 + above_tier + _count_above(ascending)
     return out
+
+
+def _count_above(ascending: np.ndarray) -> np.ndarray:
+    """For each of the ascending values, how many are above it and not decimal-safe equal."""
+    return len(ascending) - np.searchsorted(ascending, _bounds(ascending, +1), side="right")
 
 
 def _bounds(ascending: np.ndarray, side: int) -> np.ndarray:
@@ -113,7 +117,7 @@ def competition_ranks_both(values) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(values[present])
     ascending = values[present][order]
     entities = present[order]
-    top[entities] = 1.0 + (len(ascending) - np.searchsorted(ascending, _bounds(ascending, +1), side="right"))
+    top[entities] = 1.0 + _count_above(ascending)
     bottom[entities] = 1.0 + np.searchsorted(ascending, _bounds(ascending, -1), side="left")
     return top, bottom
 

@@ -98,22 +98,19 @@ def stable_order_ends(ranks: np.ndarray, first: int, last: int) -> tuple[np.ndar
     if first + last >= n:
         order = np.argsort(key, kind="stable")
         return order[:first], order[max(n - last, 0):]
+    # the last rows of the stable order, reversed, are the first of the reversed keys' negated
+    # (largest first, ties from the end)
+    return _stable_first(key, first), (n - 1 - _stable_first(-key[::-1], last))[::-1]
 
-    def ordered(positions: np.ndarray) -> np.ndarray:  # positions ascending: a stable sort of their keys
-        return positions[np.argsort(key[positions], kind="stable")]
 
-    head = np.zeros(0, dtype=np.int64)
-    if first:
-        edge = np.partition(key, first - 1)[first - 1]
-        below = np.flatnonzero(key < edge)
-        head = ordered(np.sort(np.concatenate([below, np.flatnonzero(key == edge)[:first - len(below)]])))
-    tail = np.zeros(0, dtype=np.int64)
-    if last:
-        edge = np.partition(key, n - last)[n - last]
-        above = np.flatnonzero(key > edge)
-        ties = np.flatnonzero(key == edge)
-        tail = ordered(np.sort(np.concatenate([above, ties[len(ties) - (last - len(above)):]])))
-    return head, tail
+def _stable_first(key: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the first k rows of the stable sort of `key`, in that order."""
+    if not k:
+        return np.zeros(0, dtype=np.int64)
+    edge = np.partition(key, k - 1)[k - 1]
+    below = np.flatnonzero(key < edge)
+    chosen = np.sort(np.concatenate([below, np.flatnonzero(key == edge)[:k - len(below)]]))
+    return chosen[np.argsort(key[chosen], kind="stable")]
 
 
 def _add_rows(grid, rows: pd.DataFrame, label_column, within: bool, has_score: bool, index_name) -> None:
